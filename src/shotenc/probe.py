@@ -1,0 +1,263 @@
+"""Media probing without ffprobe (the wheel ships none): parse ``ffmpeg -i`` and a packet pass."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from . import ffmpeg
+from .errors import FFmpegError, InputError
+
+_STANDARD_RATES = [
+    Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
+    Fraction(48000, 1001), Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60),
+    Fraction(100), Fraction(120000, 1001), Fraction(120), Fraction(15), Fraction(12), Fraction(10),
+]
+_LAYOUT_CHANNELS = {
+    "mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "3.0(back)": 3, "4.0": 4, "quad": 4, "quad(side)": 4,
+    "3.1": 4, "5.0": 5, "5.0(side)": 5, "4.1": 5, "5.1": 6, "5.1(side)": 6, "6.0": 6, "6.0(front)": 6,
+    "hexagonal": 6, "6.1": 7, "6.1(back)": 7, "6.1(front)": 7, "7.0": 7, "7.0(front)": 7, "7.1": 8,
+    "7.1(wide)": 8, "7.1(wide-side)": 8, "octagonal": 8, "downmix": 2,
+}
+_VIDEO_RE = re.compile(
+    r"Video: (?P<codec>\w+)[^,]*, (?P<pix>\w+)(?:\((?P<extra>[^)]*)\))?, (?P<w>\d+)x(?P<h>\d+)"
+    r"(?: \[SAR (?P<sn>\d+):(?P<sd>\d+))?"
+)
+_AUDIO_RE = re.compile(r"Audio: (?P<codec>\w+)[^,]*, (?P<rate>\d+) Hz, (?P<layout>[^,]+)")
+_STREAM_RE = re.compile(r"^\s*Stream #\d+:(?P<idx>\d+)")
+
+
+@dataclass
+class AudioStream:
+    index: int  # index among the file's audio streams (for -map 0:a:N)
+    codec: str
+    sample_rate: int
+    channels: int
+    layout: str
+
+
+@dataclass
+class MediaInfo:
+    """What shotenc needs to know about a source, in display terms (after rotation)."""
+
+    path: str
+    duration_s: float
+    fps: Fraction
+    frame_count: int
+    width: int  # displayed width, after rotation and pixel-aspect correction
+    height: int
+    coded_width: int
+    coded_height: int
+    sar: Fraction
+    pix_fmt: str
+    rotation: int  # degrees, as the display matrix says
+    field_order: str  # progressive | tt | bb | unknown
+    vfr: bool
+    video_codec: str
+    video_stream: int  # index among video streams (for -map 0:v:N)
+    audio: list[AudioStream] = field(default_factory=list)
+
+    @property
+    def interlaced(self) -> bool:
+        return self.field_order in ("tt", "bb")
+
+    @property
+    def frame_duration_s(self) -> float:
+        return float(1 / self.fps)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
+        d["sar"] = f"{self.sar.numerator}:{self.sar.denominator}"
+        d["interlaced"] = self.interlaced
+        return d
+
+
+def _parse_duration(text: str) -> float | None:
+    m = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
+    if not m:
+        return None
+    h, mi, s = m.groups()
+    return int(h) * 3600 + int(mi) * 60 + float(s)
+
+
+def _field_order(extra: str | None) -> str:
+    if not extra:
+        return "unknown"
+    if "progressive" in extra:
+        return "progressive"
+    if "top first" in extra or "top coded first" in extra:
+        return "tt"
+    if "bottom first" in extra or "bottom coded first" in extra:
+        return "bb"
+    return "unknown"
+
+
+def _snap_rate(rate: float) -> Fraction:
+    for std in _STANDARD_RATES:
+        if abs(float(std) - rate) / rate < 0.002:
+            return std
+    return Fraction(rate).limit_denominator(1001)
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a video file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Probe ``path``; raise :class:`InputError` with one clear line if it cannot be encoded."""
+    path = Path(path)
+    _check_path(path)
+    try:
+        # "-i" alone exits non-zero (no output); its stderr is still the stream listing
+        header = ffmpeg.run(["-i", path, "-t", "0", "-f", "null", "-"], what="probe").stderr
+    except FFmpegError as exc:
+        reason = "; ".join(exc.stderr_tail[-1:]) or str(exc)
+        if "Invalid data" in reason or "could not find codec" in reason.lower():
+            raise InputError(f"{path}: not a readable media file ({reason})") from None
+        raise InputError(f"{path}: cannot be read ({reason})") from None
+
+    blocks: list[list[str]] = []
+    for line in header.splitlines():
+        if line.startswith(("Stream mapping", "Output #")):
+            break
+        if _STREAM_RE.match(line):
+            blocks.append([line])
+        elif blocks and line.startswith("      "):
+            blocks[-1].append(line)
+    video_blocks = [b for b in blocks if "Video:" in b[0] and "attached pic" not in b[0]]
+    audio_blocks = [b for b in blocks if "Audio:" in b[0]]
+    if not video_blocks:
+        kind = "audio-only" if audio_blocks else "without a video stream"
+        raise InputError(f"{path}: file is {kind}; shotenc needs video")
+    all_video = [b for b in blocks if "Video:" in b[0]]
+    vblock = video_blocks[0]
+    vindex = all_video.index(vblock)
+    m = _VIDEO_RE.search(vblock[0])
+    if not m:
+        raise InputError(f"{path}: cannot understand the video stream ({vblock[0].strip()})")
+    coded_w, coded_h = int(m["w"]), int(m["h"])
+    sar = Fraction(int(m["sn"]), int(m["sd"])) if m["sn"] and int(m["sd"]) and int(m["sn"]) else Fraction(1)
+    rotation = 0
+    rot = re.search(r"rotation of (-?\d+(?:\.\d+)?) degrees", "\n".join(vblock))
+    if rot:
+        rotation = int(round(float(rot.group(1)))) % 360
+    audio: list[AudioStream] = []
+    for i, block in enumerate(audio_blocks):
+        am = _AUDIO_RE.search(block[0])
+        if not am:
+            continue
+        layout = am["layout"].strip()
+        cm = re.match(r"(\d+) channels", layout)
+        channels = int(cm.group(1)) if cm else _LAYOUT_CHANNELS.get(layout, 2)
+        audio.append(AudioStream(i, am["codec"], int(am["rate"]), channels, layout))
+
+    packets = _video_packets(path, vindex)
+    if not packets:
+        raise InputError(f"{path}: the video stream has no frames")
+    pts = sorted(packets)
+    count = len(pts)
+    tb = packets.timebase
+    deltas = [b - a for a, b in zip(pts, pts[1:], strict=False) if b > a]
+    header_duration = _parse_duration(header)
+    if deltas:
+        med = statistics.median(deltas)
+        irregular = sum(1 for d in deltas if abs(d - med) > 0.25 * med)
+        vfr = irregular > max(1, 0.01 * len(deltas))
+        span = (pts[-1] - pts[0]) * tb
+        rate = float((count - 1) / span) if span > 0 else float(1 / (med * tb))
+        if not vfr:
+            rate = float(1 / (med * tb))
+        fps = _snap_rate(rate)
+    else:
+        vfr = False
+        fps = Fraction(25)
+    duration = count / fps
+    if header_duration and header_duration > float(duration) * 1.5 + 1.0:
+        raise InputError(
+            f"{path}: truncated: frames cover {float(duration):.2f} s of {header_duration:.2f} s"
+        )
+    disp_w = coded_w * sar if sar != 1 else Fraction(coded_w)
+    width, height = int(round(disp_w)), coded_h
+    if rotation in (90, 270):
+        width, height = height, width
+    return MediaInfo(
+        path=str(path),
+        duration_s=float(duration),
+        fps=fps,
+        frame_count=count,
+        width=width,
+        height=height,
+        coded_width=coded_w,
+        coded_height=coded_h,
+        sar=sar,
+        pix_fmt=m["pix"],
+        rotation=rotation,
+        field_order=_field_order(m["extra"]),
+        vfr=vfr,
+        video_codec=m["codec"],
+        video_stream=vindex,
+        audio=audio,
+    )
+
+
+class _Packets(list):
+    timebase: Fraction = Fraction(1, 1)
+
+
+def _video_packets(path: Path, vindex: int) -> _Packets:
+    """Presentation timestamps of every video packet (a stream copy: fast, no decoding)."""
+    try:
+        res = ffmpeg.run(
+            ["-v", "error", "-i", path, "-map", f"0:v:{vindex}", "-c", "copy", "-f", "framecrc", "-"],
+            what="probe",
+            capture_stdout=True,
+        )
+    except FFmpegError as exc:
+        raise InputError(f"{path}: cannot be read ({'; '.join(exc.stderr_tail[-1:]) or exc})") from None
+    problems = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    if problems:
+        raise InputError(f"{path}: truncated or corrupt ({problems[-1].strip()})")
+    out = _Packets()
+    for line in res.stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("#tb"):
+            num, den = line.split(":", 1)[1].strip().split("/")
+            out.timebase = Fraction(int(num), int(den))
+        elif line and not line.startswith("#"):
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
+                out.append(int(parts[2]))
+    return out
+
+
+def packet_info(path: str | Path, stream: str = "v:0") -> list[dict]:
+    """Per-packet pts/duration/size/keyframe of one stream, in stream time base (for checks)."""
+    res = ffmpeg.run(
+        ["-v", "error", "-i", path, "-map", f"0:{stream}", "-c", "copy", "-f", "framecrc", "-"],
+        what="packet listing",
+        capture_stdout=True,
+    )
+    rows = []
+    for line in res.stdout.decode("ascii", "replace").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        flags = parts[6] if len(parts) > 6 else ""
+        rows.append(
+            {
+                "dts": int(parts[1]) if parts[1].lstrip("-").isdigit() else None,
+                "pts": int(parts[2]) if parts[2].lstrip("-").isdigit() else None,
+                "duration": int(parts[3]),
+                "size": int(parts[4]),
+                "key": not flags.startswith("F=") or bool(int(flags[2:], 16) & 1),
+            }
+        )
+    return rows
