@@ -1,0 +1,1 @@
+"""Quality engine: VMAF measurement, rate-quality hulls, per-shot optimizers, and comparisons."""

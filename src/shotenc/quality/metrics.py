@@ -1,0 +1,210 @@
+"""VMAF, PSNR and SSIM per frame and per shot, from one libvmaf pass in the bundled FFmpeg.
+
+The reference is the source through :func:`shotenc.normalize.video_filters` at the source's own
+size, so "frame N" is the same picture the encoders saw. A rendition smaller than the source is
+upscaled to that size with bicubic before scoring (standard practice: VMAF models a viewer
+watching on the source-size display). libvmaf takes the distorted stream first and the reference
+second; both are retimed to ``pts = N`` so frames pair by number, never by guesswork.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import ffmpeg
+from ..errors import ShotencError
+from ..normalize import seek_args, video_filters
+from ..probe import MediaInfo
+from ..shots import Shot
+
+VMAF_MODEL = "vmaf_v0.6.1"
+VMAF_4K_MODEL = "vmaf_4k_v0.6.1"
+
+
+class QualityError(ShotencError):
+    """Scoring could not be done (mismatched frames, unreadable file)."""
+
+
+def vmaf_model_for(height: int) -> str:
+    """The 4K model for references of 1440 lines and more (its training viewing distance), else v0.6.1."""
+    return VMAF_4K_MODEL if height >= 1440 else VMAF_MODEL
+
+
+def reference_size(media: MediaInfo) -> tuple[int, int]:
+    return media.width - media.width % 2, media.height - media.height % 2
+
+
+@dataclass(frozen=True)
+class FrameScore:
+    frame: int  # frame number in the scored range (0 = its first frame)
+    vmaf: float
+    psnr: float  # luma PSNR, dB
+    ssim: float
+
+
+@dataclass
+class ShotScore:
+    """Quality of one shot: means over its scored frames, and its worst frame."""
+
+    index: int
+    start_frame: int
+    frame_count: int
+    vmaf: float
+    vmaf_min: float
+    psnr: float
+    ssim: float
+    frames_scored: int
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class Scores:
+    """Per-frame scores of one distorted file against the matching range of the source."""
+
+    frames: list[FrameScore]
+    model: str
+    n_subsample: int
+    seconds: float
+
+    @property
+    def vmaf(self) -> float:
+        return float(np.mean([f.vmaf for f in self.frames]))
+
+    @property
+    def psnr(self) -> float:
+        return float(np.mean([f.psnr for f in self.frames]))
+
+    @property
+    def ssim(self) -> float:
+        return float(np.mean([f.ssim for f in self.frames]))
+
+    def vmaf_percentile(self, q: float) -> float:
+        return float(np.percentile([f.vmaf for f in self.frames], q))
+
+    def per_shot(self, shots: Sequence[Shot], offset: int = 0) -> list[ShotScore]:
+        """Scores of each shot; ``offset`` is the source frame of this file's frame 0."""
+        out = []
+        for s in shots:
+            lo, hi = s.start_frame - offset, s.end_frame - offset
+            mine = [f for f in self.frames if lo <= f.frame < hi]
+            if not mine:  # subsampling skipped the whole shot: take the nearest scored frame
+                mine = [min(self.frames, key=lambda f: min(abs(f.frame - lo), abs(f.frame - hi + 1)))]
+            out.append(ShotScore(
+                s.index, s.start_frame, s.frame_count,
+                float(np.mean([f.vmaf for f in mine])), float(min(f.vmaf for f in mine)),
+                float(np.mean([f.psnr for f in mine])), float(np.mean([f.ssim for f in mine])), len(mine),
+            ))
+        return out
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "n_subsample": self.n_subsample, "seconds": round(self.seconds, 3),
+                "frames": [[f.frame, round(f.vmaf, 3), round(f.psnr, 3), round(f.ssim, 5)] for f in self.frames]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Scores:
+        return cls([FrameScore(int(a), b, c, e) for a, b, c, e in d["frames"]], d["model"],
+                   int(d["n_subsample"]), float(d["seconds"]))
+
+
+def _psnr_cap(v: float) -> float:
+    return 100.0 if math.isinf(v) or math.isnan(v) else v
+
+
+def score(
+    distorted: str | os.PathLike,
+    source: MediaInfo,
+    start_frame: int = 0,
+    frame_count: int | None = None,
+    *,
+    n_subsample: int = 1,
+    threads: int = 0,
+    model: str | None = None,
+) -> Scores:
+    """Score ``distorted`` against source frames [start_frame, start_frame + frame_count).
+
+    ``distorted`` must hold exactly those frames (a chunk, or a whole rendition). ``n_subsample``
+    scores every n-th frame; ``threads`` is libvmaf's thread count (0: its default).
+    """
+    return score_many([distorted], source, start_frame, frame_count, n_subsample=n_subsample,
+                      threads=threads, model=model)[0]
+
+
+def score_many(
+    distorted: Sequence[str | os.PathLike],
+    source: MediaInfo,
+    start_frame: int = 0,
+    frame_count: int | None = None,
+    *,
+    n_subsample: int = 1,
+    threads: int = 0,
+    model: str | None = None,
+) -> list[Scores]:
+    """Score several encodes of the same source range in one FFmpeg run.
+
+    The reference is decoded once and split, which saves a decode and a process start per file
+    (probe encodes of one shot are scored this way).
+    """
+    frame_count = frame_count if frame_count is not None else source.frame_count - start_frame
+    if frame_count <= 0:
+        raise QualityError("nothing to score: empty frame range")
+    if not distorted:
+        return []
+    w, h = reference_size(source)
+    model = model or vmaf_model_for(h)
+    fps = source.fps
+    n = len(distorted)
+    retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
+    ref_chain = f"trim=end_frame={frame_count},{video_filters(source, w, h)},{retime}"
+    if n > 1:
+        ref_chain += f",split={n}" + "".join(f"[r{i}]" for i in range(n))
+    else:
+        ref_chain += "[r0]"
+    dist_chain = f"scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p,{retime}"
+    with tempfile.TemporaryDirectory(prefix="shotenc-vmaf-") as tmp:
+        logs = [Path(tmp) / f"vmaf{i}.json" for i in range(n)]
+        parts = [f"[{n}:v]{ref_chain}"]
+        for i, log in enumerate(logs):
+            # libvmaf's option parser treats ':' and '\' specially; a temp path has neither
+            vmaf = (f"libvmaf=model=version={model}:feature=name=psnr|name=float_ssim:n_threads={threads}:"
+                    f"n_subsample={max(1, n_subsample)}:log_fmt=json:log_path={log}:shortest=1")
+            parts.append(f"[{i}:v]{dist_chain}[d{i}];[d{i}][r{i}]{vmaf}")
+        inputs: list[str | os.PathLike] = []
+        for d in distorted:
+            inputs += ["-i", d]
+        t0 = time.perf_counter()
+        ffmpeg.run(
+            ["-v", "error", *inputs, *seek_args(source, start_frame), "-i", source.path,
+             "-filter_complex", ";".join(parts), "-an", "-f", "null", "-"],
+            what=f"quality scoring of {Path(distorted[0]).name}" + (f" (+{n - 1} more)" if n > 1 else ""),
+        )
+        seconds = (time.perf_counter() - t0) / n
+        out = []
+        for d, log in zip(distorted, logs, strict=True):
+            try:
+                data = json.loads(log.read_text())
+            except (OSError, ValueError) as exc:
+                raise QualityError(f"libvmaf wrote no readable log for {d} ({exc})") from None
+            frames = [
+                FrameScore(int(fr["frameNum"]), float(fr["metrics"]["vmaf"]),
+                           _psnr_cap(float(fr["metrics"]["psnr_y"])), float(fr["metrics"]["float_ssim"]))
+                for fr in data.get("frames", [])
+            ]
+            expected = math.ceil(frame_count / max(1, n_subsample))
+            if abs(len(frames) - expected) > 1:
+                raise QualityError(
+                    f"{Path(d).name}: scored {len(frames)} frames, expected {expected} "
+                    f"(does it hold {frame_count} frames?)"
+                )
+            out.append(Scores(frames, model, max(1, n_subsample), seconds))
+    return out
