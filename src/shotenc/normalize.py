@@ -57,6 +57,7 @@ def make_mezzanine(media: MediaInfo, dest: Path) -> MediaInfo:
     tmp.replace(dest)
     mezz = probe(dest)
     mezz.audio = media.audio
+    mezz.audio_path = media.path
     return mezz
 
 

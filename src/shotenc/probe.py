@@ -59,6 +59,7 @@ class MediaInfo:
     video_codec: str
     video_stream: int  # index among video streams (for -map 0:v:N)
     audio: list[AudioStream] = field(default_factory=list)
+    audio_path: str = ""  # where the audio is read from when it is not ``path`` (CFR intermediate)
 
     @property
     def interlaced(self) -> bool:
