@@ -149,11 +149,14 @@ def score_many(
     n_subsample: int = 1,
     threads: int = 0,
     model: str | None = None,
+    ssim: bool = True,
 ) -> list[Scores]:
     """Score several encodes of the same source range in one FFmpeg run.
 
     The reference is decoded once and split, which saves a decode and a process start per file
-    (probe encodes of one shot are scored this way).
+    (probe encodes of one shot are scored this way). ``ssim=False`` saves more than half of
+    libvmaf's time where SSIM is not needed. Subsampling is libvmaf's own (``n_subsample``): dropping
+    frames before it would change VMAF's motion feature, which compares neighbouring frames.
     """
     frame_count = frame_count if frame_count is not None else source.frame_count - start_frame
     if frame_count <= 0:
@@ -164,6 +167,7 @@ def score_many(
     model = model or vmaf_model_for(h)
     fps = source.fps
     n = len(distorted)
+    k = max(1, n_subsample)
     retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
     ref_chain = f"trim=end_frame={frame_count},{video_filters(source, w, h)},{retime}"
     if n > 1:
@@ -171,13 +175,14 @@ def score_many(
     else:
         ref_chain += "[r0]"
     dist_chain = f"scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p,{retime}"
+    features = "psnr|name=float_ssim" if ssim else "psnr"
     with tempfile.TemporaryDirectory(prefix="shotenc-vmaf-") as tmp:
         logs = [Path(tmp) / f"vmaf{i}.json" for i in range(n)]
         parts = [f"[{n}:v]{ref_chain}"]
         for i, log in enumerate(logs):
             # libvmaf's option parser treats ':' and '\' specially; a temp path has neither
-            vmaf = (f"libvmaf=model=version={model}:feature=name=psnr|name=float_ssim:n_threads={threads}:"
-                    f"n_subsample={max(1, n_subsample)}:log_fmt=json:log_path={log}:shortest=1")
+            vmaf = (f"libvmaf=model=version={model}:feature=name={features}:n_threads={threads}:"
+                    f"n_subsample={k}:log_fmt=json:log_path={log}:shortest=1")
             parts.append(f"[{i}:v]{dist_chain}[d{i}];[d{i}][r{i}]{vmaf}")
         inputs: list[str | os.PathLike] = []
         for d in distorted:
@@ -197,14 +202,15 @@ def score_many(
                 raise QualityError(f"libvmaf wrote no readable log for {d} ({exc})") from None
             frames = [
                 FrameScore(int(fr["frameNum"]), float(fr["metrics"]["vmaf"]),
-                           _psnr_cap(float(fr["metrics"]["psnr_y"])), float(fr["metrics"]["float_ssim"]))
+                           _psnr_cap(float(fr["metrics"]["psnr_y"])),
+                           float(fr["metrics"].get("float_ssim", math.nan)))
                 for fr in data.get("frames", [])
             ]
-            expected = math.ceil(frame_count / max(1, n_subsample))
+            expected = math.ceil(frame_count / k)
             if abs(len(frames) - expected) > 1:
                 raise QualityError(
                     f"{Path(d).name}: scored {len(frames)} frames, expected {expected} "
                     f"(does it hold {frame_count} frames?)"
                 )
-            out.append(Scores(frames, model, max(1, n_subsample), seconds))
+            out.append(Scores(frames, model, k, seconds))
     return out

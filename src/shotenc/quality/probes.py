@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +25,10 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from ..encode import ChunkJob, SourceRef, encode_chunk
-from ..ladder import Rung
+from .. import ffmpeg
+from ..encode import SourceRef, encoder_args
+from ..errors import ShotencError
+from ..normalize import seek_args, video_filters
 from ..plan import RatePoint
 from ..probe import MediaInfo, packet_info
 from ..shots import Shot
@@ -34,8 +37,9 @@ from .metrics import score_many
 
 # probe CRFs per codec: wide enough to cover a ladder's rates from its bottom rung at half rate
 # to its top rung at 1.5x
-DEFAULT_CRFS = {"h264": (18, 26, 34, 42), "hevc": (20, 28, 36, 44), "vp9": (24, 36, 48, 60),
-                "av1": (24, 36, 48, 60)}
+DEFAULT_CRFS = {"h264": (17, 27, 37), "hevc": (19, 29, 39), "vp9": (24, 38, 52), "av1": (24, 38, 52)}
+# how far (in CRF) the curves are extended past the probed range, along log-rate and VMAF end slopes
+EXTRAPOLATE = 4.0
 CRF_RANGE = {"h264": (0, 51), "hevc": (0, 51), "vp9": (0, 63), "av1": (1, 63)}
 
 
@@ -44,7 +48,8 @@ class ProbeSettings:
     """How probes are made. The defaults aim at a probe cost near the cost of the final encodes."""
 
     crfs: dict[str, tuple[float, ...]] = field(default_factory=lambda: dict(DEFAULT_CRFS), hash=False)
-    window_s: float = 1.2  # longest piece of a shot a probe encodes (from its middle)
+    window_s: float = 0.64  # shortest piece of a shot a probe encodes (from its middle) ...
+    window_fraction: float = 0.34  # ... unless this fraction of the shot is longer
     n_subsample: int = 3  # VMAF every n-th frame
     preset: dict[str, str] = field(default_factory=dict, hash=False)  # per codec; default: the rung's
     jobs: int = 0  # parallel shots (0: CPU count)
@@ -86,9 +91,13 @@ class ProbeResult:
         return RDPoint(self.kbps, self.vmaf, self.crf, self.width, self.height, {"psnr": self.psnr})
 
 
-def probe_window(shot: Shot, fps: float, window_s: float) -> tuple[int, int]:
-    """(start_frame, frame_count) of the piece of ``shot`` a probe encodes: its middle."""
-    n = max(1, int(round(window_s * fps)))
+def probe_window(shot: Shot, fps: float, window_s: float, fraction: float = 0.0) -> tuple[int, int]:
+    """(start_frame, frame_count) of the piece of ``shot`` a probe encodes: its middle.
+
+    A fixed short window misjudges long shots whose content changes; a fraction of the shot keeps
+    the probe cost proportional to the title while following the shot's length.
+    """
+    n = max(1, int(round(window_s * fps)), int(round(fraction * shot.frame_count)))
     if shot.frame_count <= n * 1.25:  # hardly shorter: take the whole shot
         return shot.start_frame, shot.frame_count
     return shot.start_frame + (shot.frame_count - n) // 2, n
@@ -110,46 +119,73 @@ def _extrapolated_kbps(path: str, shot_frames: int, fps: float) -> float:
     return total * 8 / 1000 / (shot_frames / fps)
 
 
+def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[ProbeSpec], out_dir: Path) -> list[Path]:
+    """Encode every probe of one window in one FFmpeg run: one decode and seek, split to each encoder.
+
+    The frames match a chunk encode's (:class:`shotenc.encode.ChunkJob`): same normalizing filters,
+    same encoder options, one closed GOP starting with an IDR.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fps = media.fps
+    retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
+    n = len(specs)
+    graph = [f"[0:v:{media.video_stream}]trim=end_frame={count},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    outputs: list[str | Path] = []
+    paths = []
+    for i, spec in enumerate(specs):
+        graph.append(f"[s{i}]{video_filters(media, spec.width, spec.height)},{retime}[o{i}]")
+        path = out_dir / f"probe{i}-{os.getpid()}-{time.monotonic_ns()}.mp4"
+        paths.append(path)
+        rate = RatePoint("crf", spec.crf, 0.0, 0.0)
+        outputs += ["-map", f"[o{i}]", "-fps_mode", "passthrough", "-frames:v", str(count),
+                    *encoder_args(spec.codec, spec.preset, rate, count, 1), "-f", "mp4", path]
+    ffmpeg.run(["-y", "-v", "error", *seek_args(media, start), "-i", media.path, "-filter_complex", ";".join(graph),
+                *outputs], what=f"probe encodes at frame {start}")
+    return paths
+
+
 def probe_shot(
     media: MediaInfo, src: SourceRef, shot: Shot, specs: Sequence[ProbeSpec], work_dir: Path,
     settings: ProbeSettings,
 ) -> list[ProbeResult]:
-    """Run (or reuse) the probes ``specs`` of one shot; one scoring run for all that are new."""
+    """Run (or reuse) the probes ``specs`` of one shot: one encode run and one scoring run for the new ones."""
     fps = float(media.fps)
-    start, count = probe_window(shot, fps, settings.window_s)
+    start, count = probe_window(shot, fps, settings.window_s, settings.window_fraction)
     cache = work_dir / "probes"
     cache.mkdir(parents=True, exist_ok=True)
     results: dict[int, ProbeResult] = {}
-    todo: list[tuple[int, ProbeSpec, str, str, float]] = []
+    todo: list[tuple[int, ProbeSpec, str]] = []
     for i, spec in enumerate(specs):
         key = _key(src, shot, start, count, spec, settings.n_subsample)
-        f = cache / f"{key}.json"
         try:
-            results[i] = ProbeResult(**{**json.loads(f.read_text()), "cached": True})
-            continue
+            results[i] = ProbeResult(**{**json.loads((cache / f"{key}.json").read_text()), "cached": True})
         except (OSError, ValueError, TypeError):
-            pass
-        rung = Rung(f"probe-{spec.codec}-{spec.height}p", spec.codec, spec.height, 0.0, 0.0, 0.0,
-                    spec.preset, spec.width)
-        job = ChunkJob(src, shot.index, start, count, rung, RatePoint("crf", spec.crf, 0.0, 0.0), 1)
-        chunk = encode_chunk(job, str(work_dir / "probe-encodes"))
-        todo.append((i, spec, chunk.path, key, chunk.seconds))
+            todo.append((i, spec, key))
     if todo:
-        scores = score_many([t[2] for t in todo], media, start, count, n_subsample=settings.n_subsample,
-                            threads=1)
-        for (i, spec, path, key, enc_s), sc in zip(todo, scores, strict=True):
-            res = ProbeResult(
-                shot=shot.index, codec=spec.codec, preset=spec.preset, width=spec.width, height=spec.height,
-                crf=spec.crf, kbps=_extrapolated_kbps(path, shot.frame_count, fps), vmaf=sc.vmaf,
-                vmaf_min=min(f.vmaf for f in sc.frames), psnr=sc.psnr, ssim=sc.ssim, frames=count,
-                encode_s=enc_s, score_s=sc.seconds,
-            )
-            tmp = cache / f".{key}.{os.getpid()}.part"
-            tmp.write_text(json.dumps({k: v for k, v in asdict(res).items() if k != "cached"}))
-            os.replace(tmp, cache / f"{key}.json")
-            Path(path).unlink(missing_ok=True)  # the numbers are what is kept
-            Path(path).with_suffix(".json").unlink(missing_ok=True)
-            results[i] = res
+        t0 = time.perf_counter()
+        paths = encode_probes(media, start, count, [t[1] for t in todo], work_dir / "probe-encodes")
+        enc_s = (time.perf_counter() - t0) / len(todo)
+        try:
+            for p in paths:
+                pk = packet_info(p)
+                if len(pk) != count or not pk[0]["key"]:
+                    raise ShotencError(f"probe encode of shot {shot.index}: {len(pk)} frames, expected {count}")
+            scores = score_many(paths, media, start, count, n_subsample=settings.n_subsample, threads=1,
+                                ssim=False)
+            for (i, spec, key), path, sc in zip(todo, paths, scores, strict=True):
+                res = ProbeResult(
+                    shot=shot.index, codec=spec.codec, preset=spec.preset, width=spec.width, height=spec.height,
+                    crf=spec.crf, kbps=_extrapolated_kbps(str(path), shot.frame_count, fps), vmaf=sc.vmaf,
+                    vmaf_min=min(f.vmaf for f in sc.frames), psnr=sc.psnr, ssim=sc.ssim, frames=count,
+                    encode_s=enc_s, score_s=sc.seconds,
+                )
+                tmp = cache / f".{key}.{os.getpid()}.{threading.get_ident()}.part"
+                tmp.write_text(json.dumps({k: v for k, v in asdict(res).items() if k != "cached"}))
+                os.replace(tmp, cache / f"{key}.json")
+                results[i] = res
+        finally:
+            for p in paths:  # the numbers are what is kept
+                p.unlink(missing_ok=True)
     return [results[i] for i in range(len(specs))]
 
 
@@ -201,20 +237,31 @@ def run_probes(
     return ProbeRun(out, time.perf_counter() - t0)
 
 
-def interpolate(results: Sequence[ProbeResult], step: float = 1.0) -> list[RDPoint]:
-    """Dense (rate, VMAF) points between the probed CRFs of one shot at one size (PCHIP).
+def interpolate(results: Sequence[ProbeResult], step: float = 1.0, extend: float = EXTRAPOLATE) -> list[RDPoint]:
+    """Dense (rate, VMAF) points over the probed CRFs of one shot at one size (PCHIP).
 
     Rate is interpolated in log space (nearly linear in CRF); both curves are monotone between
-    probes, which PCHIP preserves. A single probe is returned as is.
+    probes, which PCHIP preserves. Past the end probes the curves are extended by ``extend`` CRF
+    along their end slopes (log-rate is close to linear in CRF; VMAF is kept within 0..100).
+    A single probe is returned as is.
     """
     rs = sorted(results, key=lambda r: r.crf)
     if len(rs) < 2:
         return [r.point() for r in rs]
     crf = np.array([r.crf for r in rs])
-    log_rate = PchipInterpolator(crf, np.log([max(1e-3, r.kbps) for r in rs]))
-    vmaf = PchipInterpolator(crf, [r.vmaf for r in rs])
-    psnr = PchipInterpolator(crf, [r.psnr for r in rs])
-    grid = np.arange(crf[0], crf[-1] + 1e-9, step)
+    log_rate = PchipInterpolator(crf, np.log([max(1e-3, r.kbps) for r in rs]), extrapolate=True)
+    vmaf = PchipInterpolator(crf, [r.vmaf for r in rs], extrapolate=True)
+    psnr = PchipInterpolator(crf, [r.psnr for r in rs], extrapolate=True)
+    codec = rs[0].codec
+    lo, hi = CRF_RANGE.get(codec, (0, 63))
+    grid = np.arange(max(lo, crf[0] - extend), min(hi, crf[-1] + extend) + 1e-9, step)
+
+    def value(f: PchipInterpolator, c: float) -> float:
+        if crf[0] <= c <= crf[-1]:
+            return float(f(c))
+        edge = crf[0] if c < crf[0] else crf[-1]
+        return float(f(edge) + f.derivative()(edge) * (c - edge))  # linear past the ends
+
     w, h = rs[0].width, rs[0].height
-    return [RDPoint(float(math.exp(log_rate(c))), float(vmaf(c)), float(c), w, h, {"psnr": float(psnr(c))})
-            for c in grid]
+    return [RDPoint(float(math.exp(value(log_rate, c))), min(100.0, max(0.0, value(vmaf, c))), float(c), w, h,
+                    {"psnr": value(psnr, c)}) for c in grid]
