@@ -98,9 +98,14 @@ def _mean(values: Sequence[float], weights: Sequence[float]) -> float:
 def _evaluate(hulls, weights, choice, lam, floor, feasible) -> Allocation:
     pts = [h[i] for h, i in zip(hulls, choice, strict=True)]
     return Allocation(
-        choice=list(choice), points=pts,
-        kbps=_mean([p.kbps for p in pts], weights), quality=_mean([p.quality for p in pts], weights),
-        worst=min(p.quality for p in pts), lam=lam, floor=floor, feasible=feasible,
+        choice=list(choice),
+        points=pts,
+        kbps=_mean([p.kbps for p in pts], weights),
+        quality=_mean([p.quality for p in pts], weights),
+        worst=min(p.quality for p in pts),
+        lam=lam,
+        floor=floor,
+        feasible=feasible,
     )
 
 

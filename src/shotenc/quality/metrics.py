@@ -100,21 +100,36 @@ class Scores:
             mine = [f for f in self.frames if lo <= f.frame < hi]
             if not mine:  # subsampling skipped the whole shot: take the nearest scored frame
                 mine = [min(self.frames, key=lambda f: min(abs(f.frame - lo), abs(f.frame - hi + 1)))]
-            out.append(ShotScore(
-                s.index, s.start_frame, s.frame_count,
-                float(np.mean([f.vmaf for f in mine])), float(min(f.vmaf for f in mine)),
-                float(np.mean([f.psnr for f in mine])), float(np.mean([f.ssim for f in mine])), len(mine),
-            ))
+            out.append(
+                ShotScore(
+                    s.index,
+                    s.start_frame,
+                    s.frame_count,
+                    float(np.mean([f.vmaf for f in mine])),
+                    float(min(f.vmaf for f in mine)),
+                    float(np.mean([f.psnr for f in mine])),
+                    float(np.mean([f.ssim for f in mine])),
+                    len(mine),
+                )
+            )
         return out
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "n_subsample": self.n_subsample, "seconds": round(self.seconds, 3),
-                "frames": [[f.frame, round(f.vmaf, 3), round(f.psnr, 3), round(f.ssim, 5)] for f in self.frames]}
+        return {
+            "model": self.model,
+            "n_subsample": self.n_subsample,
+            "seconds": round(self.seconds, 3),
+            "frames": [[f.frame, round(f.vmaf, 3), round(f.psnr, 3), round(f.ssim, 5)] for f in self.frames],
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Scores:
-        return cls([FrameScore(int(a), b, c, e) for a, b, c, e in d["frames"]], d["model"],
-                   int(d["n_subsample"]), float(d["seconds"]))
+        return cls(
+            [FrameScore(int(a), b, c, e) for a, b, c, e in d["frames"]],
+            d["model"],
+            int(d["n_subsample"]),
+            float(d["seconds"]),
+        )
 
 
 def _psnr_cap(v: float) -> float:
@@ -136,8 +151,9 @@ def score(
     ``distorted`` must hold exactly those frames (a chunk, or a whole rendition). ``n_subsample``
     scores every n-th frame; ``threads`` is libvmaf's thread count (0: its default).
     """
-    return score_many([distorted], source, start_frame, frame_count, n_subsample=n_subsample,
-                      threads=threads, model=model)[0]
+    return score_many(
+        [distorted], source, start_frame, frame_count, n_subsample=n_subsample, threads=threads, model=model
+    )[0]
 
 
 def score_many(
@@ -181,16 +197,30 @@ def score_many(
         parts = [f"[{n}:v]{ref_chain}"]
         for i, log in enumerate(logs):
             # libvmaf's option parser treats ':' and '\' specially; a temp path has neither
-            vmaf = (f"libvmaf=model=version={model}:feature=name={features}:n_threads={threads}:"
-                    f"n_subsample={k}:log_fmt=json:log_path={log}:shortest=1")
+            vmaf = (
+                f"libvmaf=model=version={model}:feature=name={features}:n_threads={threads}:"
+                f"n_subsample={k}:log_fmt=json:log_path={log}:shortest=1"
+            )
             parts.append(f"[{i}:v]{dist_chain}[d{i}];[d{i}][r{i}]{vmaf}")
         inputs: list[str | os.PathLike] = []
         for d in distorted:
             inputs += ["-i", d]
         t0 = time.perf_counter()
         ffmpeg.run(
-            ["-v", "error", *inputs, *seek_args(source, start_frame), "-i", source.path,
-             "-filter_complex", ";".join(parts), "-an", "-f", "null", "-"],
+            [
+                "-v",
+                "error",
+                *inputs,
+                *seek_args(source, start_frame),
+                "-i",
+                source.path,
+                "-filter_complex",
+                ";".join(parts),
+                "-an",
+                "-f",
+                "null",
+                "-",
+            ],
             what=f"quality scoring of {Path(distorted[0]).name}" + (f" (+{n - 1} more)" if n > 1 else ""),
         )
         seconds = (time.perf_counter() - t0) / n
@@ -201,9 +231,12 @@ def score_many(
             except (OSError, ValueError) as exc:
                 raise QualityError(f"libvmaf wrote no readable log for {d} ({exc})") from None
             frames = [
-                FrameScore(int(fr["frameNum"]), float(fr["metrics"]["vmaf"]),
-                           _psnr_cap(float(fr["metrics"]["psnr_y"])),
-                           float(fr["metrics"].get("float_ssim", math.nan)))
+                FrameScore(
+                    int(fr["frameNum"]),
+                    float(fr["metrics"]["vmaf"]),
+                    _psnr_cap(float(fr["metrics"]["psnr_y"])),
+                    float(fr["metrics"].get("float_ssim", math.nan)),
+                )
                 for fr in data.get("frames", [])
             ]
             expected = math.ceil(frame_count / k)

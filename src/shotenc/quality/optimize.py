@@ -43,7 +43,9 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "shotenc"
 
 
-def rung_targets(rungs: Sequence[Rung], target_vmaf: float, step_per_halving: float = 6.0) -> dict[str, float]:
+def rung_targets(
+    rungs: Sequence[Rung], target_vmaf: float, step_per_halving: float = 6.0
+) -> dict[str, float]:
     """A VMAF target per rung: ``target_vmaf`` for each codec's top rung, lower ones by their rate.
 
     A rung with half the top rung's bitrate aims ``step_per_halving`` VMAF lower (a typical slope of
@@ -62,7 +64,9 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def candidate_sizes(analysis: Analysis, rungs: Sequence[Rung], codec: str, auto: bool) -> list[tuple[int, int, str]]:
+def candidate_sizes(
+    analysis: Analysis, rungs: Sequence[Rung], codec: str, auto: bool
+) -> list[tuple[int, int, str]]:
     """(width, height, preset) to probe for ``codec``: its rung sizes, plus, for a per-title ladder,
     standard heights between its smallest rung and the source."""
     mine = [r for r in rungs if r.codec == codec]
@@ -89,11 +93,18 @@ class RungChoice:
 
     def to_dict(self) -> dict:
         a = self.allocation
-        return {"rung": self.rung.id, "size": list(self.size), "target": self.target,
-                "predicted_kbps": round(a.kbps, 1), "predicted_vmaf": round(a.quality, 2),
-                "predicted_worst_vmaf": round(a.worst, 2), "floor": None if a.floor is None else round(a.floor, 2),
-                "lambda": None if math.isinf(a.lam) else a.lam, "feasible": a.feasible,
-                "crf": [p.crf for p in a.points]}
+        return {
+            "rung": self.rung.id,
+            "size": list(self.size),
+            "target": self.target,
+            "predicted_kbps": round(a.kbps, 1),
+            "predicted_vmaf": round(a.quality, 2),
+            "predicted_worst_vmaf": round(a.worst, 2),
+            "floor": None if a.floor is None else round(a.floor, 2),
+            "lambda": None if math.isinf(a.lam) else a.lam,
+            "feasible": a.feasible,
+            "crf": [p.crf for p in a.points],
+        }
 
 
 @dataclass
@@ -105,8 +116,9 @@ class HullPlanner:
     floor_gap: float = 10.0  # and no shot more than this below the rung's mean
     auto_ladder: bool = False
 
-    def choose(self, hulls: list[list[RDPoint]], weights: list[float], rung: Rung,
-               target_q: float | None) -> Allocation:
+    def choose(
+        self, hulls: list[list[RDPoint]], weights: list[float], rung: Rung, target_q: float | None
+    ) -> Allocation:
         # a shot's average must stay under the rung's peak cap, or the cap (not the plan) decides
         capped = []
         for h in hulls:
@@ -131,9 +143,15 @@ class HullPlanner:
             alloc = nxt
         return alloc
 
-    def plan(self, name: str, analysis: Analysis, rungs: list[Rung],
-             points: Callable[[str, int, int, int], list[RDPoint]],
-             sizes: dict[str, list[tuple[int, int, str]]], details: dict) -> EncodePlan:
+    def plan(
+        self,
+        name: str,
+        analysis: Analysis,
+        rungs: list[Rung],
+        points: Callable[[str, int, int, int], list[RDPoint]],
+        sizes: dict[str, list[tuple[int, int, str]]],
+        details: dict,
+    ) -> EncodePlan:
         """``points(codec, width, height, shot)`` gives a shot's candidate points at one size."""
         weights = [s.duration_s for s in analysis.shots]
         targets = rung_targets(rungs, self.target_vmaf) if self.target_vmaf is not None else {}
@@ -159,12 +177,19 @@ class HullPlanner:
                 new = replace(new, id=f"{new.id}-{len(used_ids)}")
             used_ids.add(new.id)
             out_rungs.append(new)
-            plan_points[new.id] = [RatePoint("crf", _crf_value(rung.codec, p.crf), rung.maxrate_kbps,
-                                             rung.bufsize_kbps) for p in best.allocation.points]
+            plan_points[new.id] = [
+                RatePoint("crf", _crf_value(rung.codec, p.crf), rung.maxrate_kbps, rung.bufsize_kbps)
+                for p in best.allocation.points
+            ]
             choices.append({**best.to_dict(), "rung": new.id, "ladder_rung": rung.id})
-        details = {**details, "rungs": choices,
-                   "floor_gap": self.floor_gap, "floor_vmaf": self.floor_vmaf, "target_vmaf": self.target_vmaf,
-                   "auto_ladder": self.auto_ladder}
+        details = {
+            **details,
+            "rungs": choices,
+            "floor_gap": self.floor_gap,
+            "floor_vmaf": self.floor_vmaf,
+            "target_vmaf": self.target_vmaf,
+            "auto_ladder": self.auto_ladder,
+        }
         return EncodePlan(name, out_rungs, analysis.shots, plan_points, details)
 
 
@@ -215,13 +240,25 @@ class HullAllocator:
                 cache[key] = interpolate(mine)
             return cache[key]
 
-        hulls = {c: {f"{w}x{h}": [_hull_summary(points(c, w, h, s.index)) for s in analysis.shots]
-                     for w, h, _ in sizes[c]} for c in codecs}
-        details = {"probes": {"count": len(run.results), "new": run.new, "wall_s": round(run.wall_s, 3),
-                              "cpu_s": round(run.cpu_s, 3), "window_s": self.settings.window_s,
-                              "n_subsample": self.settings.n_subsample,
-                              "crfs": {c: list(self.settings.crfs_for(c)) for c in codecs}},
-                   "hulls": hulls}
+        hulls = {
+            c: {
+                f"{w}x{h}": [_hull_summary(points(c, w, h, s.index)) for s in analysis.shots]
+                for w, h, _ in sizes[c]
+            }
+            for c in codecs
+        }
+        details = {
+            "probes": {
+                "count": len(run.results),
+                "new": run.new,
+                "wall_s": round(run.wall_s, 3),
+                "cpu_s": round(run.cpu_s, 3),
+                "window_s": self.settings.window_s,
+                "n_subsample": self.settings.n_subsample,
+                "crfs": {c: list(self.settings.crfs_for(c)) for c in codecs},
+            },
+            "hulls": hulls,
+        }
         planner = HullPlanner(self.target_vmaf, self.floor_vmaf, self.floor_gap, self.auto_ladder)
         return planner.plan(self.name, analysis, rungs, points, sizes, details)
 
@@ -238,8 +275,9 @@ class TargetQualityAllocator:
     name: str = "target-quality"
     last_probes: object = None
 
-    def search(self, analysis: Analysis, src: SourceRef, shot_index: int, rung: Rung, target: float,
-               work: Path) -> tuple[float, list[ProbeResult]]:
+    def search(
+        self, analysis: Analysis, src: SourceRef, shot_index: int, rung: Rung, target: float, work: Path
+    ) -> tuple[float, list[ProbeResult]]:
         """Bracket the target with probes (start mid-range, step by the measured slope), then interpolate."""
         codec = rung.codec
         lo_c, hi_c = CRF_RANGE[codec]
@@ -288,23 +326,33 @@ class TargetQualityAllocator:
         jobs = self.settings.jobs or os.cpu_count() or 1
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            found = list(pool.map(lambda t: self.search(analysis, src, t[1], t[0], targets[t[0].id], work), tasks))
+            found = list(
+                pool.map(lambda t: self.search(analysis, src, t[1], t[0], targets[t[0].id], work), tasks)
+            )
         wall = time.perf_counter() - t0
         points: dict[str, list[RatePoint]] = {r.id: [] for r in rungs}
         per_rung: dict[str, list] = {r.id: [] for r in rungs}
         all_results: list[ProbeResult] = []
         for (rung, _shot), (crf, tried) in zip(tasks, found, strict=True):
             points[rung.id].append(RatePoint("crf", crf, rung.maxrate_kbps, rung.bufsize_kbps))
-            per_rung[rung.id].append({"crf": crf, "probes": [[t.crf, round(t.kbps, 1), round(t.vmaf, 2)]
-                                                             for t in tried]})
+            per_rung[rung.id].append(
+                {"crf": crf, "probes": [[t.crf, round(t.kbps, 1), round(t.vmaf, 2)] for t in tried]}
+            )
             all_results += tried
         new = [r for r in all_results if not r.cached]
         self.last_probes = all_results
-        details = {"target_vmaf": self.target_vmaf, "rung_targets": {k: round(v, 2) for k, v in targets.items()},
-                   "probes": {"count": len(all_results), "new": len(new), "wall_s": round(wall, 3),
-                              "cpu_s": round(sum(r.encode_s + r.score_s for r in new), 3),
-                              "window_s": self.settings.window_s},
-                   "shots": per_rung}
+        details = {
+            "target_vmaf": self.target_vmaf,
+            "rung_targets": {k: round(v, 2) for k, v in targets.items()},
+            "probes": {
+                "count": len(all_results),
+                "new": len(new),
+                "wall_s": round(wall, 3),
+                "cpu_s": round(sum(r.encode_s + r.score_s for r in new), 3),
+                "window_s": self.settings.window_s,
+            },
+            "shots": per_rung,
+        }
         return EncodePlan(self.name, list(rungs), analysis.shots, points, details)
 
 
@@ -342,8 +390,9 @@ class ModelAllocator:
         codecs = list(dict.fromkeys(r.codec for r in rungs))
         missing = [c for c in codecs if c not in model.codecs]
         if missing:
-            raise ShotencError(f"the rate-quality model has no fit for {', '.join(missing)}; "
-                               "refit it with `shotenc train`")
+            raise ShotencError(
+                f"the rate-quality model has no fit for {', '.join(missing)}; refit it with `shotenc train`"
+            )
         sizes = {c: candidate_sizes(analysis, rungs, c, self.auto_ladder) for c in codecs}
         fps = float(analysis.media.fps)
         cache: dict[tuple, list[RDPoint]] = {}
@@ -354,8 +403,10 @@ class ModelAllocator:
                 lo, hi = model.crf_range(codec)
                 crfs = np.arange(lo, hi + 1e-9, 1.0)
                 kbps, vmaf = model.predict(codec, analysis.features[shot], w, h, fps, crfs)
-                cache[key] = [RDPoint(float(k), float(v), float(c), w, h) for k, v, c in zip(kbps, vmaf, crfs,
-                                                                                              strict=True)]
+                cache[key] = [
+                    RDPoint(float(k), float(v), float(c), w, h)
+                    for k, v, c in zip(kbps, vmaf, crfs, strict=True)
+                ]
             return cache[key]
 
         details = {"model": {"source": model.source, "codecs": sorted(model.codecs)}}
@@ -363,9 +414,15 @@ class ModelAllocator:
         return planner.plan(self.name, analysis, rungs, points, sizes, details)
 
 
-def make_allocator(mode: str, *, target_vmaf: float | None = None, auto_ladder: bool = False,
-                   work_dir: str | os.PathLike | None = None, jobs: int | None = None,
-                   model_path: str | os.PathLike | None = None):
+def make_allocator(
+    mode: str,
+    *,
+    target_vmaf: float | None = None,
+    auto_ladder: bool = False,
+    work_dir: str | os.PathLike | None = None,
+    jobs: int | None = None,
+    model_path: str | os.PathLike | None = None,
+):
     """The allocator for a CLI ``--mode`` (``complexity`` keeps the probe-free default)."""
     from ..plan import ComplexityAllocator
 

@@ -104,8 +104,17 @@ def probe_window(shot: Shot, fps: float, window_s: float, fraction: float = 0.0)
 
 
 def _key(src: SourceRef, shot: Shot, start: int, count: int, spec: ProbeSpec, n_sub: int) -> str:
-    blob = json.dumps({"src": src.fingerprint, "shot": [shot.start_frame, shot.frame_count], "win": [start, count],
-                       "spec": asdict(spec), "sub": n_sub, "v": 1}, sort_keys=True)
+    blob = json.dumps(
+        {
+            "src": src.fingerprint,
+            "shot": [shot.start_frame, shot.frame_count],
+            "win": [start, count],
+            "spec": asdict(spec),
+            "sub": n_sub,
+            "v": 1,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -119,7 +128,9 @@ def _extrapolated_kbps(path: str, shot_frames: int, fps: float) -> float:
     return total * 8 / 1000 / (shot_frames / fps)
 
 
-def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[ProbeSpec], out_dir: Path) -> list[Path]:
+def encode_probes(
+    media: MediaInfo, start: int, count: int, specs: Sequence[ProbeSpec], out_dir: Path
+) -> list[Path]:
     """Encode every probe of one window in one FFmpeg run: one decode and seek, split to each encoder.
 
     The frames match a chunk encode's (:class:`shotenc.encode.ChunkJob`): same normalizing filters,
@@ -129,7 +140,9 @@ def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[Prob
     fps = media.fps
     retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
     n = len(specs)
-    graph = [f"[0:v:{media.video_stream}]trim=end_frame={count},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    graph = [
+        f"[0:v:{media.video_stream}]trim=end_frame={count},split={n}" + "".join(f"[s{i}]" for i in range(n))
+    ]
     outputs: list[str | Path] = []
     paths = []
     for i, spec in enumerate(specs):
@@ -137,18 +150,44 @@ def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[Prob
         path = out_dir / f"probe{i}-{os.getpid()}-{time.monotonic_ns()}.mp4"
         paths.append(path)
         rate = RatePoint("crf", spec.crf, 0.0, 0.0)
-        outputs += ["-map", f"[o{i}]", "-fps_mode", "passthrough", "-frames:v", str(count),
-                    *encoder_args(spec.codec, spec.preset, rate, count, 1), "-f", "mp4", path]
-    ffmpeg.run(["-y", "-v", "error", *seek_args(media, start), "-i", media.path, "-filter_complex", ";".join(graph),
-                *outputs], what=f"probe encodes at frame {start}")
+        outputs += [
+            "-map",
+            f"[o{i}]",
+            "-fps_mode",
+            "passthrough",
+            "-frames:v",
+            str(count),
+            *encoder_args(spec.codec, spec.preset, rate, count, 1),
+            "-f",
+            "mp4",
+            path,
+        ]
+    ffmpeg.run(
+        [
+            "-y",
+            "-v",
+            "error",
+            *seek_args(media, start),
+            "-i",
+            media.path,
+            "-filter_complex",
+            ";".join(graph),
+            *outputs,
+        ],
+        what=f"probe encodes at frame {start}",
+    )
     return paths
 
 
 def probe_shot(
-    media: MediaInfo, src: SourceRef, shot: Shot, specs: Sequence[ProbeSpec], work_dir: Path,
+    media: MediaInfo,
+    src: SourceRef,
+    shot: Shot,
+    specs: Sequence[ProbeSpec],
+    work_dir: Path,
     settings: ProbeSettings,
 ) -> list[ProbeResult]:
-    """Run (or reuse) the probes ``specs`` of one shot: one encode run and one scoring run for the new ones."""
+    """Run (or reuse) the probes ``specs`` of one shot: one encode run, one scoring run for new ones."""
     fps = float(media.fps)
     start, count = probe_window(shot, fps, settings.window_s, settings.window_fraction)
     cache = work_dir / "probes"
@@ -169,15 +208,28 @@ def probe_shot(
             for p in paths:
                 pk = packet_info(p)
                 if len(pk) != count or not pk[0]["key"]:
-                    raise ShotencError(f"probe encode of shot {shot.index}: {len(pk)} frames, expected {count}")
-            scores = score_many(paths, media, start, count, n_subsample=settings.n_subsample, threads=1,
-                                ssim=False)
+                    raise ShotencError(
+                        f"probe encode of shot {shot.index}: {len(pk)} frames, expected {count}"
+                    )
+            scores = score_many(
+                paths, media, start, count, n_subsample=settings.n_subsample, threads=1, ssim=False
+            )
             for (i, spec, key), path, sc in zip(todo, paths, scores, strict=True):
                 res = ProbeResult(
-                    shot=shot.index, codec=spec.codec, preset=spec.preset, width=spec.width, height=spec.height,
-                    crf=spec.crf, kbps=_extrapolated_kbps(str(path), shot.frame_count, fps), vmaf=sc.vmaf,
-                    vmaf_min=min(f.vmaf for f in sc.frames), psnr=sc.psnr, ssim=sc.ssim, frames=count,
-                    encode_s=enc_s, score_s=sc.seconds,
+                    shot=shot.index,
+                    codec=spec.codec,
+                    preset=spec.preset,
+                    width=spec.width,
+                    height=spec.height,
+                    crf=spec.crf,
+                    kbps=_extrapolated_kbps(str(path), shot.frame_count, fps),
+                    vmaf=sc.vmaf,
+                    vmaf_min=min(f.vmaf for f in sc.frames),
+                    psnr=sc.psnr,
+                    ssim=sc.ssim,
+                    frames=count,
+                    encode_s=enc_s,
+                    score_s=sc.seconds,
                 )
                 tmp = cache / f".{key}.{os.getpid()}.{threading.get_ident()}.part"
                 tmp.write_text(json.dumps({k: v for k, v in asdict(res).items() if k != "cached"}))
@@ -222,7 +274,9 @@ def run_probes(
     src = SourceRef.of(media)
     specs = [
         ProbeSpec(codec, settings.preset.get(codec, preset), w, h, float(crf))
-        for codec, sizes in grid.items() for (w, h, preset) in sizes for crf in settings.crfs_for(codec)
+        for codec, sizes in grid.items()
+        for (w, h, preset) in sizes
+        for crf in settings.crfs_for(codec)
     ]
     specs = list(dict.fromkeys(specs))
     jobs = settings.jobs or os.cpu_count() or 1
@@ -237,7 +291,9 @@ def run_probes(
     return ProbeRun(out, time.perf_counter() - t0)
 
 
-def interpolate(results: Sequence[ProbeResult], step: float = 1.0, extend: float = EXTRAPOLATE) -> list[RDPoint]:
+def interpolate(
+    results: Sequence[ProbeResult], step: float = 1.0, extend: float = EXTRAPOLATE
+) -> list[RDPoint]:
     """Dense (rate, VMAF) points over the probed CRFs of one shot at one size (PCHIP).
 
     Rate is interpolated in log space (nearly linear in CRF); both curves are monotone between
@@ -263,5 +319,14 @@ def interpolate(results: Sequence[ProbeResult], step: float = 1.0, extend: float
         return float(f(edge) + f.derivative()(edge) * (c - edge))  # linear past the ends
 
     w, h = rs[0].width, rs[0].height
-    return [RDPoint(float(math.exp(value(log_rate, c))), min(100.0, max(0.0, value(vmaf, c))), float(c), w, h,
-                    {"psnr": value(psnr, c)}) for c in grid]
+    return [
+        RDPoint(
+            float(math.exp(value(log_rate, c))),
+            min(100.0, max(0.0, value(vmaf, c))),
+            float(c),
+            w,
+            h,
+            {"psnr": value(psnr, c)},
+        )
+        for c in grid
+    ]
