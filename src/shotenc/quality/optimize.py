@@ -402,7 +402,9 @@ class ModelAllocator:
             if key not in cache:
                 lo, hi = model.crf_range(codec)
                 crfs = np.arange(lo, hi + 1e-9, 1.0)
-                kbps, vmaf = model.predict(codec, analysis.features[shot], w, h, fps, crfs)
+                kbps, vmaf = model.predict(
+                    codec, analysis.features[shot], w, h, fps, crfs, source_height=analysis.media.height
+                )
                 cache[key] = [
                     RDPoint(float(k), float(v), float(c), w, h)
                     for k, v, c in zip(kbps, vmaf, crfs, strict=True)
