@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .errors import ShotencError
+from .quality.cli import quality_encode_options, wrap_encode
 from .shots import DETECTORS, ShotOptions
 
 
@@ -72,10 +73,11 @@ def main() -> None:
 @click.option("--keep-work", is_flag=True, help="Keep the chunk work folder after success.")
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress bars.")
+@quality_encode_options
 @user_errors
 def encode(source: Path, output: Path | None, ladder: str, codecs: str | None, jobs: int | None,
            work_dir: Path | None, keep_work: bool, detector: str, threshold: float | None, min_shot: float,
-           max_segment: float, as_json: bool) -> None:
+           max_segment: float, as_json: bool, **quality) -> None:
     """Encode SOURCE per shot into a DASH + HLS ladder."""
     from .pipeline import EncodeOptions, encode_title
     from .progress import Reporter, RichReporter
@@ -84,6 +86,7 @@ def encode(source: Path, output: Path | None, ladder: str, codecs: str | None, j
     options = EncodeOptions(ladder=ladder, codecs=parse_codecs(codecs), jobs=jobs,
                             shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
                             work_dir=work_dir, keep_work=keep_work)
+    encode_title = wrap_encode(encode_title, options, quality)  # --mode, --ladder auto, --measure-vmaf
     if as_json:
         result = encode_title(source, out, options, reporter=Reporter())
         click.echo(json.dumps(result.summary, indent=2))
@@ -125,3 +128,9 @@ def analyze(source: Path, detector: str, threshold: float | None, min_shot: floa
                       "yes" if s.starts_at_cut else "split", f"{f.si:.1f}", f"{f.ti:.1f}", f"{f.texture:.1f}",
                       f"{f.motion:.2f}", f"{f.complexity:.1f}")
     Console().print(table)
+
+
+from .quality.cli import compare, train  # noqa: E402
+
+main.add_command(compare)
+main.add_command(train)

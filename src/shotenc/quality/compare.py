@@ -65,8 +65,19 @@ def scaled_rungs(rungs: Sequence[Rung], scales: Sequence[float]) -> list[tuple[R
     for r in rungs:
         for s in scales:
             sid = r.id if s == 1 else f"{r.id}-x{s:g}"
-            out.append((replace(r, id=sid, bitrate_kbps=r.bitrate_kbps * s, maxrate_kbps=r.maxrate_kbps * s,
-                                bufsize_kbps=r.bufsize_kbps * s), r, s))
+            out.append(
+                (
+                    replace(
+                        r,
+                        id=sid,
+                        bitrate_kbps=r.bitrate_kbps * s,
+                        maxrate_kbps=r.maxrate_kbps * s,
+                        bufsize_kbps=r.bufsize_kbps * s,
+                    ),
+                    r,
+                    s,
+                )
+            )
     return out
 
 
@@ -97,22 +108,41 @@ def traditional_args(rung: Rung, method: str, media: MediaInfo, gop_s: float, th
     return _strip_vbv(args) if method == "2pass-vbr" else args
 
 
-def encode_traditional(media: MediaInfo, rung: Rung, method: str, dest: Path, gop_s: float,
-                       threads: int = 1) -> float:
+def encode_traditional(
+    media: MediaInfo, rung: Rung, method: str, dest: Path, gop_s: float, threads: int = 1
+) -> float:
     """Encode the whole title at one bitrate (2-pass VBR or capped 1-pass); returns the seconds it took."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     vf = video_filters(media, rung.width, rung.height)
-    base = ["-y", "-v", "error", "-i", media.path, "-map", f"0:v:{media.video_stream}", "-an", "-sn", "-dn",
-            "-vf", vf, "-frames:v", str(media.frame_count)]
+    base = [
+        "-y",
+        "-v",
+        "error",
+        "-i",
+        media.path,
+        "-map",
+        f"0:v:{media.video_stream}",
+        "-an",
+        "-sn",
+        "-dn",
+        "-vf",
+        vf,
+        "-frames:v",
+        str(media.frame_count),
+    ]
     enc = traditional_args(rung, method, media, gop_s, threads)
     t0 = time.perf_counter()
     if method == "2pass-vbr":
         with tempfile.TemporaryDirectory(prefix="shotenc-2pass-") as tmp:  # stats files of this encode only
             log = Path(tmp) / "stats"
-            ffmpeg.run([*base, *enc, "-pass", "1", "-passlogfile", log, "-f", "null", "-"],
-                       what=f"first pass of {dest.name}")
-            ffmpeg.run([*base, *enc, "-pass", "2", "-passlogfile", log, "-f", "mp4", dest],
-                       what=f"second pass of {dest.name}")
+            ffmpeg.run(
+                [*base, *enc, "-pass", "1", "-passlogfile", log, "-f", "null", "-"],
+                what=f"first pass of {dest.name}",
+            )
+            ffmpeg.run(
+                [*base, *enc, "-pass", "2", "-passlogfile", log, "-f", "mp4", dest],
+                what=f"second pass of {dest.name}",
+            )
     else:
         ffmpeg.run([*base, *enc, "-f", "mp4", dest], what=f"encode {dest.name}")
     return time.perf_counter() - t0
@@ -123,8 +153,28 @@ def stitch(paths: Sequence[str], dest: Path, tag_hvc1: bool) -> None:
     listing = dest.with_suffix(".ffconcat")
     listing.write_text("ffconcat version 1.0\n" + "".join(f"file '{os.path.abspath(p)}'\n" for p in paths))
     tag = ["-tag:v", "hvc1"] if tag_hvc1 else []
-    ffmpeg.run(["-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", listing, "-map", "0:v:0", "-c", "copy",
-                *tag, "-f", "mp4", dest], what=f"stitch {dest.name}")
+    ffmpeg.run(
+        [
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            listing,
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            *tag,
+            "-f",
+            "mp4",
+            dest,
+        ],
+        what=f"stitch {dest.name}",
+    )
     listing.unlink()
 
 
@@ -144,14 +194,30 @@ def measure(path: Path, media: MediaInfo, analysis: Analysis, n_subsample: int) 
     duration = media.frame_count / float(media.fps)
     shots = []
     for s, q in zip(analysis.shots, per_shot, strict=True):
-        b = sum(sizes[s.start_frame:s.end_frame])
-        shots.append({"shot": s.index, "bytes": b, "kbps": round(b * 8 / s.duration_s / 1000, 3),
-                      "vmaf": round(q.vmaf, 4), "vmaf_min": round(q.vmaf_min, 4), "psnr": round(q.psnr, 4),
-                      "ssim": round(q.ssim, 6)})
+        b = sum(sizes[s.start_frame : s.end_frame])
+        shots.append(
+            {
+                "shot": s.index,
+                "bytes": b,
+                "kbps": round(b * 8 / s.duration_s / 1000, 3),
+                "vmaf": round(q.vmaf, 4),
+                "vmaf_min": round(q.vmaf_min, 4),
+                "psnr": round(q.psnr, 4),
+                "ssim": round(q.ssim, 6),
+            }
+        )
     total = sum(sizes)
-    m = {"bytes": total, "kbps": round(total * 8 / duration / 1000, 3), "vmaf": round(sc.vmaf, 4),
-         "vmaf_p5": round(sc.vmaf_percentile(5), 4), "vmaf_worst_shot": round(min(q.vmaf for q in per_shot), 4),
-         "psnr": round(sc.psnr, 4), "ssim": round(sc.ssim, 6), "frames_scored": len(sc.frames), "shots": shots}
+    m = {
+        "bytes": total,
+        "kbps": round(total * 8 / duration / 1000, 3),
+        "vmaf": round(sc.vmaf, 4),
+        "vmaf_p5": round(sc.vmaf_percentile(5), 4),
+        "vmaf_worst_shot": round(min(q.vmaf for q in per_shot), 4),
+        "psnr": round(sc.psnr, 4),
+        "ssim": round(sc.ssim, 6),
+        "frames_scored": len(sc.frames),
+        "shots": shots,
+    }
     return m, sc
 
 
@@ -169,9 +235,13 @@ def bd_rates(renditions: list[dict], codecs: Sequence[str]) -> dict:
         for anchor in TRADITIONAL:
             row: dict = {}
             for metric in ("vmaf", "psnr"):
-                def curve(method: str, metric: str = metric) -> list[RDPoint]:
-                    pts = [RDPoint(r["kbps"], r[metric]) for r in renditions
-                           if r["codec"] == codec and r["method"] == method]
+
+                def curve(method: str, metric: str = metric, codec: str = codec) -> list[RDPoint]:
+                    pts = [
+                        RDPoint(r["kbps"], r[metric])
+                        for r in renditions
+                        if r["codec"] == codec and r["method"] == method
+                    ]
                     return pareto_front(pts)
 
                 a, t = curve(anchor), curve("per-shot")
@@ -181,8 +251,14 @@ def bd_rates(renditions: list[dict], codecs: Sequence[str]) -> dict:
                     entry["note"] = "fewer than 4 points on a curve"
                 else:
                     try:
-                        v = bd.bd_rate([p.kbps for p in a], [p.quality for p in a], [p.kbps for p in t],
-                                       [p.quality for p in t], method="pchip", require_matching_points=False)
+                        v = bd.bd_rate(
+                            [p.kbps for p in a],
+                            [p.quality for p in a],
+                            [p.kbps for p in t],
+                            [p.quality for p in t],
+                            method="pchip",
+                            require_matching_points=False,
+                        )
                         entry["value"] = None if v is None or not math.isfinite(v) else round(float(v), 3)
                     except (ValueError, AssertionError, ZeroDivisionError) as exc:
                         entry["value"] = None
@@ -193,8 +269,9 @@ def bd_rates(renditions: list[dict], codecs: Sequence[str]) -> dict:
     return out
 
 
-def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | None = None,
-            log=print) -> dict:
+def compare(
+    source: str | Path, out_dir: str | Path, options: CompareOptions | None = None, log=print
+) -> dict:
     """Encode traditional and per-shot ladders of ``source`` into ``out_dir``; write compare.json/html."""
     options = options or CompareOptions()
     out = Path(out_dir)
@@ -213,8 +290,13 @@ def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | N
     scaled = scaled_rungs(rungs, options.scales)
 
     # per shot: one plan over every scaled rung (the probes are shared), then chunk encodes
-    allocator = make_allocator(options.mode, target_vmaf=options.target_vmaf, auto_ladder=options.auto_ladder,
-                               work_dir=options.cache_dir or work, jobs=jobs)
+    allocator = make_allocator(
+        options.mode,
+        target_vmaf=options.target_vmaf,
+        auto_ladder=options.auto_ladder,
+        work_dir=options.cache_dir or work,
+        jobs=jobs,
+    )
     t = time.perf_counter()
     plan = allocator.allocate(analysis, [s[0] for s in scaled])
     plan_s = time.perf_counter() - t
@@ -237,17 +319,31 @@ def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | N
         path = rend_dir / "per-shot" / f"{rung.id}.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)
         stitch([c.path for c in mine], path, rung.codec == "hevc")
-        tasks.append({"method": "per-shot", "rung": rung, "base": base, "scale": scale, "path": path,
-                      "encode_s": round(sum(c.seconds for c in mine), 3),
-                      "crf": [plan.point(rung.id, s.index).value for s in analysis.shots]})
+        tasks.append(
+            {
+                "method": "per-shot",
+                "rung": rung,
+                "base": base,
+                "scale": scale,
+                "path": path,
+                "encode_s": round(sum(c.seconds for c in mine), 3),
+                "crf": [plan.point(rung.id, s.index).value for s in analysis.shots],
+            }
+        )
 
     # traditional: whole-title encodes at the same scaled rungs
     def trad(item: tuple[Rung, Rung, float, str]) -> dict:
         rung, base, scale, method = item
         path = rend_dir / method / f"{rung.id}.mp4"
         secs = encode_traditional(media, rung, method, path, options.gop_s)
-        return {"method": method, "rung": rung, "base": base, "scale": scale, "path": path,
-                "encode_s": round(secs, 3)}
+        return {
+            "method": method,
+            "rung": rung,
+            "base": base,
+            "scale": scale,
+            "path": path,
+            "encode_s": round(secs, 3),
+        }
 
     t = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -262,10 +358,20 @@ def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | N
     renditions = []
     for d, (m, _sc) in zip(tasks, measured, strict=True):
         rung: Rung = d["rung"]
-        entry = {"method": d["method"], "rung": rung.id, "ladder_rung": d["base"].id, "scale": d["scale"],
-                 "codec": rung.codec, "width": rung.width, "height": rung.height,
-                 "target_kbps": round(rung.bitrate_kbps, 3), "maxrate_kbps": round(rung.maxrate_kbps, 3),
-                 "file": str(d["path"].relative_to(out)), "encode_s": d["encode_s"], **m}
+        entry = {
+            "method": d["method"],
+            "rung": rung.id,
+            "ladder_rung": d["base"].id,
+            "scale": d["scale"],
+            "codec": rung.codec,
+            "width": rung.width,
+            "height": rung.height,
+            "target_kbps": round(rung.bitrate_kbps, 3),
+            "maxrate_kbps": round(rung.maxrate_kbps, 3),
+            "file": str(d["path"].relative_to(out)),
+            "encode_s": d["encode_s"],
+            **m,
+        }
         if "crf" in d:
             for row, crf in zip(entry["shots"], d["crf"], strict=True):
                 row["crf"] = crf
@@ -274,7 +380,8 @@ def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | N
     probes = plan.details.get("probes", {})
     final_one = [c for c in chunks if ladder_of[c.rung_id][1] == 1.0]
     cost = {
-        "probe_wall_s": probes.get("wall_s"), "probe_cpu_s": probes.get("cpu_s"),
+        "probe_wall_s": probes.get("wall_s"),
+        "probe_cpu_s": probes.get("cpu_s"),
         "plan_s": round(plan_s, 3),
         "final_encode_cpu_s": round(sum(c.seconds for c in final_one), 3),
         "all_per_shot_encode_cpu_s": round(sum(c.seconds for c in chunks), 3),
@@ -292,9 +399,16 @@ def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | N
         "methods": list(METHODS),
         "gop_s": options.gop_s,
         "n_subsample": options.n_subsample,
-        "shots": [{"index": s.index, "start_s": round(s.start_s, 4), "duration_s": round(s.duration_s, 4),
-                   "frames": s.frame_count, "complexity": round(f.complexity, 3)}
-                  for s, f in zip(analysis.shots, analysis.features, strict=True)],
+        "shots": [
+            {
+                "index": s.index,
+                "start_s": round(s.start_s, 4),
+                "duration_s": round(s.duration_s, 4),
+                "frames": s.frame_count,
+                "complexity": round(f.complexity, 3),
+            }
+            for s, f in zip(analysis.shots, analysis.features, strict=True)
+        ],
         "rungs": summarize_rungs(renditions),
         "bd_rate": bd_rates(renditions, codecs),
         "cost": cost,
@@ -316,10 +430,20 @@ def summarize_rungs(renditions: list[dict]) -> list[dict]:
     rows: dict[str, dict] = {}
     for r in renditions:
         key = f"{r['ladder_rung']}@{r['scale']:g}"
-        row = rows.setdefault(key, {"ladder_rung": r["ladder_rung"], "scale": r["scale"], "codec": r["codec"],
-                                    "target_kbps": r["target_kbps"], "methods": {}})
-        row["methods"][r["method"]] = {k: r[k] for k in ("rung", "width", "height", "kbps", "vmaf", "vmaf_p5",
-                                                          "vmaf_worst_shot", "psnr", "ssim")}
+        row = rows.setdefault(
+            key,
+            {
+                "ladder_rung": r["ladder_rung"],
+                "scale": r["scale"],
+                "codec": r["codec"],
+                "target_kbps": r["target_kbps"],
+                "methods": {},
+            },
+        )
+        row["methods"][r["method"]] = {
+            k: r[k]
+            for k in ("rung", "width", "height", "kbps", "vmaf", "vmaf_p5", "vmaf_worst_shot", "psnr", "ssim")
+        }
     return sorted(rows.values(), key=lambda r: (r["codec"], r["target_kbps"]))
 
 

@@ -111,8 +111,14 @@ class RateQualityModel:
         return y[:, 0], np.clip(y[:, 1], 0.0, 100.0)
 
     def predict(
-        self, codec: str, features: ShotFeatures, width: int, height: int, fps: float,
-        crfs: Sequence[float], source_height: int | None = None,
+        self,
+        codec: str,
+        features: ShotFeatures,
+        width: int,
+        height: int,
+        fps: float,
+        crfs: Sequence[float],
+        source_height: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Predicted (kbps, VMAF) of one shot at one size for each CRF."""
         src_h = source_height or self.fits[codec].get("reference_height", height)
@@ -130,7 +136,9 @@ class RateQualityModel:
     @classmethod
     def from_dict(cls, d: dict) -> RateQualityModel:
         if d.get("version") != MODEL_VERSION or d.get("inputs") != INPUTS:
-            raise ShotencError("rate-quality model file is from another shotenc version; refit it (shotenc train)")
+            raise ShotencError(
+                "rate-quality model file is from another shotenc version; refit it (shotenc train)"
+            )
         return cls(d["codecs"], d.get("source", ""))
 
     @classmethod
@@ -165,7 +173,9 @@ def fit(rows: Sequence[TrainingRow], alpha: float = 1.0, source: str = "") -> Ra
         scaler = StandardScaler().fit(x)
         poly = PolynomialFeatures(degree=2, include_bias=False).fit(scaler.transform(x))
         ridge = Ridge(alpha=alpha).fit(poly.transform(scaler.transform(x)), y)
-        pipe = make_pipeline(StandardScaler(), PolynomialFeatures(degree=2, include_bias=False), Ridge(alpha=alpha))
+        pipe = make_pipeline(
+            StandardScaler(), PolynomialFeatures(degree=2, include_bias=False), Ridge(alpha=alpha)
+        )
         # held-out shots, not held-out rows: rows of one shot share its features
         shot_ids = [json.dumps(r.features, sort_keys=True) for r in mine]
         groups = np.array([sorted(set(shot_ids)).index(s) for s in shot_ids])
@@ -215,15 +225,20 @@ def training_rows(
         heights = sorted({src_h, max(144, _even(src_h * 2 / 3)), max(144, _even(src_h / 2))})
         aspect = media.width / media.height
         grid = {
-            c: [(min(_even(h * aspect), media.width - media.width % 2), h, DEFAULT_PRESET[c]) for h in heights]
+            c: [
+                (min(_even(h * aspect), media.width - media.width % 2), h, DEFAULT_PRESET[c]) for h in heights
+            ]
             for c in codecs
         }
         run = run_probes(media, analysis.shots, grid, work_dir, settings)
         fps = float(media.fps)
         for r in run.results:
             feats = analysis.features[r.shot]
-            rows.append(TrainingRow(r.codec, r.preset, asdict(feats), r.width, r.height, src_h, fps, r.crf,
-                                    r.kbps, r.vmaf))
+            rows.append(
+                TrainingRow(
+                    r.codec, r.preset, asdict(feats), r.width, r.height, src_h, fps, r.crf, r.kbps, r.vmaf
+                )
+            )
     return rows
 
 

@@ -43,8 +43,13 @@ def _per_shot_plots(report: dict, codec: str) -> str:
         vmaf = [s["vmaf"] for s in r["shots"]]
         c = COLORS.get(r["method"])
         ax1.stairs(kbps, edges, label=f"{r['method']} ({r['kbps']:.0f} kbps)", color=c, linewidth=2)
-        ax2.stairs(vmaf, edges, label=f"{r['method']} (mean {r['vmaf']:.1f}, worst shot {r['vmaf_worst_shot']:.1f})",
-                   color=c, linewidth=2)
+        ax2.stairs(
+            vmaf,
+            edges,
+            label=f"{r['method']} (mean {r['vmaf']:.1f}, worst shot {r['vmaf_worst_shot']:.1f})",
+            color=c,
+            linewidth=2,
+        )
     ax1.axhline(mine[0]["target_kbps"], color="gray", linestyle=":", label="rung target (traditional: flat)")
     ax1.set_ylabel("kbps per shot")
     ax1.legend(fontsize=8)
@@ -66,8 +71,11 @@ def _rq_plot(report: dict, codec: str) -> str:
 
     fig, ax = plt.subplots(figsize=(9, 5))
     for method, color in COLORS.items():
-        pts = [RDPoint(r["kbps"], r["vmaf"]) for r in report["renditions"]
-               if r["codec"] == codec and r["method"] == method]
+        pts = [
+            RDPoint(r["kbps"], r["vmaf"])
+            for r in report["renditions"]
+            if r["codec"] == codec and r["method"] == method
+        ]
         if not pts:
             continue
         ax.scatter([p.kbps for p in pts], [p.quality for p in pts], color=color, s=18, alpha=0.6)
@@ -145,16 +153,47 @@ def render(report: dict) -> str:
     parts.append(_table(["codec", "anchor", "BD-rate VMAF", "BD-rate PSNR"], rows))
     cost = report.get("cost", {})
     if cost.get("probe_cpu_s") is not None:
-        parts.append(f"<p>Probe cost: {cost['probe_cpu_s']:.1f} s of probe work vs {cost['final_encode_cpu_s']:.1f} s "
-                     f"of final per-shot encodes at scale 1 (ratio {cost.get('probe_to_final_ratio', 0):.2f}).</p>")
+        parts.append(
+            f"<p>Probe cost: {cost['probe_cpu_s']:.1f} s of probe work vs {cost['final_encode_cpu_s']:.1f} s "
+            f"of final per-shot encodes at scale 1 (ratio {cost.get('probe_to_final_ratio', 0):.2f}).</p>"
+        )
     parts.append("<h2>Per rung</h2>")
     rows = []
     for r in report["rungs"]:
         for method, m in r["methods"].items():
-            rows.append([r["codec"], r["ladder_rung"], f"x{r['scale']:g}", method, f"{m['width']}x{m['height']}",
-                         r["target_kbps"], m["kbps"], m["vmaf"], m["vmaf_worst_shot"], m["vmaf_p5"], m["psnr"]])
-    parts.append(_table(["codec", "rung", "scale", "method", "size", "target kbps", "kbps", "VMAF mean",
-                         "VMAF worst shot", "VMAF p5 (frames)", "PSNR"], rows))
+            rows.append(
+                [
+                    r["codec"],
+                    r["ladder_rung"],
+                    f"x{r['scale']:g}",
+                    method,
+                    f"{m['width']}x{m['height']}",
+                    r["target_kbps"],
+                    m["kbps"],
+                    m["vmaf"],
+                    m["vmaf_worst_shot"],
+                    m["vmaf_p5"],
+                    m["psnr"],
+                ]
+            )
+    parts.append(
+        _table(
+            [
+                "codec",
+                "rung",
+                "scale",
+                "method",
+                "size",
+                "target kbps",
+                "kbps",
+                "VMAF mean",
+                "VMAF worst shot",
+                "VMAF p5 (frames)",
+                "PSNR",
+            ],
+            rows,
+        )
+    )
     for codec in report["codecs"]:
         parts.append(f"<h2>{html.escape(codec)}</h2>")
         parts.append(_per_shot_plots(report, codec))
