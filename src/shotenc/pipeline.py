@@ -65,6 +65,8 @@ def plan_title(source: str | Path, options: EncodeOptions, allocator: Allocator 
     reporter = reporter or Reporter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
+    ladder = load_ladder(options.ladder)  # option errors first, before any decoding
+    fit_to_source(ladder, 1920, 1080, options.codecs)
     media = probe(source)
     if media.vfr:
         if work is None:
@@ -80,7 +82,7 @@ def plan_title(source: str | Path, options: EncodeOptions, allocator: Allocator 
     timings["analyse_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    rungs = fit_to_source(load_ladder(options.ladder), media.width, media.height, options.codecs)
+    rungs = fit_to_source(ladder, media.width, media.height, options.codecs)
     plan = (allocator or ComplexityAllocator()).allocate(analysis, rungs)
     timings["plan_s"] = time.perf_counter() - t
     return analysis, plan, timings
