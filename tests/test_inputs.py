@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import decoded_frames
 
+from helpers import decoded_frames
 from shotenc import ffmpeg
 from shotenc.pipeline import EncodeOptions, encode_title
 from shotenc.probe import probe
@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([sys.executable, "-m", "shotenc", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "shotenc", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _audio_only(p: Path) -> Path:
@@ -51,7 +52,11 @@ def test_bad_input_one_line_error_no_output(case, tmp_path, tiny_clip):
     assert len(lines) == 1, res.stderr
     assert lines[0].startswith("shotenc: error:") and "Traceback" not in res.stderr
     assert not out.exists()
-    assert not any(p.name.startswith(".title.tmp") for p in (tmp_path / "out").glob(".*")) if (tmp_path / "out").exists() else True
+    assert (
+        not any(p.name.startswith(".title.tmp") for p in (tmp_path / "out").glob(".*"))
+        if (tmp_path / "out").exists()
+        else True
+    )
 
 
 def test_bad_options_are_one_line_errors(tmp_path, tiny_clip):
@@ -70,13 +75,19 @@ SOURCES = {
     "odd size": lambda d: _lavfi(d / "odd.mp4", "scale=321:181", ["-c:v", "libx264", "-pix_fmt", "yuv444p"]),
     "10-bit 4:4:4": lambda d: _lavfi(d / "hi.mkv", "format=yuv444p10le", ["-c:v", "libx264", "-preset", "ultrafast"]),
     "variable frame rate": lambda d: _lavfi(
-        d / "vfr.mkv", "settb=1/1000,setpts='N*40+18*mod(N\\,2)'",
-        ["-c:v", "libx264", "-fps_mode", "passthrough", "-enc_time_base", "1/1000"]),
-    "interlaced": lambda d: _lavfi(d / "int.mp4", "format=yuv420p",
-                                   ["-c:v", "libx264", "-flags", "+ildct+ilme", "-x264-params", "interlaced=1:tff=1", "-field_order", "tt"]),
+        d / "vfr.mkv",
+        "settb=1/1000,setpts='N*40+18*mod(N\\,2)'",
+        ["-c:v", "libx264", "-fps_mode", "passthrough", "-enc_time_base", "1/1000"],
+    ),
+    "interlaced": lambda d: _lavfi(
+        d / "int.mp4",
+        "format=yuv420p",
+        ["-c:v", "libx264", "-flags", "+ildct+ilme", "-x264-params", "interlaced=1:tff=1", "-field_order", "tt"],
+    ),
     "rotated": lambda d: _rotate(_lavfi(d / "plain.mp4", "format=yuv420p", ["-c:v", "libx264"]), d / "rot.mp4"),
     "name with spaces, 'quotes' and ünïcödé": lambda d: _lavfi(
-        d / "my \"clip\" 'é ü 名前'.mp4", "format=yuv420p", ["-c:v", "libx264"]),
+        d / "my \"clip\" 'é ü 名前'.mp4", "format=yuv420p", ["-c:v", "libx264"]
+    ),
 }
 
 

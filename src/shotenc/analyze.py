@@ -53,8 +53,21 @@ def analyze(
     w, h = analysis_size(media)
     vf = video_filters(media, w, h, scaler="area", pix_fmt="bgr24")
     frames = ffmpeg.stream_frames(
-        ["-v", "error", "-i", media.path, "-map", f"0:v:{media.video_stream}", "-vf", vf,
-         "-fps_mode", "passthrough", "-f", "rawvideo", "-"],
+        [
+            "-v",
+            "error",
+            "-i",
+            media.path,
+            "-map",
+            f"0:v:{media.video_stream}",
+            "-vf",
+            vf,
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
         w * h * 3,
         what="analysis decode",
     )

@@ -87,8 +87,9 @@ class FeatureAccumulator:
         ti = float(np.std(g - self._prev)) if self._prev is not None else math.nan
         ttex = float(np.mean(np.abs(tex - self._prev_tex))) if self._prev_tex is not None else math.nan
         motion = math.nan
-        small = cv2.resize(gray, (max(16, gray.shape[1] // 2), max(16, gray.shape[0] // 2)),
-                           interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            gray, (max(16, gray.shape[1] // 2), max(16, gray.shape[0] // 2)), interpolation=cv2.INTER_AREA
+        )
         if self._prev_small is not None and n % self.motion_every == 0:
             flow = cv2.calcOpticalFlowFarneback(self._prev_small, small, None, 0.5, 2, 9, 2, 5, 1.1, 0)
             motion = float(np.mean(np.linalg.norm(flow, axis=2))) * 2.0
@@ -113,7 +114,13 @@ class FeatureAccumulator:
         si, tex, bright = mean(rows[:, 0]), mean(rows[:, 2]), mean(rows[:, 5])
         ti, ttex, mot = mean(temporal[:, 1]), mean(temporal[:, 3]), mean(temporal[:, 4])
         return ShotFeatures(
-            si=si, ti=ti, si_max=peak(rows[:, 0]), ti_max=peak(temporal[:, 1]),
-            texture=tex, temporal_texture=ttex, motion=mot, brightness=bright,
+            si=si,
+            ti=ti,
+            si_max=peak(rows[:, 0]),
+            ti_max=peak(temporal[:, 1]),
+            texture=tex,
+            temporal_texture=ttex,
+            motion=mot,
+            brightness=bright,
             complexity=complexity_score(si, ti, tex, ttex, mot),
         )

@@ -46,9 +46,14 @@ class TitleResult:
     @property
     def summary(self) -> dict:
         r = self.report
-        return {"output": str(self.out_dir), "shots": len(r["shots"]), "renditions": len(r["renditions"]),
-                "chunks": r["totals"]["chunks"], "reused_chunks": r["totals"]["reused_chunks"],
-                "seconds": r["timings"]["total_s"]}
+        return {
+            "output": str(self.out_dir),
+            "shots": len(r["shots"]),
+            "renditions": len(r["renditions"]),
+            "chunks": r["totals"]["chunks"],
+            "reused_chunks": r["totals"]["reused_chunks"],
+            "seconds": r["timings"]["total_s"],
+        }
 
 
 def default_jobs() -> int:
@@ -59,8 +64,13 @@ def work_dir_for(out_dir: Path) -> Path:
     return out_dir.parent / f".{out_dir.name}.work"
 
 
-def plan_title(source: str | Path, options: EncodeOptions, allocator: Allocator | None = None,
-               reporter: Reporter | None = None, work: Path | None = None) -> tuple[Analysis, EncodePlan, dict]:
+def plan_title(
+    source: str | Path,
+    options: EncodeOptions,
+    allocator: Allocator | None = None,
+    reporter: Reporter | None = None,
+    work: Path | None = None,
+) -> tuple[Analysis, EncodePlan, dict]:
     """Probe, analyse and allocate: everything before the first encode."""
     reporter = reporter or Reporter()
     timings: dict[str, float] = {}
@@ -98,8 +108,9 @@ def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[C
     return sorted(jobs, key=lambda j: -j.cost())  # longest first packs the workers best
 
 
-def run_chunks(jobs: list[ChunkJob], work: Path, executor: Executor, reporter: Reporter,
-               submit_kwargs: dict | None = None) -> dict[tuple[str, int], Chunk]:
+def run_chunks(
+    jobs: list[ChunkJob], work: Path, executor: Executor, reporter: Reporter, submit_kwargs: dict | None = None
+) -> dict[tuple[str, int], Chunk]:
     reporter.stage("encode", len(jobs))
     futures = {executor.submit(encode_chunk, job, str(work), **(submit_kwargs or {})): job for job in jobs}
     done: dict[tuple[str, int], Chunk] = {}
@@ -137,7 +148,6 @@ def encode_title(
     work = Path(options.work_dir) if options.work_dir else work_dir_for(out_dir)
 
     analysis, plan, timings = plan_title(source, options, allocator, reporter, work)
-    media = analysis.media
 
     t = time.perf_counter()
     n_jobs = options.jobs or default_jobs()
@@ -168,11 +178,15 @@ def encode_title(
         report["totals"]["chunks"] = len(chunks)
         report["totals"]["reused_chunks"] = reused
         report["totals"]["chunk_encode_s"] = round(sum(c.seconds for c in chunks.values() if not c.reused), 3)
-        report["options"] = {"ladder": options.ladder, "codecs": options.codecs, "jobs": n_jobs,
-                             "detector": options.shot_options.detector,
-                             "threshold": options.shot_options.threshold,
-                             "min_shot_s": options.shot_options.min_shot_s,
-                             "max_segment_s": options.shot_options.max_segment_s}
+        report["options"] = {
+            "ladder": options.ladder,
+            "codecs": options.codecs,
+            "jobs": n_jobs,
+            "detector": options.shot_options.detector,
+            "threshold": options.shot_options.threshold,
+            "min_shot_s": options.shot_options.min_shot_s,
+            "max_segment_s": options.shot_options.max_segment_s,
+        }
         (staging / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
         publish(staging, out_dir)
     except BaseException:
@@ -194,8 +208,14 @@ def publish(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _package(analysis: Analysis, plan: EncodePlan, chunks: dict[tuple[str, int], Chunk], staging: Path,
-             scratch: Path, reporter: Reporter) -> dict:
+def _package(
+    analysis: Analysis,
+    plan: EncodePlan,
+    chunks: dict[tuple[str, int], Chunk],
+    staging: Path,
+    scratch: Path,
+    reporter: Reporter,
+) -> dict:
     media = analysis.media
     shots = plan.shots
     audio_specs = audio_renditions(media)
@@ -206,9 +226,12 @@ def _package(analysis: Analysis, plan: EncodePlan, chunks: dict[tuple[str, int],
         rend = package_video(rung, paths, shots, media, staging, scratch)
         rend.extra["rung"] = rung.to_dict()
         rend.extra["shots"] = [
-            {"shot": s.index, "rate": plan.point(rung.id, s.index).to_dict(),
-             "bytes": chunks[(rung.id, s.index)].bytes,
-             "kbps": round(chunks[(rung.id, s.index)].bytes * 8 / s.duration_s / 1000, 2)}
+            {
+                "shot": s.index,
+                "rate": plan.point(rung.id, s.index).to_dict(),
+                "bytes": chunks[(rung.id, s.index)].bytes,
+                "kbps": round(chunks[(rung.id, s.index)].bytes * 8 / s.duration_s / 1000, 2),
+            }
             for s in shots
         ]
         (staging / rend.directory / "playlist.m3u8").write_text(media_playlist(rend), encoding="utf-8")
@@ -231,8 +254,11 @@ def _package(analysis: Analysis, plan: EncodePlan, chunks: dict[tuple[str, int],
         "shots": [{**s.to_dict(), "features": f.to_dict()} for s, f in zip(shots, analysis.features, strict=True)],
         "renditions": [r.to_dict() for r in video],
         "audio": [r.to_dict() for r in audio],
-        "totals": {"duration_s": round(duration, 6), "frames": media.frame_count, "bytes": total_bytes,
-                   "video_bytes": sum(s.bytes for r in video for s in r.segments)},
+        "totals": {
+            "duration_s": round(duration, 6),
+            "frames": media.frame_count,
+            "bytes": total_bytes,
+            "video_bytes": sum(s.bytes for r in video for s in r.segments),
+        },
         "outputs": {"dash": "manifest.mpd", "hls": "master.m3u8"},
     }
-
