@@ -11,8 +11,9 @@ from shotenc.probe import packet_info
 
 def decoded_frames(url: str | Path, stream: str = "v:0") -> int:
     """Frames FFmpeg decodes from ``url`` (a file, MPD or playlist) for one video stream."""
-    res = ffmpeg.run(["-v", "error", "-stats", "-i", url, "-map", f"0:{stream}", "-f", "null", "-"],
-                     what="decode check")
+    res = ffmpeg.run(
+        ["-v", "error", "-stats", "-i", url, "-map", f"0:{stream}", "-f", "null", "-"], what="decode check"
+    )
     counts = re.findall(r"frame=\s*(\d+)", res.stderr)
     assert counts, res.stderr[-500:]
     return int(counts[-1])
@@ -20,8 +21,9 @@ def decoded_frames(url: str | Path, stream: str = "v:0") -> int:
 
 def decoded_seconds(url: str | Path, stream: str = "a:0") -> float:
     """Seconds of media FFmpeg decodes from ``url`` for one stream (audio has no frame count)."""
-    res = ffmpeg.run(["-v", "error", "-stats", "-i", url, "-map", f"0:{stream}", "-f", "null", "-"],
-                     what="decode check")
+    res = ffmpeg.run(
+        ["-v", "error", "-stats", "-i", url, "-map", f"0:{stream}", "-f", "null", "-"], what="decode check"
+    )
     times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", res.stderr)
     assert times, res.stderr[-500:]
     h, m, s = times[-1]

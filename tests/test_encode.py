@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import m3u8
 import pytest
-from helpers import decoded_frames, decoded_seconds, segment_packets
 
+from helpers import decoded_frames, decoded_seconds, segment_packets
 from shotenc.probe import probe
 
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
@@ -40,8 +39,9 @@ def test_output_layout(out, report):
         d = out / r["kind"] / r["id"]
         assert (d / "init.mp4").is_file() and (d / "playlist.m3u8").is_file()
         assert sorted(p.name for p in d.glob("seg-*.m4s")) == [f"seg-{s['number']:05d}.m4s" for s in r["segments"]]
-        assert [s["bytes"] for s in r["segments"]] == [(d / f"seg-{s['number']:05d}.m4s").stat().st_size
-                                                       for s in r["segments"]]
+        assert [s["bytes"] for s in r["segments"]] == [
+            (d / f"seg-{s['number']:05d}.m4s").stat().st_size for s in r["segments"]
+        ]
     # nothing left behind beside the published title
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 

@@ -53,13 +53,26 @@ def analyze(
     w, h = analysis_size(media)
     vf = video_filters(media, w, h, scaler="area", pix_fmt="bgr24")
     frames = ffmpeg.stream_frames(
-        ["-v", "error", "-i", media.path, "-map", f"0:v:{media.video_stream}", "-vf", vf,
-         "-fps_mode", "passthrough", "-f", "rawvideo", "-"],
+        [
+            "-v",
+            "error",
+            "-i",
+            media.path,
+            "-map",
+            f"0:v:{media.video_stream}",
+            "-vf",
+            vf,
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
         w * h * 3,
         what="analysis decode",
     )
     detector = CutDetector(media.fps, options)
-    acc = FeatureAccumulator(motion_every=max(1, round(float(media.fps) / 8)))
+    acc = FeatureAccumulator(sample_every=max(1, round(float(media.fps) / 12.5)), motion_every=2)
     n = 0
     for buf in frames:
         bgr = np.frombuffer(buf, np.uint8).reshape(h, w, 3)

@@ -36,13 +36,24 @@ def user_errors(fn: Callable) -> Callable:
 
 
 def shot_options(fn: Callable) -> Callable:
-    fn = click.option("--detector", type=click.Choice(DETECTORS), default="content", show_default=True,
-                      help="PySceneDetect detector used for cuts.")(fn)
+    fn = click.option(
+        "--detector",
+        type=click.Choice(DETECTORS),
+        default="content",
+        show_default=True,
+        help="PySceneDetect detector used for cuts.",
+    )(fn)
     fn = click.option("--threshold", type=float, default=None, help="Detector threshold (its default if unset).")(fn)
-    fn = click.option("--min-shot", type=float, default=1.0, show_default=True,
-                      help="Shorter shots (s) are merged into a neighbour.")(fn)
-    fn = click.option("--max-segment", type=float, default=6.0, show_default=True,
-                      help="Longer shots (s) are split; also the HLS target duration.")(fn)
+    fn = click.option(
+        "--min-shot", type=float, default=1.0, show_default=True, help="Shorter shots (s) are merged into a neighbour."
+    )(fn)
+    fn = click.option(
+        "--max-segment",
+        type=float,
+        default=6.0,
+        show_default=True,
+        help="Longer shots (s) are split; also the HLS target duration.",
+    )(fn)
     return fn
 
 
@@ -64,8 +75,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: out/<source name>).")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), default=None, help="Output folder (default: out/<source name>)."
+)
 @click.option("--ladder", default="default", show_default=True, help="Ladder name in ladders/ or a .toml path.")
 @click.option("--codecs", default=None, help="Comma-separated subset: h264,hevc,vp9,av1.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
@@ -75,17 +87,34 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress bars.")
 @quality_encode_options
 @user_errors
-def encode(source: Path, output: Path | None, ladder: str, codecs: str | None, jobs: int | None,
-           work_dir: Path | None, keep_work: bool, detector: str, threshold: float | None, min_shot: float,
-           max_segment: float, as_json: bool, **quality) -> None:
+def encode(
+    source: Path,
+    output: Path | None,
+    ladder: str,
+    codecs: str | None,
+    jobs: int | None,
+    work_dir: Path | None,
+    keep_work: bool,
+    detector: str,
+    threshold: float | None,
+    min_shot: float,
+    max_segment: float,
+    as_json: bool,
+    **quality,
+) -> None:
     """Encode SOURCE per shot into a DASH + HLS ladder."""
     from .pipeline import EncodeOptions, encode_title
     from .progress import Reporter, RichReporter
 
     out = output or Path("out") / source.stem
-    options = EncodeOptions(ladder=ladder, codecs=parse_codecs(codecs), jobs=jobs,
-                            shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
-                            work_dir=work_dir, keep_work=keep_work)
+    options = EncodeOptions(
+        ladder=ladder,
+        codecs=parse_codecs(codecs),
+        jobs=jobs,
+        shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
+        work_dir=work_dir,
+        keep_work=keep_work,
+    )
     encode_title = wrap_encode(encode_title, options, quality)  # --mode, --ladder auto, --measure-vmaf
     if as_json:
         result = encode_title(source, out, options, reporter=Reporter())
@@ -103,8 +132,9 @@ def encode(source: Path, output: Path | None, ladder: str, codecs: str | None, j
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print shots and features as JSON.")
 @user_errors
-def analyze(source: Path, detector: str, threshold: float | None, min_shot: float, max_segment: float,
-            as_json: bool) -> None:
+def analyze(
+    source: Path, detector: str, threshold: float | None, min_shot: float, max_segment: float, as_json: bool
+) -> None:
     """Show SOURCE's shots and their complexity."""
     from .analyze import analyze as run_analysis
     from .probe import probe
@@ -119,14 +149,25 @@ def analyze(source: Path, detector: str, threshold: float | None, min_shot: floa
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{source.name}: {len(result.shots)} shots, {media.width}x{media.height} "
-                        f"@ {float(media.fps):.3f} fps, {media.duration_s:.2f} s")
+    table = Table(
+        title=f"{source.name}: {len(result.shots)} shots, {media.width}x{media.height} "
+        f"@ {float(media.fps):.3f} fps, {media.duration_s:.2f} s"
+    )
     for col in ("#", "start s", "dur s", "frames", "cut", "SI", "TI", "texture", "motion", "complexity"):
         table.add_column(col, justify="right")
     for s, f in zip(result.shots, result.features, strict=True):
-        table.add_row(str(s.index), f"{s.start_s:.2f}", f"{s.duration_s:.2f}", str(s.frame_count),
-                      "yes" if s.starts_at_cut else "split", f"{f.si:.1f}", f"{f.ti:.1f}", f"{f.texture:.1f}",
-                      f"{f.motion:.2f}", f"{f.complexity:.1f}")
+        table.add_row(
+            str(s.index),
+            f"{s.start_s:.2f}",
+            f"{s.duration_s:.2f}",
+            str(s.frame_count),
+            "yes" if s.starts_at_cut else "split",
+            f"{f.si:.1f}",
+            f"{f.ti:.1f}",
+            f"{f.texture:.1f}",
+            f"{f.motion:.2f}",
+            f"{f.complexity:.1f}",
+        )
     Console().print(table)
 
 

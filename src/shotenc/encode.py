@@ -27,28 +27,65 @@ ENCODER = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "li
 COST = {"h264": 1.0, "hevc": 3.0, "vp9": 2.5, "av1": 2.0}
 
 
-def encoder_args(codec: str, preset: str, rate: RatePoint, frames: int, threads: int,
-                 options: dict[str, str] | None = None) -> list[str]:
+def encoder_args(
+    codec: str, preset: str, rate: RatePoint, frames: int, threads: int, options: dict[str, str] | None = None
+) -> list[str]:
     """Encoder options for a chunk: one closed GOP (IDR first, no scene-cut keyframes), the given rate."""
     gop = str(frames + 1)
     maxrate, bufsize = f"{rate.maxrate_kbps:.0f}k", f"{rate.bufsize_kbps:.0f}k"
     if codec == "h264":
-        args = ["-c:v", "libx264", "-preset", preset, "-profile:v", "high", "-g", gop, "-keyint_min", gop,
-                "-sc_threshold", "0", "-threads", str(threads),
-                "-x264-params", "open-gop=0:scenecut=0:repeat-headers=0"]
-        args += (["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"])
+        args = [
+            "-c:v",
+            "libx264",
+            "-preset",
+            preset,
+            "-profile:v",
+            "high",
+            "-g",
+            gop,
+            "-keyint_min",
+            gop,
+            "-sc_threshold",
+            "0",
+            "-threads",
+            str(threads),
+            "-x264-params",
+            "open-gop=0:scenecut=0:repeat-headers=0",
+        ]
+        args += ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"]
         args += ["-maxrate", maxrate, "-bufsize", bufsize]
     elif codec == "hevc":
-        params = (f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error:"
-                  f"vbv-maxrate={rate.maxrate_kbps:.0f}:vbv-bufsize={rate.bufsize_kbps:.0f}")
+        params = (
+            f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error:"
+            f"vbv-maxrate={rate.maxrate_kbps:.0f}:vbv-bufsize={rate.bufsize_kbps:.0f}"
+        )
         if threads == 1:
             params += ":pools=1:frame-threads=1"
         args = ["-c:v", "libx265", "-preset", preset, "-tag:v", "hvc1", "-x265-params", params]
-        args += (["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"])
+        args += ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"]
     elif codec == "vp9":
-        args = ["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", preset, "-row-mt", "1",
-                "-threads", str(threads), "-g", gop, "-keyint_min", gop, "-auto-alt-ref", "1",
-                "-lag-in-frames", "25", "-tile-columns", "0"]
+        args = [
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "good",
+            "-cpu-used",
+            preset,
+            "-row-mt",
+            "1",
+            "-threads",
+            str(threads),
+            "-g",
+            gop,
+            "-keyint_min",
+            gop,
+            "-auto-alt-ref",
+            "1",
+            "-lag-in-frames",
+            "25",
+            "-tile-columns",
+            "0",
+        ]
         if rate.kind == "bitrate":
             args += ["-b:v", f"{rate.value:.0f}k", "-maxrate", maxrate, "-bufsize", bufsize]
         else:
@@ -87,13 +124,36 @@ class SourceRef:
 
     @classmethod
     def of(cls, media: MediaInfo) -> SourceRef:
-        return cls(media.path, source_fingerprint(media.path), media.fps.numerator, media.fps.denominator,
-                   media.width, media.height, media.video_stream, media.interlaced, media.pix_fmt)
+        return cls(
+            media.path,
+            source_fingerprint(media.path),
+            media.fps.numerator,
+            media.fps.denominator,
+            media.width,
+            media.height,
+            media.video_stream,
+            media.interlaced,
+            media.pix_fmt,
+        )
 
     def as_media(self) -> MediaInfo:
-        return MediaInfo(self.path, 0.0, self.fps, 0, self.width, self.height, self.width, self.height,
-                         Fraction(1), self.pix_fmt, 0, "tt" if self.interlaced else "progressive", False,
-                         "", self.video_stream)
+        return MediaInfo(
+            self.path,
+            0.0,
+            self.fps,
+            0,
+            self.width,
+            self.height,
+            self.width,
+            self.height,
+            Fraction(1),
+            self.pix_fmt,
+            0,
+            "tt" if self.interlaced else "progressive",
+            False,
+            "",
+            self.video_stream,
+        )
 
 
 def source_fingerprint(path: str) -> str:
@@ -129,21 +189,42 @@ class ChunkJob:
         fps = self.source.fps
         vf = video_filters(media, w, h) + f",settb={fps.denominator}/{fps.numerator},setpts=N"
         return [
-            "-y", "-v", "error", *seek_args(media, self.start_frame), "-i", self.source.path,
-            "-map", f"0:v:{self.source.video_stream}", "-an", "-sn", "-dn", "-vf", vf,
-            "-fps_mode", "passthrough", "-frames:v", str(self.frame_count),
-            *encoder_args(self.rung.codec, self.rung.preset, self.rate, self.frame_count, self.threads,
-                          self.rung.options),
-            "-f", "mp4", out,
+            "-y",
+            "-v",
+            "error",
+            *seek_args(media, self.start_frame),
+            "-i",
+            self.source.path,
+            "-map",
+            f"0:v:{self.source.video_stream}",
+            "-an",
+            "-sn",
+            "-dn",
+            "-vf",
+            vf,
+            "-fps_mode",
+            "passthrough",
+            "-frames:v",
+            str(self.frame_count),
+            *encoder_args(
+                self.rung.codec, self.rung.preset, self.rate, self.frame_count, self.threads, self.rung.options
+            ),
+            "-f",
+            "mp4",
+            out,
         ]
 
     @property
     def key(self) -> str:
         spec = {
-            "src": self.source.fingerprint, "start": self.start_frame, "n": self.frame_count,
+            "src": self.source.fingerprint,
+            "start": self.start_frame,
+            "n": self.frame_count,
             "rung": {k: v for k, v in asdict(self.rung).items() if k != "id"},
-            "rate": asdict(self.rate), "fps": [self.source.fps_num, self.source.fps_den],
-            "ff": ffmpeg_version(), "v": 1,
+            "rate": asdict(self.rate),
+            "fps": [self.source.fps_num, self.source.fps_den],
+            "ff": ffmpeg_version(),
+            "v": 1,
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
@@ -208,13 +289,20 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
         packets = packet_info(tmp)
         if len(packets) != job.frame_count:
             raise ShotencError(
-                f"encode shot {job.shot_index} for {job.rung.id}: got {len(packets)} frames, "
-                f"expected {job.frame_count}"
+                f"encode shot {job.shot_index} for {job.rung.id}: got {len(packets)} frames, expected {job.frame_count}"
             )
         if not packets[0]["key"]:
             raise ShotencError(f"encode shot {job.shot_index} for {job.rung.id}: first frame is not a keyframe")
-        chunk = Chunk(job.rung.id, job.shot_index, str(out), tmp.stat().st_size, _sha256(tmp),
-                      len(packets), time.perf_counter() - t0, False)
+        chunk = Chunk(
+            job.rung.id,
+            job.shot_index,
+            str(out),
+            tmp.stat().st_size,
+            _sha256(tmp),
+            len(packets),
+            time.perf_counter() - t0,
+            False,
+        )
         os.replace(tmp, out)
         receipt = out.with_suffix(".json")
         rtmp = receipt.with_name(f".{receipt.name}.{os.getpid()}.part")

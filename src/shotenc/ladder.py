@@ -146,8 +146,7 @@ def fit_to_source(
         if not fitted:
             smallest = min(mine, key=lambda r: (r.height, r.bitrate_kbps))
             height = display_height - display_height % 2
-            fitted.append(replace(smallest, height=height, width=_even(height * aspect),
-                                  id=f"{codec}-{height}p"))
+            fitted.append(replace(smallest, height=height, width=_even(height * aspect), id=f"{codec}-{height}p"))
         out.extend(fitted)
     if not out:
         raise ShotencError("the ladder has no rung for the chosen codecs")

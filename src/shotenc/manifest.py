@@ -40,58 +40,101 @@ def _timeline(parent: ET.Element, rendition: Rendition) -> None:
 
 
 def _template(parent: ET.Element, r: Rendition) -> None:
-    st = ET.SubElement(parent, "SegmentTemplate", {
-        "timescale": str(r.timescale),
-        "initialization": f"{r.directory}/init.mp4",
-        "media": f"{r.directory}/{MEDIA_TEMPLATE}",
-        "startNumber": "1",
-    })
+    st = ET.SubElement(
+        parent,
+        "SegmentTemplate",
+        {
+            "timescale": str(r.timescale),
+            "initialization": f"{r.directory}/init.mp4",
+            "media": f"{r.directory}/{MEDIA_TEMPLATE}",
+            "startNumber": "1",
+        },
+    )
     _timeline(st, r)
 
 
 def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float) -> str:
     ET.register_namespace("", DASH_NS)
     max_seg = max((s.duration_s for r in video + audio for s in r.segments), default=1.0)
-    mpd = ET.Element("MPD", {
-        "xmlns": DASH_NS,
-        "profiles": "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019",
-        "type": "static",
-        "mediaPresentationDuration": _iso_duration(duration_s),
-        "maxSegmentDuration": _iso_duration(max_seg),
-        "minBufferTime": _iso_duration(min(4.0, max(2.0, max_seg))),
-    })
+    mpd = ET.Element(
+        "MPD",
+        {
+            "xmlns": DASH_NS,
+            "profiles": "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019",
+            "type": "static",
+            "mediaPresentationDuration": _iso_duration(duration_s),
+            "maxSegmentDuration": _iso_duration(max_seg),
+            "minBufferTime": _iso_duration(min(4.0, max(2.0, max_seg))),
+        },
+    )
     period = ET.SubElement(mpd, "Period", {"id": "0", "start": "PT0S"})
     set_id = 0
     for codec in ("h264", "hevc", "vp9", "av1"):
         reps = sorted((r for r in video if r.codec == codec), key=lambda r: r.peak_kbps)
         if not reps:
             continue
-        aset = ET.SubElement(period, "AdaptationSet", {
-            "id": str(set_id), "contentType": "video", "mimeType": "video/mp4",
-            "segmentAlignment": "true", "startWithSAP": "1",
-            "maxWidth": str(max(r.width for r in reps)), "maxHeight": str(max(r.height for r in reps)),
-            "par": _par(reps[-1].width, reps[-1].height),
-        })
+        aset = ET.SubElement(
+            period,
+            "AdaptationSet",
+            {
+                "id": str(set_id),
+                "contentType": "video",
+                "mimeType": "video/mp4",
+                "segmentAlignment": "true",
+                "startWithSAP": "1",
+                "maxWidth": str(max(r.width for r in reps)),
+                "maxHeight": str(max(r.height for r in reps)),
+                "par": _par(reps[-1].width, reps[-1].height),
+            },
+        )
         set_id += 1
         for r in reps:
-            rep = ET.SubElement(aset, "Representation", {
-                "id": r.id, "codecs": r.codec_string, "bandwidth": str(round(r.peak_kbps * 1000)),
-                "width": str(r.width), "height": str(r.height), "frameRate": r.fps, "sar": "1:1",
-            })
+            rep = ET.SubElement(
+                aset,
+                "Representation",
+                {
+                    "id": r.id,
+                    "codecs": r.codec_string,
+                    "bandwidth": str(round(r.peak_kbps * 1000)),
+                    "width": str(r.width),
+                    "height": str(r.height),
+                    "frameRate": r.fps,
+                    "sar": "1:1",
+                },
+            )
             _template(rep, r)
     for r in audio:
-        aset = ET.SubElement(period, "AdaptationSet", {
-            "id": str(set_id), "contentType": "audio", "mimeType": "audio/mp4", "lang": r.language,
-            "segmentAlignment": "true", "startWithSAP": "1",
-        })
+        aset = ET.SubElement(
+            period,
+            "AdaptationSet",
+            {
+                "id": str(set_id),
+                "contentType": "audio",
+                "mimeType": "audio/mp4",
+                "lang": r.language,
+                "segmentAlignment": "true",
+                "startWithSAP": "1",
+            },
+        )
         set_id += 1
-        rep = ET.SubElement(aset, "Representation", {
-            "id": r.id, "codecs": r.codec_string, "bandwidth": str(round(r.peak_kbps * 1000)),
-            "audioSamplingRate": str(r.sample_rate),
-        })
-        ET.SubElement(rep, "AudioChannelConfiguration", {
-            "schemeIdUri": "urn:mpeg:dash:23003:3:audio_channel_configuration:2011", "value": str(r.channels),
-        })
+        rep = ET.SubElement(
+            aset,
+            "Representation",
+            {
+                "id": r.id,
+                "codecs": r.codec_string,
+                "bandwidth": str(round(r.peak_kbps * 1000)),
+                "audioSamplingRate": str(r.sample_rate),
+            },
+        )
+        ET.SubElement(
+            rep,
+            "AudioChannelConfiguration",
+            {
+                "schemeIdUri": "urn:mpeg:dash:23003:3:audio_channel_configuration:2011",
+                "value": str(r.channels),
+            },
+        )
         _template(rep, r)
     ET.indent(mpd)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(mpd, encoding="unicode") + "\n"
@@ -103,8 +146,11 @@ def _par(w: int, h: int) -> str:
 
 
 def target_duration(r: Rendition) -> int:
-    return max(1, max((round(s.duration_s) for s in r.segments), default=1),
-               math.ceil(max((s.duration_s for s in r.segments), default=1) - 0.5))
+    return max(
+        1,
+        max((round(s.duration_s) for s in r.segments), default=1),
+        math.ceil(max((s.duration_s for s in r.segments), default=1) - 0.5),
+    )
 
 
 def media_playlist(r: Rendition) -> str:

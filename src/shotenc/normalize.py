@@ -12,8 +12,13 @@ from . import ffmpeg
 from .probe import MediaInfo, probe
 
 
-def video_filters(media: MediaInfo, width: int | None = None, height: int | None = None,
-                  scaler: str = "bicubic", pix_fmt: str = "yuv420p") -> str:
+def video_filters(
+    media: MediaInfo,
+    width: int | None = None,
+    height: int | None = None,
+    scaler: str = "bicubic",
+    pix_fmt: str = "yuv420p",
+) -> str:
     """The filter chain from a decoded source frame to a normalized frame of ``width`` x ``height``.
 
     Rotation is applied by FFmpeg's autorotate before this chain; interlaced sources are
@@ -48,10 +53,31 @@ def make_mezzanine(media: MediaInfo, dest: Path) -> MediaInfo:
     fps = media.fps
     deint = "yadif=mode=send_frame:parity=auto:deint=all," if media.interlaced else ""
     ffmpeg.run(
-        ["-y", "-i", media.path, "-map", f"0:v:{media.video_stream}", "-an", "-sn", "-dn",
-         "-vf", f"{deint}fps={fps.numerator}/{fps.denominator}", "-c:v", "libx264", "-preset", "ultrafast",
-         "-qp", "0", "-g", str(max(1, round(float(fps)))), "-pix_fmt", _lossless_pix_fmt(media),
-         "-f", "mp4", tmp],
+        [
+            "-y",
+            "-i",
+            media.path,
+            "-map",
+            f"0:v:{media.video_stream}",
+            "-an",
+            "-sn",
+            "-dn",
+            "-vf",
+            f"{deint}fps={fps.numerator}/{fps.denominator}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-g",
+            str(max(1, round(float(fps)))),
+            "-pix_fmt",
+            _lossless_pix_fmt(media),
+            "-f",
+            "mp4",
+            tmp,
+        ],
         what="constant-frame-rate intermediate",
     )
     tmp.replace(dest)

@@ -89,7 +89,9 @@ def _concat_list(paths: list[str], dest: Path) -> None:
     dest.write_text("ffconcat version 1.0\n" + "".join(f"file {quote(p)}\n" for p in paths), encoding="utf-8")
 
 
-def _split(stitched: Path, boundaries: list[int], out_dir: Path, frame_ticks: int | None = None) -> tuple[int, list[Segment], int]:
+def _split(
+    stitched: Path, boundaries: list[int], out_dir: Path, frame_ticks: int | None = None
+) -> tuple[int, list[Segment], int]:
     """Write init.mp4 and segment files, cutting at ``boundaries`` (track-timescale offsets from 0)."""
     data = stitched.read_bytes()
     top = list(boxes(data))
@@ -127,16 +129,39 @@ def _split(stitched: Path, boundaries: list[int], out_dir: Path, frame_ticks: in
     return ts, segments, len(init)
 
 
-def package_video(rung: Rung, chunk_paths: list[str], shots: list[Shot], media: MediaInfo,
-                  out_root: Path, scratch: Path) -> Rendition:
+def package_video(
+    rung: Rung, chunk_paths: list[str], shots: list[Shot], media: MediaInfo, out_root: Path, scratch: Path
+) -> Rendition:
     """One video rendition: stitched from its chunks, cut at shot starts."""
     scratch.mkdir(parents=True, exist_ok=True)
     listing = scratch / f"{rung.id}.ffconcat"
     _concat_list(chunk_paths, listing)
     stitched = scratch / f"{rung.id}.mp4"
     tag = ["-tag:v", "hvc1"] if rung.codec == "hevc" else []
-    ffmpeg.run(["-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", listing, "-map", "0:v:0", "-c", "copy",
-                *tag, "-movflags", FRAG_FLAGS, "-f", "mp4", stitched], what=f"stitch {rung.id}")
+    ffmpeg.run(
+        [
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            listing,
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            *tag,
+            "-movflags",
+            FRAG_FLAGS,
+            "-f",
+            "mp4",
+            stitched,
+        ],
+        what=f"stitch {rung.id}",
+    )
     out_dir = out_root / "video" / rung.id
     init_probe = stitched.read_bytes()[:65536]
     ts = timescale(init_probe)
@@ -152,39 +177,85 @@ def package_video(rung: Rung, chunk_paths: list[str], shots: list[Shot], media: 
     stitched.unlink()
     init = (out_dir / "init.mp4").read_bytes()
     w, h = rung.width, rung.height
-    return Rendition(rung.id, "video", rung.codec, codec_string(init, w, h, float(fps)), ts, segs, init_len,
-                     width=w, height=h, fps=f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator))
+    return Rendition(
+        rung.id,
+        "video",
+        rung.codec,
+        codec_string(init, w, h, float(fps)),
+        ts,
+        segs,
+        init_len,
+        width=w,
+        height=h,
+        fps=f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator),
+    )
 
 
-def audio_renditions(media: MediaInfo) -> list[tuple[str, AudioStream, int, int]]:
-    """(id, source stream, channels, kbps) for each audio rendition: stereo always, 5.1 when the source has it."""
+@dataclass(frozen=True)
+class AudioSpec:
+    id: str
+    stream: AudioStream
+    channels: int
+    kbps: int
+
+
+def audio_renditions(media: MediaInfo) -> list[AudioSpec]:
+    """Audio renditions of a title: AAC stereo always, AAC 5.1 too when the source has 5.1 or more."""
     if not media.audio:
         return []
     main = media.audio[0]
-    out = [("aac-2ch", main, 2, 128)]
+    out = [AudioSpec("aac-2ch", main, 2, 128)]
     if main.channels >= 6:
-        out.append(("aac-6ch", main, 6, 384))
+        out.append(AudioSpec("aac-6ch", main, 6, 384))
     return out
 
 
-def package_audio(rid: str, stream: AudioStream, channels: int, kbps: int, media: MediaInfo, video_segments: list[Segment],
-                  out_root: Path, scratch: Path) -> Rendition:
-    """AAC-LC in fragments of about half a second, grouped into segments at the video's segment instants."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    tmp = scratch / f"{rid}.mp4"
-    layout = "stereo" if channels == 2 else "5.1"
-    duration = sum(s.duration_s for s in video_segments)
+def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Path) -> Path:
+    """AAC-LC of the whole title in fragments of about half a second, padded or cut to ``duration_s``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    layout = "stereo" if spec.channels == 2 else "5.1"
     ffmpeg.run(
-        ["-y", "-v", "error", "-i", media.audio_path or media.path, "-map", f"0:a:{stream.index}", "-vn", "-sn", "-dn",
-         "-af", f"aresample=48000,aformat=channel_layouts={layout},apad", "-t", f"{duration:.6f}",
-         "-c:a", "aac", "-b:a", f"{kbps}k", "-movflags", "+empty_moov+default_base_moof+cmaf",
-         "-frag_duration", "480000", "-f", "mp4", tmp],
-        what=f"audio {rid}",
+        [
+            "-y",
+            "-v",
+            "error",
+            "-i",
+            media.audio_path or media.path,
+            "-map",
+            f"0:a:{spec.stream.index}",
+            "-vn",
+            "-sn",
+            "-dn",
+            "-af",
+            f"aresample=48000,aformat=channel_layouts={layout},apad",
+            "-t",
+            f"{duration_s:.6f}",
+            "-c:a",
+            "aac",
+            "-b:a",
+            f"{spec.kbps}k",
+            "-movflags",
+            "+empty_moov+default_base_moof+cmaf",
+            "-frag_duration",
+            "480000",
+            "-f",
+            "mp4",
+            tmp,
+        ],
+        what=f"audio {spec.id}",
     )
-    ts = timescale(tmp.read_bytes()[:65536])
+    os.replace(tmp, dest)
+    return dest
+
+
+def package_audio(spec: AudioSpec, encoded: Path, video_segments: list[Segment], out_root: Path) -> Rendition:
+    """Group the audio fragments into segments at the video's segment instants."""
+    ts = timescale(encoded.read_bytes()[:65536])
     bounds = [round(s.start_s * ts) for s in video_segments]
-    ts, segs, init_len = _split(tmp, bounds, out_root / "audio" / rid, frame_ticks=round(0.48 * ts))
-    tmp.unlink()
-    init = (out_root / "audio" / rid / "init.mp4").read_bytes()
-    return Rendition(rid, "audio", "aac", codec_string(init), ts, segs, init_len, channels=channels,
-                     sample_rate=48000)
+    out_dir = out_root / "audio" / spec.id
+    ts, segs, init_len = _split(encoded, bounds, out_dir, frame_ticks=round(0.48 * ts))
+    init = (out_dir / "init.mp4").read_bytes()
+    return Rendition(
+        spec.id, "audio", "aac", codec_string(init), ts, segs, init_len, channels=spec.channels, sample_rate=48000
+    )

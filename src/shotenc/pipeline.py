@@ -11,17 +11,17 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analyze import Analysis, analyze
 from .encode import Chunk, ChunkJob, SourceRef, encode_chunk
 from .errors import ShotencError
-from .ladder import fit_to_source, load_ladder
+from .ladder import Rung, fit_to_source, load_ladder
 from .manifest import master_playlist, media_playlist, write_mpd
 from .normalize import make_mezzanine
-from .package import Rendition, audio_renditions, package_audio, package_video
+from .package import Rendition, audio_renditions, encode_audio, package_audio, package_video
 from .plan import Allocator, ComplexityAllocator, EncodePlan
 from .probe import probe
 from .progress import Reporter
@@ -46,9 +46,14 @@ class TitleResult:
     @property
     def summary(self) -> dict:
         r = self.report
-        return {"output": str(self.out_dir), "shots": len(r["shots"]), "renditions": len(r["renditions"]),
-                "chunks": r["totals"]["chunks"], "reused_chunks": r["totals"]["reused_chunks"],
-                "seconds": r["timings"]["total_s"]}
+        return {
+            "output": str(self.out_dir),
+            "shots": len(r["shots"]),
+            "renditions": len(r["renditions"]),
+            "chunks": r["totals"]["chunks"],
+            "reused_chunks": r["totals"]["reused_chunks"],
+            "seconds": r["timings"]["total_s"],
+        }
 
 
 def default_jobs() -> int:
@@ -59,12 +64,19 @@ def work_dir_for(out_dir: Path) -> Path:
     return out_dir.parent / f".{out_dir.name}.work"
 
 
-def plan_title(source: str | Path, options: EncodeOptions, allocator: Allocator | None = None,
-               reporter: Reporter | None = None, work: Path | None = None) -> tuple[Analysis, EncodePlan, dict]:
+def plan_title(
+    source: str | Path,
+    options: EncodeOptions,
+    allocator: Allocator | None = None,
+    reporter: Reporter | None = None,
+    work: Path | None = None,
+) -> tuple[Analysis, EncodePlan, dict]:
     """Probe, analyse and allocate: everything before the first encode."""
     reporter = reporter or Reporter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
+    ladder = load_ladder(options.ladder)  # option errors first, before any decoding
+    fit_to_source(ladder, 1920, 1080, options.codecs)
     media = probe(source)
     if media.vfr:
         if work is None:
@@ -80,7 +92,7 @@ def plan_title(source: str | Path, options: EncodeOptions, allocator: Allocator 
     timings["analyse_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    rungs = fit_to_source(load_ladder(options.ladder), media.width, media.height, options.codecs)
+    rungs = fit_to_source(ladder, media.width, media.height, options.codecs)
     plan = (allocator or ComplexityAllocator()).allocate(analysis, rungs)
     timings["plan_s"] = time.perf_counter() - t
     return analysis, plan, timings
@@ -96,8 +108,9 @@ def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[C
     return sorted(jobs, key=lambda j: -j.cost())  # longest first packs the workers best
 
 
-def run_chunks(jobs: list[ChunkJob], work: Path, executor: Executor, reporter: Reporter,
-               submit_kwargs: dict | None = None) -> dict[tuple[str, int], Chunk]:
+def run_chunks(
+    jobs: list[ChunkJob], work: Path, executor: Executor, reporter: Reporter, submit_kwargs: dict | None = None
+) -> dict[tuple[str, int], Chunk]:
     reporter.stage("encode", len(jobs))
     futures = {executor.submit(encode_chunk, job, str(work), **(submit_kwargs or {})): job for job in jobs}
     done: dict[tuple[str, int], Chunk] = {}
@@ -135,7 +148,6 @@ def encode_title(
     work = Path(options.work_dir) if options.work_dir else work_dir_for(out_dir)
 
     analysis, plan, timings = plan_title(source, options, allocator, reporter, work)
-    media = analysis.media
 
     t = time.perf_counter()
     n_jobs = options.jobs or default_jobs()
@@ -144,8 +156,17 @@ def encode_title(
     work.mkdir(parents=True, exist_ok=True)
     own_executor = executor is None
     executor = executor or ThreadPoolExecutor(max_workers=n_jobs)
+    side = ThreadPoolExecutor(max_workers=n_jobs)  # audio now, then packaging: fills idle cores
+    media = analysis.media
+    audio = {
+        spec.id: side.submit(encode_audio, spec, media, media.duration_s, work / "audio" / f"{spec.id}.mp4")
+        for spec in audio_renditions(media)
+    }
     try:
         chunks = run_chunks(jobs, work, executor, reporter, submit_kwargs)
+    except BaseException:
+        side.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -159,23 +180,29 @@ def encode_title(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        report = _package(analysis, plan, chunks, staging, work / "stitch", reporter)
+        report = _package(analysis, plan, chunks, audio, staging, work / "stitch", reporter, side)
         timings["package_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t_start
         report["timings"] = {k: round(v, 3) for k, v in timings.items()}
         report["totals"]["chunks"] = len(chunks)
         report["totals"]["reused_chunks"] = reused
         report["totals"]["chunk_encode_s"] = round(sum(c.seconds for c in chunks.values() if not c.reused), 3)
-        report["options"] = {"ladder": options.ladder, "codecs": options.codecs, "jobs": n_jobs,
-                             "detector": options.shot_options.detector,
-                             "threshold": options.shot_options.threshold,
-                             "min_shot_s": options.shot_options.min_shot_s,
-                             "max_segment_s": options.shot_options.max_segment_s}
+        report["options"] = {
+            "ladder": options.ladder,
+            "codecs": options.codecs,
+            "jobs": n_jobs,
+            "detector": options.shot_options.detector,
+            "threshold": options.shot_options.threshold,
+            "min_shot_s": options.shot_options.min_shot_s,
+            "max_segment_s": options.shot_options.max_segment_s,
+        }
         (staging / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
         publish(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        side.shutdown(wait=True, cancel_futures=True)
     if not options.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return TitleResult(out_dir, report)
@@ -192,29 +219,42 @@ def publish(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _package(analysis: Analysis, plan: EncodePlan, chunks: dict[tuple[str, int], Chunk], staging: Path,
-             scratch: Path, reporter: Reporter) -> dict:
+def _package(
+    analysis: Analysis,
+    plan: EncodePlan,
+    chunks: dict[tuple[str, int], Chunk],
+    audio_files: dict[str, Future],
+    staging: Path,
+    scratch: Path,
+    reporter: Reporter,
+    pool: Executor,
+) -> dict:
     media = analysis.media
     shots = plan.shots
-    audio_specs = audio_renditions(media)
-    reporter.stage("package", len(plan.rungs) + len(audio_specs))
-    video: list[Rendition] = []
-    for rung in plan.rungs:
+    specs = audio_renditions(media)
+    reporter.stage("package", len(plan.rungs) + len(specs))
+
+    def one_rung(rung: Rung) -> Rendition:
         paths = [chunks[(rung.id, s.index)].path for s in shots]
         rend = package_video(rung, paths, shots, media, staging, scratch)
         rend.extra["rung"] = rung.to_dict()
         rend.extra["shots"] = [
-            {"shot": s.index, "rate": plan.point(rung.id, s.index).to_dict(),
-             "bytes": chunks[(rung.id, s.index)].bytes,
-             "kbps": round(chunks[(rung.id, s.index)].bytes * 8 / s.duration_s / 1000, 2)}
+            {
+                "shot": s.index,
+                "rate": plan.point(rung.id, s.index).to_dict(),
+                "bytes": chunks[(rung.id, s.index)].bytes,
+                "kbps": round(chunks[(rung.id, s.index)].bytes * 8 / s.duration_s / 1000, 2),
+            }
             for s in shots
         ]
         (staging / rend.directory / "playlist.m3u8").write_text(media_playlist(rend), encoding="utf-8")
-        video.append(rend)
         reporter.advance("package")
+        return rend
+
+    video = list(pool.map(one_rung, plan.rungs))
     audio: list[Rendition] = []
-    for rid, stream, channels, kbps in audio_specs:
-        rend = package_audio(rid, stream, channels, kbps, media, video[0].segments, staging, scratch)
+    for spec in specs:
+        rend = package_audio(spec, audio_files[spec.id].result(), video[0].segments, staging)
         (staging / rend.directory / "playlist.m3u8").write_text(media_playlist(rend), encoding="utf-8")
         audio.append(rend)
         reporter.advance("package")
@@ -229,8 +269,11 @@ def _package(analysis: Analysis, plan: EncodePlan, chunks: dict[tuple[str, int],
         "shots": [{**s.to_dict(), "features": f.to_dict()} for s, f in zip(shots, analysis.features, strict=True)],
         "renditions": [r.to_dict() for r in video],
         "audio": [r.to_dict() for r in audio],
-        "totals": {"duration_s": round(duration, 6), "frames": media.frame_count, "bytes": total_bytes,
-                   "video_bytes": sum(s.bytes for r in video for s in r.segments)},
+        "totals": {
+            "duration_s": round(duration, 6),
+            "frames": media.frame_count,
+            "bytes": total_bytes,
+            "video_bytes": sum(s.bytes for r in video for s in r.segments),
+        },
         "outputs": {"dash": "manifest.mpd", "hls": "master.m3u8"},
     }
-

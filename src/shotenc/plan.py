@@ -73,12 +73,10 @@ class ComplexityAllocator:
     def allocate(self, analysis: Analysis, rungs: list[Rung]) -> EncodePlan:
         ratios = self.weights(analysis)
         points: dict[str, list[RatePoint]] = {}
+        durations = [s.duration_s for s in analysis.shots]
         for rung in rungs:
-            cap = rung.maxrate_kbps * 0.95
-            points[rung.id] = [
-                RatePoint("bitrate", min(cap, rung.bitrate_kbps * r), rung.maxrate_kbps, rung.bufsize_kbps)
-                for r in ratios
-            ]
+            kbps = _fill_under_cap([rung.bitrate_kbps * r for r in ratios], durations, rung.maxrate_kbps * 0.95)
+            points[rung.id] = [RatePoint("bitrate", v, rung.maxrate_kbps, rung.bufsize_kbps) for v in kbps]
         return EncodePlan(self.name, rungs, analysis.shots, points, {"shot_weights": [round(r, 4) for r in ratios]})
 
 
@@ -86,3 +84,19 @@ def _normalize(values: list[float], durations: list[float]) -> list[float]:
     total = sum(durations) or 1.0
     mean = sum(v * d for v, d in zip(values, durations, strict=True)) / total
     return [v / mean for v in values] if mean > 0 else [1.0] * len(values)
+
+
+def _fill_under_cap(values: list[float], durations: list[float], cap: float) -> list[float]:
+    """Clamp to ``cap`` and give the clipped bits to the shots under it, keeping the weighted mean."""
+    total = sum(durations) or 1.0
+    target = sum(v * d for v, d in zip(values, durations, strict=True)) / total
+    out = [min(cap, v) for v in values]
+    for _ in range(20):
+        mean = sum(v * d for v, d in zip(out, durations, strict=True)) / total
+        free = [i for i, v in enumerate(out) if v < cap]
+        if mean >= target * 0.999 or not free:
+            break
+        room = sum(out[i] * durations[i] for i in free)
+        scale = 1 + (target - mean) * total / room if room else 1
+        out = [min(cap, v * scale) if i in free else v for i, v in enumerate(out)]
+    return out

@@ -32,8 +32,11 @@ class RichReporter(Reporter, AbstractContextManager):
         self.console = Console(stderr=True)
         self._progress = Progress(
             TextColumn(f"[bold]{title}[/] {{task.description}}" if title else "{task.description}"),
-            BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=self.console, transient=False,
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
         )
         self._tasks: dict[str, Any] = {}
 
