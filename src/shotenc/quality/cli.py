@@ -99,9 +99,7 @@ def measure_renditions(
     path = out_dir / "report.json"
     report = report if report is not None else json.loads(path.read_text(encoding="utf-8"))
     shots = [
-        Shot(
-            s["index"], s["start_frame"], s["frame_count"], s["start_s"], s["duration_s"], s["starts_at_cut"]
-        )
+        Shot(s["index"], s["start_frame"], s["frame_count"], s["start_s"], s["duration_s"], s["starts_at_cut"])
         for s in report["shots"]
     ]
     for rend in report["renditions"]:
@@ -172,9 +170,7 @@ def measure_renditions(
     show_default=True,
     help="Score every n-th frame of the compared renditions.",
 )
-@click.option(
-    "--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores)."
-)
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--keep-work", is_flag=True, help="Keep the per-shot chunks and probe results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON instead of a summary.")
 def compare(
@@ -227,17 +223,13 @@ def compare(
             for anchor, row in res.items():
                 for metric, e in row.items():
                     v = e["value"]
-                    cells.append(
-                        f"{metric} {anchor.replace('vs_', 'vs ')}: " + ("n/a" if v is None else f"{v:+.1f}%")
-                    )
+                    cells.append(f"{metric} {anchor.replace('vs_', 'vs ')}: " + ("n/a" if v is None else f"{v:+.1f}%"))
             click.echo(f"{codec} BD-rate  " + "  ".join(cells))
         for codec, w in worst_shot_summary(report).items():
             click.echo(f"{codec} worst-shot VMAF at x1: " + ", ".join(f"{m} {v:.1f}" for m, v in w.items()))
         c = report["cost"]
         if c.get("probe_to_final_ratio") is not None:
-            click.echo(
-                f"probe cost {c['probe_cpu_s']:.1f} s = {c['probe_to_final_ratio']:.2f}x the final encodes"
-            )
+            click.echo(f"probe cost {c['probe_cpu_s']:.1f} s = {c['probe_to_final_ratio']:.2f}x the final encodes")
         click.echo(f"report: {out / 'compare.html'}  data: {out / 'compare.json'}")
 
     run()
@@ -255,9 +247,7 @@ def compare(
 )
 @click.option("--codecs", default="h264,hevc,vp9,av1", show_default=True, help="Codecs to fit.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None, help="Probe cache folder.")
-@click.option(
-    "--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel probes (default: cores)."
-)
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel probes (default: cores).")
 def train(clips: Path, output: Path, codecs: str, cache: Path | None, jobs: int | None) -> None:
     """Fit the complexity -> rate/quality model on the videos in CLIPS (a folder or one file)."""
 
@@ -270,11 +260,7 @@ def train(clips: Path, output: Path, codecs: str, cache: Path | None, jobs: int 
 
         if not clips.exists():
             raise ShotencError(f"{clips}: no such file or folder")
-        files = (
-            sorted(p for p in clips.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-            if clips.is_dir()
-            else [clips]
-        )
+        files = sorted(p for p in clips.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) if clips.is_dir() else [clips]
         if not files:
             raise ShotencError(f"{clips}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))})")
         wanted = parse_codecs(codecs) or list(CODECS)

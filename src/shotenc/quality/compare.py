@@ -108,9 +108,7 @@ def traditional_args(rung: Rung, method: str, media: MediaInfo, gop_s: float, th
     return _strip_vbv(args) if method == "2pass-vbr" else args
 
 
-def encode_traditional(
-    media: MediaInfo, rung: Rung, method: str, dest: Path, gop_s: float, threads: int = 1
-) -> float:
+def encode_traditional(media: MediaInfo, rung: Rung, method: str, dest: Path, gop_s: float, threads: int = 1) -> float:
     """Encode the whole title at one bitrate (2-pass VBR or capped 1-pass); returns the seconds it took."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     vf = video_filters(media, rung.width, rung.height)
@@ -269,9 +267,7 @@ def bd_rates(renditions: list[dict], codecs: Sequence[str]) -> dict:
     return out
 
 
-def compare(
-    source: str | Path, out_dir: str | Path, options: CompareOptions | None = None, log=print
-) -> dict:
+def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | None = None, log=print) -> dict:
     """Encode traditional and per-shot ladders of ``source`` into ``out_dir``; write compare.json/html."""
     options = options or CompareOptions()
     out = Path(out_dir)
@@ -441,8 +437,7 @@ def summarize_rungs(renditions: list[dict]) -> list[dict]:
             },
         )
         row["methods"][r["method"]] = {
-            k: r[k]
-            for k in ("rung", "width", "height", "kbps", "vmaf", "vmaf_p5", "vmaf_worst_shot", "psnr", "ssim")
+            k: r[k] for k in ("rung", "width", "height", "kbps", "vmaf", "vmaf_p5", "vmaf_worst_shot", "psnr", "ssim")
         }
     return sorted(rows.values(), key=lambda r: (r["codec"], r["target_kbps"]))
 

@@ -136,9 +136,7 @@ class RateQualityModel:
     @classmethod
     def from_dict(cls, d: dict) -> RateQualityModel:
         if d.get("version") != MODEL_VERSION or d.get("inputs") != INPUTS:
-            raise ShotencError(
-                "rate-quality model file is from another shotenc version; refit it (shotenc train)"
-            )
+            raise ShotencError("rate-quality model file is from another shotenc version; refit it (shotenc train)")
         return cls(d["codecs"], d.get("source", ""))
 
     @classmethod
@@ -156,8 +154,14 @@ class RateQualityModel:
             raise ShotencError(f"rate-quality model {path or 'model.json'} is not valid ({exc})") from None
 
 
-def fit(rows: Sequence[TrainingRow], alpha: float = 1.0, source: str = "") -> RateQualityModel:
-    """Fit one model per codec in ``rows`` (standardize -> degree-2 polynomial -> ridge, 2 outputs)."""
+def fit(
+    rows: Sequence[TrainingRow], alphas: Sequence[float] = (0.3, 1.0, 3.0, 10.0, 30.0), source: str = ""
+) -> RateQualityModel:
+    """Fit one model per codec in ``rows`` (standardize -> degree-2 polynomial -> ridge, 2 outputs).
+
+    The ridge strength is chosen per codec by cross-validation over held-out shots (rows of one shot
+    share its features, so holding out rows would flatter the fit).
+    """
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import GroupKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -170,21 +174,30 @@ def fit(rows: Sequence[TrainingRow], alpha: float = 1.0, source: str = "") -> Ra
             raise ShotencError(f"too few training points for {codec} ({len(mine)}); give more clips")
         x = np.array([r.x() for r in mine])
         y = np.array([r.y() for r in mine])
-        scaler = StandardScaler().fit(x)
-        poly = PolynomialFeatures(degree=2, include_bias=False).fit(scaler.transform(x))
-        ridge = Ridge(alpha=alpha).fit(poly.transform(scaler.transform(x)), y)
-        pipe = make_pipeline(
-            StandardScaler(), PolynomialFeatures(degree=2, include_bias=False), Ridge(alpha=alpha)
-        )
-        # held-out shots, not held-out rows: rows of one shot share its features
         shot_ids = [json.dumps(r.features, sort_keys=True) for r in mine]
         groups = np.array([sorted(set(shot_ids)).index(s) for s in shot_ids])
         folds = min(5, len(set(shot_ids)))
-        cv = {}
-        if folds >= 2:
-            for k, name in enumerate(("log_bpp", "vmaf")):
-                scores = cross_val_score(pipe, x, y[:, k], groups=groups, cv=GroupKFold(folds), scoring="r2")
-                cv[name] = round(float(np.mean(scores)), 4)
+        best_alpha, cv = alphas[len(alphas) // 2], {}
+        if folds >= 2 and len(alphas) > 1:
+            best_score = -math.inf
+            for alpha in alphas:
+                pipe = make_pipeline(
+                    StandardScaler(), PolynomialFeatures(degree=2, include_bias=False), Ridge(alpha=alpha)
+                )
+                scores = {
+                    name: float(
+                        np.mean(cross_val_score(pipe, x, y[:, k], groups=groups, cv=GroupKFold(folds), scoring="r2"))
+                    )
+                    for k, name in enumerate(("log_bpp", "vmaf"))
+                }
+                if sum(scores.values()) > best_score:
+                    best_score, best_alpha = sum(scores.values()), alpha
+                    cv = {k: round(v, 4) for k, v in scores.items()}
+        elif len(alphas) == 1:
+            best_alpha = alphas[0]
+        scaler = StandardScaler().fit(x)
+        poly = PolynomialFeatures(degree=2, include_bias=False).fit(scaler.transform(x))
+        ridge = Ridge(alpha=best_alpha).fit(poly.transform(scaler.transform(x)), y)
         crfs = [r.crf for r in mine]
         fits[codec] = {
             "preset": mine[0].preset,
@@ -194,7 +207,9 @@ def fit(rows: Sequence[TrainingRow], alpha: float = 1.0, source: str = "") -> Ra
             "coef": ridge.coef_.tolist(),
             "intercept": ridge.intercept_.tolist(),
             "crf_range": [min(crfs), max(crfs)],
+            "alpha": best_alpha,
             "points": len(mine),
+            "shots": len(set(shot_ids)),
             "cv_r2": cv,
         }
     return RateQualityModel(fits, source)
@@ -225,9 +240,7 @@ def training_rows(
         heights = sorted({src_h, max(144, _even(src_h * 2 / 3)), max(144, _even(src_h / 2))})
         aspect = media.width / media.height
         grid = {
-            c: [
-                (min(_even(h * aspect), media.width - media.width % 2), h, DEFAULT_PRESET[c]) for h in heights
-            ]
+            c: [(min(_even(h * aspect), media.width - media.width % 2), h, DEFAULT_PRESET[c]) for h in heights]
             for c in codecs
         }
         run = run_probes(media, analysis.shots, grid, work_dir, settings)
@@ -235,9 +248,7 @@ def training_rows(
         for r in run.results:
             feats = analysis.features[r.shot]
             rows.append(
-                TrainingRow(
-                    r.codec, r.preset, asdict(feats), r.width, r.height, src_h, fps, r.crf, r.kbps, r.vmaf
-                )
+                TrainingRow(r.codec, r.preset, asdict(feats), r.width, r.height, src_h, fps, r.crf, r.kbps, r.vmaf)
             )
     return rows
 

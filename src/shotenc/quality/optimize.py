@@ -43,9 +43,7 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "shotenc"
 
 
-def rung_targets(
-    rungs: Sequence[Rung], target_vmaf: float, step_per_halving: float = 6.0
-) -> dict[str, float]:
+def rung_targets(rungs: Sequence[Rung], target_vmaf: float, step_per_halving: float = 6.0) -> dict[str, float]:
     """A VMAF target per rung: ``target_vmaf`` for each codec's top rung, lower ones by their rate.
 
     A rung with half the top rung's bitrate aims ``step_per_halving`` VMAF lower (a typical slope of
@@ -64,9 +62,7 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def candidate_sizes(
-    analysis: Analysis, rungs: Sequence[Rung], codec: str, auto: bool
-) -> list[tuple[int, int, str]]:
+def candidate_sizes(analysis: Analysis, rungs: Sequence[Rung], codec: str, auto: bool) -> list[tuple[int, int, str]]:
     """(width, height, preset) to probe for ``codec``: its rung sizes, plus, for a per-title ladder,
     standard heights between its smallest rung and the source."""
     mine = [r for r in rungs if r.codec == codec]
@@ -241,10 +237,7 @@ class HullAllocator:
             return cache[key]
 
         hulls = {
-            c: {
-                f"{w}x{h}": [_hull_summary(points(c, w, h, s.index)) for s in analysis.shots]
-                for w, h, _ in sizes[c]
-            }
+            c: {f"{w}x{h}": [_hull_summary(points(c, w, h, s.index)) for s in analysis.shots] for w, h, _ in sizes[c]}
             for c in codecs
         }
         details = {
@@ -326,9 +319,7 @@ class TargetQualityAllocator:
         jobs = self.settings.jobs or os.cpu_count() or 1
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            found = list(
-                pool.map(lambda t: self.search(analysis, src, t[1], t[0], targets[t[0].id], work), tasks)
-            )
+            found = list(pool.map(lambda t: self.search(analysis, src, t[1], t[0], targets[t[0].id], work), tasks))
         wall = time.perf_counter() - t0
         points: dict[str, list[RatePoint]] = {r.id: [] for r in rungs}
         per_rung: dict[str, list] = {r.id: [] for r in rungs}
@@ -406,8 +397,7 @@ class ModelAllocator:
                     codec, analysis.features[shot], w, h, fps, crfs, source_height=analysis.media.height
                 )
                 cache[key] = [
-                    RDPoint(float(k), float(v), float(c), w, h)
-                    for k, v, c in zip(kbps, vmaf, crfs, strict=True)
+                    RDPoint(float(k), float(v), float(c), w, h) for k, v, c in zip(kbps, vmaf, crfs, strict=True)
                 ]
             return cache[key]
 

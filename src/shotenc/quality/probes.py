@@ -128,9 +128,7 @@ def _extrapolated_kbps(path: str, shot_frames: int, fps: float) -> float:
     return total * 8 / 1000 / (shot_frames / fps)
 
 
-def encode_probes(
-    media: MediaInfo, start: int, count: int, specs: Sequence[ProbeSpec], out_dir: Path
-) -> list[Path]:
+def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[ProbeSpec], out_dir: Path) -> list[Path]:
     """Encode every probe of one window in one FFmpeg run: one decode and seek, split to each encoder.
 
     The frames match a chunk encode's (:class:`shotenc.encode.ChunkJob`): same normalizing filters,
@@ -140,9 +138,7 @@ def encode_probes(
     fps = media.fps
     retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
     n = len(specs)
-    graph = [
-        f"[0:v:{media.video_stream}]trim=end_frame={count},split={n}" + "".join(f"[s{i}]" for i in range(n))
-    ]
+    graph = [f"[0:v:{media.video_stream}]trim=end_frame={count},split={n}" + "".join(f"[s{i}]" for i in range(n))]
     outputs: list[str | Path] = []
     paths = []
     for i, spec in enumerate(specs):
@@ -208,12 +204,8 @@ def probe_shot(
             for p in paths:
                 pk = packet_info(p)
                 if len(pk) != count or not pk[0]["key"]:
-                    raise ShotencError(
-                        f"probe encode of shot {shot.index}: {len(pk)} frames, expected {count}"
-                    )
-            scores = score_many(
-                paths, media, start, count, n_subsample=settings.n_subsample, threads=1, ssim=False
-            )
+                    raise ShotencError(f"probe encode of shot {shot.index}: {len(pk)} frames, expected {count}")
+            scores = score_many(paths, media, start, count, n_subsample=settings.n_subsample, threads=1, ssim=False)
             for (i, spec, key), path, sc in zip(todo, paths, scores, strict=True):
                 res = ProbeResult(
                     shot=shot.index,
@@ -292,9 +284,7 @@ def run_probes(
     return ProbeRun(out, time.perf_counter() - t0)
 
 
-def interpolate(
-    results: Sequence[ProbeResult], step: float = 1.0, extend: float = EXTRAPOLATE
-) -> list[RDPoint]:
+def interpolate(results: Sequence[ProbeResult], step: float = 1.0, extend: float = EXTRAPOLATE) -> list[RDPoint]:
     """Dense (rate, VMAF) points over the probed CRFs of one shot at one size (PCHIP).
 
     Rate is interpolated in log space (nearly linear in CRF); both curves are monotone between

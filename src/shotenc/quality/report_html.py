@@ -72,9 +72,7 @@ def _rq_plot(report: dict, codec: str) -> str:
     fig, ax = plt.subplots(figsize=(9, 5))
     for method, color in COLORS.items():
         pts = [
-            RDPoint(r["kbps"], r["vmaf"])
-            for r in report["renditions"]
-            if r["codec"] == codec and r["method"] == method
+            RDPoint(r["kbps"], r["vmaf"]) for r in report["renditions"] if r["codec"] == codec and r["method"] == method
         ]
         if not pts:
             continue
