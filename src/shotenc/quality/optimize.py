@@ -401,7 +401,15 @@ class ModelAllocator:
                 ]
             return cache[key]
 
-        details = {"model": {"source": model.source, "codecs": sorted(model.codecs)}}
+        # the model predicts rates for the preset it was fitted with; another preset shifts them
+        mismatched = sorted(
+            {
+                f"{r.id}: {r.preset} (model: {model.fits[r.codec].get('preset')})"
+                for r in rungs
+                if model.fits[r.codec].get("preset") not in (None, r.preset)
+            }
+        )
+        details = {"model": {"source": model.source, "codecs": sorted(model.codecs), "preset_mismatch": mismatched}}
         planner = HullPlanner(self.target_vmaf, self.floor_vmaf, self.floor_gap, self.auto_ladder)
         return planner.plan(self.name, analysis, rungs, points, sizes, details)
 
