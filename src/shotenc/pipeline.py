@@ -84,7 +84,10 @@ def plan_title(
             raise ShotencError("a variable-frame-rate source needs a work folder")
         work.mkdir(parents=True, exist_ok=True)
         reporter.note(f"variable frame rate: making a {float(media.fps):.3f} fps intermediate")
-        media = make_mezzanine(media, work / "cfr-source.mp4")
+        reporter.stage("constant frame rate", 100)
+        media = make_mezzanine(
+            media, work / "cfr-source.mp4", lambda f: reporter.update("constant frame rate", f * 100)
+        )
     timings["probe_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
