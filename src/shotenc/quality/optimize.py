@@ -339,7 +339,7 @@ class TargetQualityAllocator:
                 "count": len(all_results),
                 "new": len(new),
                 "wall_s": round(wall, 3),
-                "cpu_s": round(sum(r.encode_s + r.score_s for r in new), 3),
+                "cpu_s": round(sum(r.encode_s + r.score_s for r in all_results), 3),
                 "window_s": self.settings.window_s,
             },
             "shots": per_rung,
