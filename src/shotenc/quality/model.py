@@ -155,7 +155,7 @@ class RateQualityModel:
 
 
 def fit(
-    rows: Sequence[TrainingRow], alphas: Sequence[float] = (0.3, 1.0, 3.0, 10.0, 30.0), source: str = ""
+    rows: Sequence[TrainingRow], alphas: Sequence[float] = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0), source: str = ""
 ) -> RateQualityModel:
     """Fit one model per codec in ``rows`` (standardize -> degree-2 polynomial -> ridge, 2 outputs).
 
