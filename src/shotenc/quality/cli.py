@@ -223,7 +223,10 @@ def compare(
             for anchor, row in res.items():
                 for metric, e in row.items():
                     v = e["value"]
-                    cells.append(f"{metric} {anchor.replace('vs_', 'vs ')}: " + ("n/a" if v is None else f"{v:+.1f}%"))
+                    text = "n/a" if v is None else f"{v:+.1f}%"
+                    if e.get("note"):
+                        text += f" ({e['note']})"
+                    cells.append(f"{metric} {anchor.replace('vs_', 'vs ')}: {text}")
             click.echo(f"{codec} BD-rate  " + "  ".join(cells))
         for codec, w in worst_shot_summary(report).items():
             click.echo(f"{codec} worst-shot VMAF at x1: " + ", ".join(f"{m} {v:.1f}" for m, v in w.items()))

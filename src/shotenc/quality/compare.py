@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -249,15 +250,19 @@ def bd_rates(renditions: list[dict], codecs: Sequence[str]) -> dict:
                     entry["note"] = "fewer than 4 points on a curve"
                 else:
                     try:
-                        v = bd.bd_rate(
-                            [p.kbps for p in a],
-                            [p.quality for p in a],
-                            [p.kbps for p in t],
-                            [p.quality for p in t],
-                            method="pchip",
-                            require_matching_points=False,
-                        )
+                        with warnings.catch_warnings(record=True) as caught:
+                            warnings.simplefilter("always")
+                            v = bd.bd_rate(
+                                [p.kbps for p in a],
+                                [p.quality for p in a],
+                                [p.kbps for p in t],
+                                [p.quality for p in t],
+                                method="pchip",
+                                require_matching_points=False,
+                            )
                         entry["value"] = None if v is None or not math.isfinite(v) else round(float(v), 3)
+                        if caught:  # e.g. too little overlap of the two curves' quality ranges
+                            entry["note"] = "; ".join(str(w.message).split(". You can")[0] for w in caught)
                     except (ValueError, AssertionError, ZeroDivisionError) as exc:
                         entry["value"] = None
                         entry["note"] = f"not computable: {exc}"

@@ -220,7 +220,9 @@ def render(report: dict) -> str:
 
 def _pct(entry: dict) -> str:
     v = entry.get("value")
-    return f"{v:+.1f}%" if v is not None else f"n/a ({entry.get('note', '')})"
+    if v is None:
+        return f"n/a ({entry.get('note', '')})"
+    return f"{v:+.1f}%" + (f" ({entry['note']})" if entry.get("note") else "")
 
 
 def write_html(report: dict, path: str | Path) -> None:
