@@ -42,7 +42,7 @@ def _per_shot_plots(report: dict, codec: str) -> str:
         kbps = [s["kbps"] for s in r["shots"]]
         vmaf = [s["vmaf"] for s in r["shots"]]
         c = COLORS.get(r["method"])
-        ax1.stairs(kbps, edges, label=f"{r['method']} ({r['kbps']:.0f} kbps)", color=c, linewidth=2)
+        ax1.stairs(kbps, edges, label=f"{r['method']} ({r['kbps']:.0f} kbps)", color=c, linewidth=2, baseline=None)
         ax2.stairs(
             vmaf,
             edges,
