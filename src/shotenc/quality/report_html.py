@@ -49,6 +49,7 @@ def _per_shot_plots(report: dict, codec: str) -> str:
             label=f"{r['method']} (mean {r['vmaf']:.1f}, worst shot {r['vmaf_worst_shot']:.1f})",
             color=c,
             linewidth=2,
+            baseline=None,
         )
     ax1.axhline(mine[0]["target_kbps"], color="gray", linestyle=":", label="rung target (traditional: flat)")
     ax1.set_ylabel("kbps per shot")
