@@ -75,7 +75,7 @@ def summarize(name: str, report: dict) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", default="bikes,bbb")
+    ap.add_argument("--clips", default="bikes,sample")
     ap.add_argument("--codecs", default="h264,hevc,vp9,av1")
     ap.add_argument("--mode", default="hull")
     ap.add_argument("--auto-ladder", action="store_true")

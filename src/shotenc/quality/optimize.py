@@ -109,7 +109,7 @@ class HullPlanner:
 
     target_vmaf: float | None = None
     floor_vmaf: float | None = None  # absolute per-shot floor
-    floor_gap: float = 10.0  # and no shot more than this below the rung's mean
+    floor_gap: float = 6.0  # and no shot more than this below the rung's mean
     auto_ladder: bool = False
 
     def choose(
@@ -216,7 +216,7 @@ class HullAllocator:
     settings: ProbeSettings = field(default_factory=ProbeSettings)
     target_vmaf: float | None = None
     floor_vmaf: float | None = None
-    floor_gap: float = 10.0
+    floor_gap: float = 6.0
     auto_ladder: bool = False
     name: str = "hull"
     last_probes: object = None  # the ProbeRun of the last allocate() (for cost reports)
@@ -370,7 +370,7 @@ class ModelAllocator:
     model: object = None  # a shotenc.quality.model.RateQualityModel (the shipped one when None)
     target_vmaf: float | None = None
     floor_vmaf: float | None = None
-    floor_gap: float = 10.0
+    floor_gap: float = 6.0
     auto_ladder: bool = False
     name: str = "model"
 
