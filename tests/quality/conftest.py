@@ -56,5 +56,5 @@ def q_analysis(q_media):
 
 @pytest.fixture(scope="session")
 def probe_cache(tmp_path_factory) -> Path:
-    """One probe cache for the session: tests that plan the same clip share their probes."""
+    """One probe cache for the test run: tests that plan the same clip share their probes."""
     return tmp_path_factory.mktemp("probe-cache")
