@@ -97,6 +97,7 @@ def _hull_plot(report: dict, codec: str) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     n = len(report["shots"])
     cols = min(3, n)
@@ -108,6 +109,7 @@ def _hull_plot(report: dict, codec: str) -> str:
             pts = per_shot[i]
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=size)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"shot {i} (complexity {report['shots'][i]['complexity']:.0f})", fontsize=9)
         ax.tick_params(labelsize=7)
     for j in range(n, rows * cols):
