@@ -106,6 +106,12 @@ def traditional_args(rung: Rung, method: str, media: MediaInfo, gop_s: float, th
     gop = max(1, int(round(gop_s * float(media.fps))))
     rate = RatePoint("bitrate", rung.bitrate_kbps, rung.maxrate_kbps, rung.bufsize_kbps)
     args = encoder_args(rung.codec, rung.preset, rate, gop - 1, threads, rung.options)
+    # the chunk encoder tightens x264's ABR tolerance for short chunks; a whole-title encode keeps
+    # the encoder's default, as a user of plain FFmpeg would
+    args = [
+        ":".join(p for p in a.split(":") if not p.startswith("ratetol=")) if i and args[i - 1] == "-x264-params" else a
+        for i, a in enumerate(args)
+    ]
     return _strip_vbv(args) if method == "2pass-vbr" else args
 
 
