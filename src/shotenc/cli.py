@@ -82,6 +82,7 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=None, help="Where chunks are kept until publish.")
 @click.option("--keep-work", is_flag=True, help="Keep the chunk work folder after success.")
+@click.option("--scheduler", default=None, help="Dask scheduler (tcp://host:8786) or local:N; default: local threads.")
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress bars.")
 @user_errors
@@ -93,6 +94,7 @@ def encode(
     jobs: int | None,
     work_dir: Path | None,
     keep_work: bool,
+    scheduler: str | None,
     detector: str,
     threshold: float | None,
     min_shot: float,
@@ -100,6 +102,7 @@ def encode(
     as_json: bool,
 ) -> None:
     """Encode SOURCE per shot into a DASH + HLS ladder."""
+    from .cluster import Runner
     from .pipeline import EncodeOptions, encode_title
     from .progress import Reporter, RichReporter
 
@@ -112,12 +115,14 @@ def encode(
         work_dir=work_dir,
         keep_work=keep_work,
     )
-    if as_json:
-        result = encode_title(source, out, options, reporter=Reporter())
-        click.echo(json.dumps(result.summary, indent=2))
-        return
-    with RichReporter(source.name) as reporter:
-        result = encode_title(source, out, options, reporter=reporter)
+    with Runner(scheduler, jobs) as runner:
+        options.jobs = runner.workers
+        if as_json:
+            result = encode_title(source, out, options, reporter=Reporter(), executor=runner.executor)
+            click.echo(json.dumps(result.summary, indent=2))
+            return
+        with RichReporter(source.name) as reporter:
+            result = encode_title(source, out, options, reporter=reporter, executor=runner.executor)
     s = result.summary
     click.echo(f"{s['shots']} shots x {s['renditions']} renditions in {s['seconds']:.1f} s -> {out}/")
     click.echo(f"  DASH: {out / 'manifest.mpd'}\n  HLS:  {out / 'master.m3u8'}\n  report: {out / 'report.json'}")
@@ -165,3 +170,8 @@ def analyze(
             f"{f.complexity:.1f}",
         )
     Console().print(table)
+
+
+from .batch_cli import batch  # noqa: E402 - registered last: it builds on the helpers above
+
+main.add_command(batch)
