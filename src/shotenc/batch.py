@@ -158,6 +158,20 @@ class BatchReporter:
         """Title ``name`` ended (``outcome.status`` tells how)."""
 
 
+def check_batch(folder: Path, out: Path, options: EncodeOptions) -> list[Path]:
+    """What fails the whole batch, checked once before any work: the folder, the options, the output."""
+    if not folder.is_dir():
+        raise ShotencError(f"{folder} is not a folder")
+    load_ladder(options.ladder)
+    titles = find_titles(folder, exclude=out)
+    if not titles:
+        raise ShotencError(f"no video files under {folder}")
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise ShotencError(f"cannot write to {out}")
+    return titles
+
+
 def run_batch(
     folder: Path,
     out: Path,
@@ -166,16 +180,8 @@ def run_batch(
     reporter: BatchReporter | None = None,
 ) -> BatchResult:
     """Encode every video under ``folder`` into ``out`` with ``runner``'s executor; never raises for one title."""
-    if not folder.is_dir():
-        raise ShotencError(f"{folder} is not a folder")
     reporter = reporter or BatchReporter()
-    load_ladder(options.ladder)  # a bad option fails the batch once, not every title
-    titles = find_titles(folder, exclude=out)
-    if not titles:
-        raise ShotencError(f"no video files under {folder}")
-    out.mkdir(parents=True, exist_ok=True)
-    if not os.access(out, os.W_OK):
-        raise ShotencError(f"cannot write to {out}")
+    titles = check_batch(folder, out, options)
     dests = output_paths(titles, folder, out)
     assert runner.executor is not None
     executor = runner.executor

@@ -126,7 +126,7 @@ def batch(
 
     Exit status 1 when any title failed. The summary is also written to OUTPUT/batch.json.
     """
-    from .batch import find_titles, run_batch
+    from .batch import check_batch, run_batch
     from .cluster import Runner
     from .pipeline import EncodeOptions
 
@@ -137,12 +137,12 @@ def batch(
         shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
         keep_work=keep_work,
     )
+    total = len(check_batch(folder, output, options))
     with Runner(scheduler, jobs) as runner:
         if as_json:
             result = run_batch(folder, output, options, runner)
             click.echo(json.dumps(result.to_dict(), indent=2))
         else:
-            total = len(find_titles(folder, exclude=output)) if folder.is_dir() else 0
             with BatchView(total) as view:
                 result = run_batch(folder, output, options, runner, view)
             from rich.console import Console
