@@ -1,0 +1,102 @@
+"""Resume: a run killed with SIGKILL redoes only what was not finished; corrupted results are redone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from checks import FAST, leftovers, shotenc_cmd, subprocess_env, validate_title
+
+from shotenc.pipeline import EncodeOptions, encode_title, work_dir_for
+from shotenc.progress import Reporter
+from shotenc.shots import ShotOptions
+
+
+def receipts(work: Path) -> list[Path]:
+    return [p for p in work.glob("chunks/*/*.json") if not p.name.startswith(".")]
+
+
+@pytest.mark.timeout(150)
+def test_sigkilled_encode_run_again_reuses_the_finished_chunks(tmp_path, tiny_clip, frames):
+    out = tmp_path / "out" / "title"
+    work = work_dir_for(out)
+    args = ["encode", str(tiny_clip), "-o", str(out), *FAST, "--codecs", "h264,vp9", "--jobs", "1"]
+    proc = subprocess.Popen(
+        shotenc_cmd(*args, "--json"),
+        env=subprocess_env(),
+        start_new_session=True,  # its own process group: the kill takes its FFmpeg children too
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while len(receipts(work)) < 3:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "no chunk finished in time"
+            time.sleep(0.01)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    finished = {p.stem for p in receipts(work)}
+    assert finished and not out.exists() and leftovers(out.parent) == []
+
+    res = subprocess.run(shotenc_cmd(*args), env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    said = re.search(r"reused (\d+) of (\d+) finished chunks", res.stderr)
+    assert said, res.stderr
+    report = validate_title(out, frames["tiny"])
+    reused, total = int(said.group(1)), int(said.group(2))
+    assert report["totals"]["reused_chunks"] == reused and report["totals"]["chunks"] == total
+    assert len(finished) < total  # it really was killed mid-run
+    assert reused >= 0.9 * len(finished)
+    assert "reused the analysis" in res.stderr
+    assert not work.exists() and leftovers(out.parent) == []
+
+
+class Notes(Reporter):
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+@pytest.mark.timeout(120)
+def test_corrupted_finished_results_are_detected_and_redone(tmp_path, tiny_clip, frames):
+    out = tmp_path / "title"
+    shots = ShotOptions(min_shot_s=0.5, max_segment_s=1.5)
+    options = EncodeOptions(ladder="tiny", codecs=["h264"], jobs=2, shot_options=shots, keep_work=True)
+    first = encode_title(tiny_clip, out, options)
+    work = work_dir_for(out)
+    chunks = sorted(p.with_suffix(".mp4") for p in receipts(work))
+    assert len(chunks) == first.report["totals"]["chunks"] >= 4
+
+    flipped = bytearray(chunks[0].read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF  # same size, different bytes: only the checksum can tell
+    chunks[0].write_bytes(bytes(flipped))
+    chunks[1].write_bytes(chunks[1].read_bytes()[:-100])  # truncated
+    chunks[2].with_suffix(".json").unlink()  # receipt lost: the chunk cannot be trusted
+    (analysis,) = [p for p in work.glob("analysis/*.pickle") if not p.name.startswith(".")]
+    analysis.write_bytes(analysis.read_bytes()[:50])
+
+    notes = Notes()
+    second = encode_title(tiny_clip, out, options, reporter=notes)
+    assert second.report["totals"]["reused_chunks"] == len(chunks) - 3
+    assert not any("reused the analysis" in n for n in notes.notes)
+    for c in chunks[:3]:
+        meta = json.loads(c.with_suffix(".json").read_text())
+        assert c.stat().st_size == meta["bytes"]
+    validate_title(out, frames["tiny"])
+
+    notes = Notes()
+    third = encode_title(tiny_clip, out, options, reporter=notes)
+    assert third.report["totals"]["reused_chunks"] == len(chunks)
+    assert any("reused the analysis" in n for n in notes.notes)
+    assert any(f"reused {len(chunks)} of {len(chunks)}" in n for n in notes.notes)
