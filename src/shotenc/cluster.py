@@ -32,6 +32,7 @@ class Runner(AbstractContextManager):
     executor: Executor | None = None
     workers: int = 0  # how many tasks run at once
     client: Any = None
+    connect_timeout_s: float = 20.0
     _owned: list = field(default_factory=list)
 
     def __enter__(self) -> Runner:
@@ -63,7 +64,7 @@ class Runner(AbstractContextManager):
                 self._owned.append(cluster.close)
                 self.client = Client(cluster)
             else:
-                self.client = Client(self.scheduler, timeout="20s")
+                self.client = Client(self.scheduler, timeout=f"{self.connect_timeout_s}s")
         except (OSError, TimeoutError) as exc:
             self.close()
             raise ShotencError(f"cannot reach Dask scheduler {self.scheduler}: {exc}") from None
