@@ -185,7 +185,7 @@ def run_batch(
     dests = output_paths(titles, folder, out)
     assert runner.executor is not None
     executor = runner.executor
-    title_options = dataclasses.replace(options, jobs=runner.workers, work_dir=None)
+    title_options = dataclasses.replace(options, jobs=runner.encode_jobs, work_dir=None)
     t0 = time.perf_counter()
 
     def one(src: Path) -> TitleOutcome:

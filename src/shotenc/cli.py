@@ -116,7 +116,7 @@ def encode(
         keep_work=keep_work,
     )
     with Runner(scheduler, jobs) as runner:
-        options.jobs = runner.workers
+        options.jobs = runner.encode_jobs
         if as_json:
             result = encode_title(source, out, options, reporter=Reporter(), executor=runner.executor)
             click.echo(json.dumps(result.summary, indent=2))

@@ -73,6 +73,13 @@ class Runner(AbstractContextManager):
         self.executor = self.client.get_executor(pure=False)
         return self
 
+    @property
+    def encode_jobs(self) -> int:
+        """``EncodeOptions.jobs`` to use: on Dask one chunk is one single-threaded task per worker thread."""
+        from .pipeline import default_jobs
+
+        return self.workers if self.client is None else max(self.workers, default_jobs())
+
     def close(self) -> None:
         while self._owned:
             try:
