@@ -25,7 +25,7 @@ from .plan import Allocator, ComplexityAllocator, EncodePlan
 from .probe import probe
 from .progress import Reporter
 from .shots import ShotOptions
-from .tasks import cached_analysis, cached_mezzanine
+from .tasks import cached_analysis, cached_mezzanine, remove_stale_staging
 
 
 @dataclass
@@ -179,6 +179,7 @@ def encode_title(
 
     t = time.perf_counter()
     staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    remove_stale_staging(out_dir)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:

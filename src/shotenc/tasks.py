@@ -8,10 +8,12 @@ data (paths, checksums), so they run the same in a local pool or on a Dask worke
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import pickle
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -163,3 +165,27 @@ def analyse_task(source: str, options: ShotOptions, work: str) -> TaskResult:
     if found is None:  # pragma: no cover - just written
         raise OSError(f"analysis of {source} vanished from {path}")
     return TaskResult(found.path, found.bytes, found.sha256, reused)
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Delete ``.<name>.tmp-<pid>`` / ``.<name>.old-<pid>`` folders left by killed runs (their pid is gone)."""
+    removed = []
+    for p in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*-*"):
+        kind, _, pid = p.name[len(out_dir.name) + 2 :].partition("-")
+        if kind not in ("tmp", "old") or not pid.isdigit() or not p.is_dir() or _alive(int(pid)):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -86,8 +86,16 @@ def test_corrupted_finished_results_are_detected_and_redone(tmp_path, tiny_clip,
     (analysis,) = [p for p in work.glob("analysis/*.pickle") if not p.name.startswith(".")]
     analysis.write_bytes(analysis.read_bytes()[:50])
 
+    # staging folders of runs killed while packaging: removed once their process is gone
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale, live = tmp_path / f".title.tmp-{dead.pid}", tmp_path / f".title.tmp-{os.getppid()}"
+    for d in (stale, live):
+        (d / "video").mkdir(parents=True)
+
     notes = Notes()
     second = encode_title(tiny_clip, out, options, reporter=notes)
+    assert not stale.exists() and live.exists()
     assert second.report["totals"]["reused_chunks"] == len(chunks) - 3
     assert not any("reused the analysis" in n for n in notes.notes)
     for c in chunks[:3]:
