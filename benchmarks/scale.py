@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -50,15 +51,25 @@ def make_titles(folder: Path, count: int, seconds: float) -> list[Path]:
     return titles
 
 
-def timed_batch(folder: Path, out: Path, workers: int, options: EncodeOptions) -> tuple[float, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its reaped children (Dask workers and their FFmpeg processes)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed_batch(folder: Path, out: Path, workers: int, options: EncodeOptions) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, chunks) of one batch; cluster start-up is not timed."""
+    cpu0 = cpu_seconds()
     with Runner(f"local:{workers}") as runner:
         runner.client.wait_for_workers(workers, timeout=60)
+        cpu_startup = cpu_seconds() - cpu0
         t = time.perf_counter()
         result = run_batch(folder, out, options, runner)
         elapsed = time.perf_counter() - t
+    cpu = cpu_seconds() - cpu0 - cpu_startup  # the workers are reaped when the cluster closes
     if result.failed:
         raise SystemExit(f"batch failed: {[(t.source, t.reason) for t in result.failed]}")
-    return elapsed, sum(t.chunks for t in result.titles)
+    return elapsed, cpu, sum(t.chunks for t in result.titles)
 
 
 def resume_figures(source: Path, out: Path, args: argparse.Namespace, total: int) -> tuple[int, int, int]:
@@ -99,10 +110,10 @@ def main() -> None:
         titles = make_titles(folder, args.titles, args.seconds)
         print(f"{args.titles} titles x {args.seconds:g} s (640x360), ladder {args.ladder}, codecs {args.codecs}")
         print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-        one, chunks = timed_batch(folder, Path(tmp) / "out1", 1, options)
-        print(f"1 worker : {one:7.1f} s  ({chunks} chunks)")
-        two, _ = timed_batch(folder, Path(tmp) / "out2", 2, options)
-        print(f"2 workers: {two:7.1f} s")
+        one, cpu1, chunks = timed_batch(folder, Path(tmp) / "out1", 1, options)
+        print(f"1 worker : {one:7.1f} s  {cpu1:7.1f} CPU s ({cpu1 / one:.2f} cores busy)  {chunks} chunks")
+        two, cpu2, _ = timed_batch(folder, Path(tmp) / "out2", 2, options)
+        print(f"2 workers: {two:7.1f} s  {cpu2:7.1f} CPU s ({cpu2 / two:.2f} cores busy)")
         print(f"speedup  : {one / two:.2f}x")
         per_title = json.loads((Path(tmp) / "out1" / "title0" / "report.json").read_text())["totals"]["chunks"]
         before, reused, total = resume_figures(titles[0], Path(tmp) / "resume" / "title0", args, per_title)

@@ -20,8 +20,8 @@ from . import __version__
 from .cluster import Runner
 from .encode import ffmpeg_version, source_fingerprint
 from .errors import ShotencError
-from .ladder import load_ladder
-from .pipeline import EncodeOptions, encode_title, work_dir_for
+from .ladder import fit_to_source, load_ladder
+from .pipeline import EncodeOptions, TitleResult, encode_title, work_dir_for
 from .progress import Reporter
 from .tasks import analyse_task, content_key, sha256_file
 
@@ -158,6 +158,21 @@ class BatchReporter:
         """Title ``name`` ended (``outcome.status`` tells how)."""
 
 
+def encode_with(
+    runner: Runner, source: Path, out: Path, options: EncodeOptions, reporter: Reporter | None = None
+) -> tuple[TitleResult, bool]:
+    """One title through ``runner``: the analysis as a task first (on a worker, on Dask), then the encode.
+
+    Returns the result and whether a finished analysis was reused.
+    """
+    assert runner.executor is not None
+    fit_to_source(load_ladder(options.ladder), 1920, 1080, options.codecs)  # bad options fail before any work
+    work = Path(options.work_dir) if options.work_dir else work_dir_for(out)
+    analysed = runner.executor.submit(analyse_task, str(source), options.shot_options, str(work)).result()
+    options = dataclasses.replace(options, jobs=runner.encode_jobs)
+    return encode_title(source, out, options, reporter=reporter, executor=runner.executor), analysed.reused
+
+
 def check_batch(folder: Path, out: Path, options: EncodeOptions) -> list[Path]:
     """What fails the whole batch, checked once before any work: the folder, the options, the output."""
     if not folder.is_dir():
@@ -183,9 +198,7 @@ def run_batch(
     reporter = reporter or BatchReporter()
     titles = check_batch(folder, out, options)
     dests = output_paths(titles, folder, out)
-    assert runner.executor is not None
-    executor = runner.executor
-    title_options = dataclasses.replace(options, jobs=runner.encode_jobs, work_dir=None)
+    title_options = dataclasses.replace(options, work_dir=None)
     t0 = time.perf_counter()
 
     def one(src: Path) -> TitleOutcome:
@@ -203,12 +216,9 @@ def run_batch(
             else:
                 title_reporter = reporter.title(name)
                 title_reporter.stage("analyse", 100)
-                work = work_dir_for(dest)
-                analysed = executor.submit(analyse_task, str(src), options.shot_options, str(work)).result()
-                outcome.reused_analysis = analysed.reused
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 done_receipt(dest).unlink(missing_ok=True)
-                result = encode_title(src, dest, title_options, reporter=title_reporter, executor=executor)
+                result, outcome.reused_analysis = encode_with(runner, src, dest, title_options, title_reporter)
                 write_atomic(
                     done_receipt(dest), json.dumps({"key": key, "report_sha256": sha256_file(dest / "report.json")})
                 )
@@ -221,8 +231,10 @@ def run_batch(
         reporter.finished(name, outcome)
         return outcome
 
-    # one more title in flight than workers: its analysis or packaging overlaps the others' encodes
-    with ThreadPoolExecutor(max_workers=min(len(titles), runner.workers + 1), thread_name_prefix="title") as pool:
+    # titles in flight mostly wait on their tasks; twice the workers keeps the task queue full while
+    # some titles are being analysed or packaged (earlier titles' tasks still run first)
+    in_flight = min(len(titles), 2 * runner.workers)
+    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="title") as pool:
         outcomes = list(pool.map(one, titles))
     result = BatchResult(
         str(folder),

@@ -102,8 +102,9 @@ def encode(
     as_json: bool,
 ) -> None:
     """Encode SOURCE per shot into a DASH + HLS ladder."""
+    from .batch import encode_with
     from .cluster import Runner
-    from .pipeline import EncodeOptions, encode_title
+    from .pipeline import EncodeOptions
     from .progress import Reporter, RichReporter
 
     out = output or Path("out") / source.stem
@@ -116,13 +117,12 @@ def encode(
         keep_work=keep_work,
     )
     with Runner(scheduler, jobs) as runner:
-        options.jobs = runner.encode_jobs
         if as_json:
-            result = encode_title(source, out, options, reporter=Reporter(), executor=runner.executor)
+            result, _ = encode_with(runner, source, out, options, Reporter())
             click.echo(json.dumps(result.summary, indent=2))
             return
         with RichReporter(source.name) as reporter:
-            result = encode_title(source, out, options, reporter=reporter, executor=runner.executor)
+            result, _ = encode_with(runner, source, out, options, reporter)
     s = result.summary
     click.echo(f"{s['shots']} shots x {s['renditions']} renditions in {s['seconds']:.1f} s -> {out}/")
     click.echo(f"  DASH: {out / 'manifest.mpd'}\n  HLS:  {out / 'master.m3u8'}\n  report: {out / 'report.json'}")
