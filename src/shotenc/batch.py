@@ -167,6 +167,7 @@ def encode_with(
     """
     assert runner.executor is not None
     fit_to_source(load_ladder(options.ladder), 1920, 1080, options.codecs)  # bad options fail before any work
+    out.parent.mkdir(parents=True, exist_ok=True)  # an unusable output fails now, not after the analysis
     work = Path(options.work_dir) if options.work_dir else work_dir_for(out)
     analysed = runner.executor.submit(analyse_task, str(source), options.shot_options, str(work)).result()
     options = dataclasses.replace(options, jobs=runner.encode_jobs)

@@ -108,3 +108,36 @@ def test_corrupted_finished_results_are_detected_and_redone(tmp_path, tiny_clip,
     assert third.report["totals"]["reused_chunks"] == len(chunks)
     assert any("reused the analysis" in n for n in notes.notes)
     assert any(f"reused {len(chunks)} of {len(chunks)}" in n for n in notes.notes)
+
+
+@pytest.mark.timeout(150)
+def test_sigkilled_batch_run_again_skips_published_titles_and_reuses_chunks(titles, tmp_path, frames):
+    out = tmp_path / "out"
+    args = ["batch", str(titles), "-o", str(out), *FAST, "--codecs", "h264,vp9", "--jobs", "1", "--json"]
+    proc = subprocess.Popen(shotenc_cmd(*args), env=subprocess_env(), start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        # kill once one title is published and another one has finished chunks but is not published
+        while True:
+            published = [p for p in (out / ".tiny.done.json", out / "more" / ".second.done.json") if p.exists()]
+            working = [w for w in out.rglob(".*.work") if receipts(w)]
+            if published and working:
+                break
+            assert proc.poll() is None, "the batch ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finished = sum(len(receipts(w)) for w in out.rglob(".*.work"))
+
+    res = subprocess.run(shotenc_cmd(*args), env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stderr  # the broken file still fails
+    summary = json.loads(res.stdout)
+    ok = [t for t in summary["titles"] if t["status"] == "ok"]
+    assert len(ok) == 2 and sum(t["skipped"] for t in ok) == len(published)
+    resumed = [t for t in ok if not t["skipped"]]
+    assert sum(t["reused_chunks"] for t in resumed) >= 0.9 * finished > 0
+    validate_title(out / "tiny", frames["tiny"])
+    validate_title(out / "more" / "second", frames["second"])
+    assert not list(out.rglob(".*.work")) and leftovers(out) == [] and leftovers(out / "more") == []
