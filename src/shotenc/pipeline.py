@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from .package import Rendition, audio_renditions, encode_audio, package_audio, p
 from .plan import Allocator, ComplexityAllocator, EncodePlan
 from .probe import probe
 from .progress import Reporter
+from .ratecontrol import RateFeedback
 from .shots import ShotOptions
 from .tasks import cached_analysis, cached_mezzanine, remove_stale_staging
 
@@ -83,7 +84,10 @@ def plan_title(
             raise ShotencError("a variable-frame-rate source needs a work folder")
         work.mkdir(parents=True, exist_ok=True)
         reporter.note(f"variable frame rate: making a {float(media.fps):.3f} fps intermediate")
-        media = cached_mezzanine(media, work / "cfr-source.mp4")
+        reporter.stage("constant frame rate", 100)
+        media = cached_mezzanine(
+            media, work / "cfr-source.mp4", lambda f: reporter.update("constant frame rate", f * 100)
+        )
     timings["probe_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -111,18 +115,34 @@ def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[C
 
 
 def run_chunks(
-    jobs: list[ChunkJob], work: Path, executor: Executor, reporter: Reporter, submit_kwargs: dict | None = None
+    jobs: list[ChunkJob],
+    work: Path,
+    executor: Executor,
+    reporter: Reporter,
+    submit_kwargs: dict | None = None,
+    in_flight: int = 4,
 ) -> dict[tuple[str, int], Chunk]:
+    """Encode every job, keeping ``in_flight`` submitted so each new one gets the latest rate feedback."""
     reporter.stage("encode", len(jobs))
-    futures = {executor.submit(encode_chunk, job, str(work), **(submit_kwargs or {})): job for job in jobs}
+    feedback = RateFeedback()
+    feedback.expect(jobs)
+    pending = list(jobs)
+    running: dict[Future, ChunkJob] = {}
     done: dict[tuple[str, int], Chunk] = {}
     try:
-        for fut in as_completed(futures):
-            chunk = fut.result()
-            done[(chunk.rung_id, chunk.shot_index)] = chunk
-            reporter.advance("encode")
+        while pending or running:
+            while pending and len(running) < max(1, in_flight):
+                job = feedback.adjust(pending.pop(0))
+                running[executor.submit(encode_chunk, job, str(work), **(submit_kwargs or {}))] = job
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                job = running.pop(fut)
+                chunk = fut.result()
+                feedback.record(job, chunk)
+                done[(chunk.rung_id, chunk.shot_index)] = chunk
+                reporter.advance("encode")
     except BaseException:
-        for f in futures:
+        for f in running:
             f.cancel()
         raise
     return done
@@ -165,7 +185,7 @@ def encode_title(
         for spec in audio_renditions(media)
     }
     try:
-        chunks = run_chunks(jobs, work, executor, reporter, submit_kwargs)
+        chunks = run_chunks(jobs, work, executor, reporter, submit_kwargs, in_flight=n_jobs + 1)
     except BaseException:
         side.shutdown(wait=True, cancel_futures=True)
         raise
@@ -245,6 +265,7 @@ def _package(
             {
                 "shot": s.index,
                 "rate": plan.point(rung.id, s.index).to_dict(),
+                "requested_kbps": chunks[(rung.id, s.index)].requested_kbps,
                 "bytes": chunks[(rung.id, s.index)].bytes,
                 "kbps": round(chunks[(rung.id, s.index)].bytes * 8 / s.duration_s / 1000, 2),
             }

@@ -129,7 +129,7 @@ def cached_analysis(
     return analysis, False
 
 
-def cached_mezzanine(media: MediaInfo, dest: Path) -> MediaInfo:
+def cached_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], None] | None = None) -> MediaInfo:
     """``make_mezzanine`` unless a verified intermediate of this very source is already there.
 
     Chunk keys hash the intermediate, so reusing it (rather than making a new one) is what lets a
@@ -140,9 +140,11 @@ def cached_mezzanine(media: MediaInfo, dest: Path) -> MediaInfo:
         mezz = probe(dest)
         mezz.audio = media.audio
         mezz.audio_path = media.path
+        if on_progress:
+            on_progress(1.0)
         return mezz
     _receipt(dest).unlink(missing_ok=True)
-    mezz = make_mezzanine(media, dest)
+    mezz = make_mezzanine(media, dest, on_progress)
     result = TaskResult(str(dest), dest.stat().st_size, sha256_file(dest), False)
     receipt = _receipt(dest)
     rtmp = receipt.with_name(f".{receipt.name}.{os.getpid()}.part")
