@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from checks import FAST, leftovers, shotenc_cmd, subprocess_env, validate_title
 
+from shotenc import ffmpeg
 from shotenc.pipeline import EncodeOptions, encode_title, work_dir_for
+from shotenc.probe import probe
 from shotenc.progress import Reporter
 from shotenc.shots import ShotOptions
 
@@ -141,3 +143,23 @@ def test_sigkilled_batch_run_again_skips_published_titles_and_reuses_chunks(titl
     validate_title(out / "tiny", frames["tiny"])
     validate_title(out / "more" / "second", frames["second"])
     assert not list(out.rglob(".*.work")) and leftovers(out) == [] and leftovers(out / "more") == []
+
+
+@pytest.mark.timeout(90)
+def test_a_variable_frame_rate_title_keeps_its_intermediate_and_its_chunks(tmp_path):
+    src = tmp_path / "vfr.mkv"
+    ffmpeg.run(
+        ["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=2"]
+        + ["-vf", "settb=1/1000,setpts='N*40+18*mod(N\\,2)'", "-c:v", "libx264", "-fps_mode", "passthrough"]
+        + ["-enc_time_base", "1/1000", src]
+    )
+    assert probe(src).vfr
+    out = tmp_path / "title"
+    options = EncodeOptions(ladder="tiny", codecs=["h264"], jobs=2, keep_work=True)
+    first = encode_title(src, out, options)
+    mezz = work_dir_for(out) / "cfr-source.mp4"
+    made = mezz.stat().st_mtime_ns
+    second = encode_title(src, out, options)
+    assert mezz.stat().st_mtime_ns == made  # the verified intermediate was reused, not made again
+    assert second.report["totals"]["reused_chunks"] == first.report["totals"]["chunks"] > 0
+    validate_title(out, first.report["totals"]["frames"])
