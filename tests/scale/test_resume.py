@@ -24,28 +24,27 @@ def receipts(work: Path) -> list[Path]:
     return [p for p in work.glob("chunks/*/*.json") if not p.name.startswith(".")]
 
 
+def run_until(args: list[str], ready, timeout_s: float = 90) -> int:
+    """Start ``shotenc`` and SIGKILL it (with its FFmpeg children) as soon as ``ready()``; its exit code."""
+    proc = subprocess.Popen(shotenc_cmd(*args), env=subprocess_env(), start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not ready():
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return proc.returncode
+
+
 @pytest.mark.timeout(150)
 def test_sigkilled_encode_run_again_reuses_the_finished_chunks(tmp_path, tiny_clip, frames):
     out = tmp_path / "out" / "title"
     work = work_dir_for(out)
     args = ["encode", str(tiny_clip), "-o", str(out), *FAST, "--codecs", "h264,vp9", "--jobs", "1"]
-    proc = subprocess.Popen(
-        shotenc_cmd(*args, "--json"),
-        env=subprocess_env(),
-        start_new_session=True,  # its own process group: the kill takes its FFmpeg children too
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while len(receipts(work)) < 3:
-            assert proc.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "no chunk finished in time"
-            time.sleep(0.01)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    assert run_until([*args, "--json"], lambda: len(receipts(work)) >= 3) == -signal.SIGKILL
     finished = {p.stem for p in receipts(work)}
     assert finished and not out.exists() and leftovers(out.parent) == []
 
@@ -116,21 +115,13 @@ def test_corrupted_finished_results_are_detected_and_redone(tmp_path, tiny_clip,
 def test_sigkilled_batch_run_again_skips_published_titles_and_reuses_chunks(titles, tmp_path, frames):
     out = tmp_path / "out"
     args = ["batch", str(titles), "-o", str(out), *FAST, "--codecs", "h264,vp9", "--jobs", "1", "--json"]
-    proc = subprocess.Popen(shotenc_cmd(*args), env=subprocess_env(), start_new_session=True, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        # kill once one title is published and another one has finished chunks but is not published
-        while True:
-            published = [p for p in (out / ".tiny.done.json", out / "more" / ".second.done.json") if p.exists()]
-            working = [w for w in out.rglob(".*.work") if receipts(w)]
-            if published and working:
-                break
-            assert proc.poll() is None, "the batch ended before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    published: list[Path] = []
+
+    def one_published_one_working() -> bool:
+        published[:] = [p for p in (out / ".tiny.done.json", out / "more" / ".second.done.json") if p.exists()]
+        return bool(published) and any(receipts(w) for w in out.rglob(".*.work"))
+
+    assert run_until(args, one_published_one_working) == -signal.SIGKILL
     finished = sum(len(receipts(w)) for w in out.rglob(".*.work"))
 
     res = subprocess.run(shotenc_cmd(*args), env=subprocess_env(), capture_output=True, text=True, timeout=120)
@@ -163,3 +154,29 @@ def test_a_variable_frame_rate_title_keeps_its_intermediate_and_its_chunks(tmp_p
     assert mezz.stat().st_mtime_ns == made  # the verified intermediate was reused, not made again
     assert second.report["totals"]["reused_chunks"] == first.report["totals"]["chunks"] > 0
     validate_title(out, first.report["totals"]["frames"])
+
+
+@pytest.mark.timeout(150)
+def test_killed_after_the_analysis_and_again_while_packaging_then_completes(tmp_path, tiny_clip, frames):
+    out = tmp_path / "out" / "title"
+    work = work_dir_for(out)
+    args = ["encode", str(tiny_clip), "-o", str(out), *FAST, "--jobs", "1", "--json"]
+
+    def analysed() -> bool:
+        return any(p.suffix == ".json" for p in work.glob("analysis/*"))
+
+    def packaging() -> bool:
+        return any(out.parent.glob(".title.tmp-*/video/*/seg-*.m4s"))
+
+    assert run_until(args, analysed) == -signal.SIGKILL
+    assert not out.exists()
+    assert run_until(args, packaging) == -signal.SIGKILL
+    assert not out.exists() and list(out.parent.glob(".title.tmp-*")), "killed while packaging"
+    finished = len(receipts(work))
+
+    res = subprocess.run(shotenc_cmd(*args), env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["reused_chunks"] == summary["chunks"] == finished  # every chunk was done before packaging
+    validate_title(out, frames["tiny"])
+    assert leftovers(out.parent) == [] and not work.exists()
