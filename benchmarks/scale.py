@@ -3,7 +3,10 @@
 1. A folder of titles cut from the bundled sample is encoded by ``run_batch`` on a loopback
    ``LocalCluster`` with 1 worker, then (into a fresh output) with 2 workers, each worker one thread
    and every chunk encode single-threaded. Prints both wall times and the speedup (cluster start-up
-   is not counted; analysis and chunk encodes run on the workers, packaging where the batch runs).
+   is not counted; analysis and chunk encodes run on the workers, packaging where the batch runs),
+   plus the CPU seconds used and how busy the workers were: on a machine shared with other work,
+   "cores" shows how much CPU the run actually got, and "workers busy" whether they ever waited
+   for work.
 2. ``shotenc encode`` of one title is killed with SIGKILL once about half its chunks are finished,
    then run again; prints how many of the chunks finished before the kill the second run reused.
 
@@ -21,7 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from distributed import get_task_stream
 
 from shotenc import ffmpeg
 from shotenc.batch import run_batch
@@ -57,19 +63,36 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed_batch(folder: Path, out: Path, workers: int, options: EncodeOptions) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds, chunks) of one batch; cluster start-up is not timed."""
+@dataclass
+class Run:
+    wall_s: float
+    cpu_s: float  # this process and the workers, with every FFmpeg they ran
+    busy: float  # share of the workers' time spent running tasks (the rest: waiting for work)
+    chunks: int
+
+    def line(self) -> str:
+        return (
+            f"{self.wall_s:7.1f} s  {self.cpu_s:6.1f} CPU s ({self.cpu_s / self.wall_s:.2f} cores)  "
+            f"workers busy {self.busy:.0%}  {self.chunks} chunks"
+        )
+
+
+def timed_batch(folder: Path, out: Path, workers: int, options: EncodeOptions) -> Run:
+    """One batch on a fresh ``local:N`` cluster; cluster start-up is not timed."""
     cpu0 = cpu_seconds()
     with Runner(f"local:{workers}") as runner:
         runner.client.wait_for_workers(workers, timeout=60)
         cpu_startup = cpu_seconds() - cpu0
-        t = time.perf_counter()
-        result = run_batch(folder, out, options, runner)
-        elapsed = time.perf_counter() - t
+        with get_task_stream(runner.client) as stream:
+            t = time.perf_counter()
+            result = run_batch(folder, out, options, runner)
+            elapsed = time.perf_counter() - t
     cpu = cpu_seconds() - cpu0 - cpu_startup  # the workers are reaped when the cluster closes
     if result.failed:
         raise SystemExit(f"batch failed: {[(t.source, t.reason) for t in result.failed]}")
-    return elapsed, cpu, sum(t.chunks for t in result.titles)
+    spans = [ss for task in stream.data for ss in task["startstops"] if ss["action"] == "compute"]
+    computing = sum(ss["stop"] - ss["start"] for ss in spans)
+    return Run(elapsed, cpu, computing / (workers * elapsed), sum(t.chunks for t in result.titles))
 
 
 def resume_figures(source: Path, out: Path, args: argparse.Namespace, total: int) -> tuple[int, int, int]:
@@ -110,11 +133,11 @@ def main() -> None:
         titles = make_titles(folder, args.titles, args.seconds)
         print(f"{args.titles} titles x {args.seconds:g} s (640x360), ladder {args.ladder}, codecs {args.codecs}")
         print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-        one, cpu1, chunks = timed_batch(folder, Path(tmp) / "out1", 1, options)
-        print(f"1 worker : {one:7.1f} s  {cpu1:7.1f} CPU s ({cpu1 / one:.2f} cores busy)  {chunks} chunks")
-        two, cpu2, _ = timed_batch(folder, Path(tmp) / "out2", 2, options)
-        print(f"2 workers: {two:7.1f} s  {cpu2:7.1f} CPU s ({cpu2 / two:.2f} cores busy)")
-        print(f"speedup  : {one / two:.2f}x")
+        one = timed_batch(folder, Path(tmp) / "out1", 1, options)
+        print(f"1 worker : {one.line()}")
+        two = timed_batch(folder, Path(tmp) / "out2", 2, options)
+        print(f"2 workers: {two.line()}")
+        print(f"speedup  : {one.wall_s / two.wall_s:.2f}x")
         per_title = json.loads((Path(tmp) / "out1" / "title0" / "report.json").read_text())["totals"]["chunks"]
         before, reused, total = resume_figures(titles[0], Path(tmp) / "resume" / "title0", args, per_title)
         share = reused / before if before else 0.0
