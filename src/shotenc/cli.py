@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from .errors import ShotencError
-from .quality.cli import quality_encode_options, wrap_encode
+from .quality.cli import quality_encode_options, wrap_encode_with
 from .shots import DETECTORS, ShotOptions
 
 
@@ -83,6 +83,7 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=None, help="Where chunks are kept until publish.")
 @click.option("--keep-work", is_flag=True, help="Keep the chunk work folder after success.")
+@click.option("--scheduler", default=None, help="Dask scheduler (tcp://host:8786) or local:N; default: local threads.")
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress bars.")
 @quality_encode_options
@@ -95,6 +96,7 @@ def encode(
     jobs: int | None,
     work_dir: Path | None,
     keep_work: bool,
+    scheduler: str | None,
     detector: str,
     threshold: float | None,
     min_shot: float,
@@ -103,7 +105,9 @@ def encode(
     **quality,
 ) -> None:
     """Encode SOURCE per shot into a DASH + HLS ladder."""
-    from .pipeline import EncodeOptions, encode_title
+    from .batch import encode_with
+    from .cluster import Runner
+    from .pipeline import EncodeOptions
     from .progress import Reporter, RichReporter
 
     out = output or Path("out") / source.stem
@@ -115,13 +119,14 @@ def encode(
         work_dir=work_dir,
         keep_work=keep_work,
     )
-    encode_title = wrap_encode(encode_title, options, quality)  # --mode, --ladder auto, --measure-vmaf
-    if as_json:
-        result = encode_title(source, out, options, reporter=Reporter())
-        click.echo(json.dumps(result.summary, indent=2))
-        return
-    with RichReporter(source.name) as reporter:
-        result = encode_title(source, out, options, reporter=reporter)
+    encode_with = wrap_encode_with(encode_with, options, quality)  # --mode, --ladder auto, --measure-vmaf
+    with Runner(scheduler, jobs) as runner:
+        if as_json:
+            result, _ = encode_with(runner, source, out, options, Reporter())
+            click.echo(json.dumps(result.summary, indent=2))
+            return
+        with RichReporter(source.name) as reporter:
+            result, _ = encode_with(runner, source, out, options, reporter)
     s = result.summary
     click.echo(f"{s['shots']} shots x {s['renditions']} renditions in {s['seconds']:.1f} s -> {out}/")
     click.echo(f"  DASH: {out / 'manifest.mpd'}\n  HLS:  {out / 'master.m3u8'}\n  report: {out / 'report.json'}")
@@ -170,6 +175,10 @@ def analyze(
         )
     Console().print(table)
 
+
+from .batch_cli import batch  # noqa: E402 - registered last: it builds on the helpers above
+
+main.add_command(batch)
 
 from .quality.cli import compare, train  # noqa: E402
 

@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 from collections import deque
@@ -136,11 +137,24 @@ def run(
     lines = list(err_lines)
     if proc.returncode != 0:
         tail = _useful_lines(lines)
-        reason = "; ".join(tail) if tail else f"exit code {proc.returncode}"
+        reason = "; ".join(tail) if tail else exit_reason(proc.returncode)
         raise FFmpegError(f"{what} failed: {reason}", tail)
     if want_progress:
         on_progress(1.0)
     return RunResult(stderr="\n".join(lines), stdout=stdout)
+
+
+def exit_reason(returncode: int) -> str:
+    """``exit code N``, or the signal that killed FFmpeg (a file-size limit shows up as SIGXFSZ)."""
+    if returncode >= 0:
+        return f"exit code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"killed by signal {-returncode}"
+    if name == "SIGXFSZ":
+        return "output file too large for the file-size limit or the disk (SIGXFSZ)"
+    return f"killed by {name}"
 
 
 def stream_frames(args: Sequence[str | os.PathLike], frame_bytes: int, *, what: str = "decode") -> Iterator[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -53,8 +54,12 @@ def quality_encode_options(fn: Callable) -> Callable:
     return fn
 
 
-def wrap_encode(encode_title: Callable, options, quality: dict) -> Callable:
-    """``encode_title`` with the chosen optimizer plugged in, and VMAF measured afterwards if asked."""
+def wrap_encode_with(encode_with: Callable, options, quality: dict) -> Callable:
+    """``encode_with`` (one title through a runner) with the chosen optimizer and, if asked, VMAF after.
+
+    The default mode keeps the plain path; another mode plans in the title's own job, with the
+    runner's executor for the chunk encodes.
+    """
     from .optimize import make_allocator
 
     auto = options.ladder == "auto"
@@ -67,18 +72,26 @@ def wrap_encode(encode_title: Callable, options, quality: dict) -> Callable:
         jobs=options.jobs,
         model_path=quality["model_file"],
     )
+    plain = quality["mode"] == "complexity"
 
-    @functools.wraps(encode_title)
-    def run(source, out, opts, **kwargs):
+    @functools.wraps(encode_with)
+    def run(runner, source, out, opts, reporter=None):
         if quality["measure_vmaf"]:
             from ..probe import probe
 
             if probe(source).vfr:
                 raise ShotencError("--measure-vmaf needs a constant-frame-rate source")
-        result = encode_title(source, out, opts, allocator=allocator, **kwargs)
+        if plain:
+            result, reused = encode_with(runner, source, out, opts, reporter)
+        else:
+            from ..pipeline import encode_title
+
+            opts = dataclasses.replace(opts, jobs=runner.encode_jobs)
+            result = encode_title(source, out, opts, allocator=allocator, reporter=reporter, executor=runner.executor)
+            reused = False
         if quality["measure_vmaf"]:
             measure_renditions(source, Path(out), result.report)
-        return result
+        return result, reused
 
     return run
 
