@@ -73,7 +73,10 @@ def candidate_sizes(analysis: Analysis, rungs: Sequence[Rung], codec: str, auto:
         preset = mine[-1].preset
         lo = min(r.height for r in mine)
         src_h = media.height - media.height % 2
-        heights = {h for h in STANDARD_HEIGHTS if lo <= h <= src_h} | {src_h}
+        fixed = {r.height for r in mine} | {src_h}
+        # a standard height within 8% of a rung's or the source's adds a probe size, not a choice
+        heights = {h for h in STANDARD_HEIGHTS if lo <= h <= src_h and all(abs(h - f) > 0.08 * f for f in fixed)}
+        heights |= {src_h}
         for h in heights:
             w = min(_even(h * aspect), media.width - media.width % 2)
             sizes.setdefault((w, h), preset)
