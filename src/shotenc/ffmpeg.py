@@ -141,9 +141,7 @@ def run(
     return RunResult(stderr="\n".join(lines), stdout=stdout)
 
 
-def stream_frames(
-    args: Sequence[str | os.PathLike], frame_bytes: int, *, what: str = "decode"
-) -> Iterator[bytes]:
+def stream_frames(args: Sequence[str | os.PathLike], frame_bytes: int, *, what: str = "decode") -> Iterator[bytes]:
     """Yield raw frames of ``frame_bytes`` each from an FFmpeg command writing rawvideo to stdout."""
     argv = command([*args])
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

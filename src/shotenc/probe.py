@@ -12,15 +12,51 @@ from . import ffmpeg
 from .errors import FFmpegError, InputError
 
 _STANDARD_RATES = [
-    Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
-    Fraction(48000, 1001), Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60),
-    Fraction(100), Fraction(120000, 1001), Fraction(120), Fraction(15), Fraction(12), Fraction(10),
+    Fraction(24000, 1001),
+    Fraction(24),
+    Fraction(25),
+    Fraction(30000, 1001),
+    Fraction(30),
+    Fraction(48000, 1001),
+    Fraction(48),
+    Fraction(50),
+    Fraction(60000, 1001),
+    Fraction(60),
+    Fraction(100),
+    Fraction(120000, 1001),
+    Fraction(120),
+    Fraction(15),
+    Fraction(12),
+    Fraction(10),
 ]
 _LAYOUT_CHANNELS = {
-    "mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "3.0(back)": 3, "4.0": 4, "quad": 4, "quad(side)": 4,
-    "3.1": 4, "5.0": 5, "5.0(side)": 5, "4.1": 5, "5.1": 6, "5.1(side)": 6, "6.0": 6, "6.0(front)": 6,
-    "hexagonal": 6, "6.1": 7, "6.1(back)": 7, "6.1(front)": 7, "7.0": 7, "7.0(front)": 7, "7.1": 8,
-    "7.1(wide)": 8, "7.1(wide-side)": 8, "octagonal": 8, "downmix": 2,
+    "mono": 1,
+    "stereo": 2,
+    "2.1": 3,
+    "3.0": 3,
+    "3.0(back)": 3,
+    "4.0": 4,
+    "quad": 4,
+    "quad(side)": 4,
+    "3.1": 4,
+    "5.0": 5,
+    "5.0(side)": 5,
+    "4.1": 5,
+    "5.1": 6,
+    "5.1(side)": 6,
+    "6.0": 6,
+    "6.0(front)": 6,
+    "hexagonal": 6,
+    "6.1": 7,
+    "6.1(back)": 7,
+    "6.1(front)": 7,
+    "7.0": 7,
+    "7.0(front)": 7,
+    "7.1": 8,
+    "7.1(wide)": 8,
+    "7.1(wide-side)": 8,
+    "octagonal": 8,
+    "downmix": 2,
 }
 _VIDEO_RE = re.compile(
     r"Video: (?P<codec>\w+)[^,]*, (?P<pix>\w+)(?:\((?P<extra>[^)]*)\))?, (?P<w>\d+)x(?P<h>\d+)"
@@ -59,6 +95,7 @@ class MediaInfo:
     video_codec: str
     video_stream: int  # index among video streams (for -map 0:v:N)
     audio: list[AudioStream] = field(default_factory=list)
+    audio_path: str = ""  # where the audio is read from when it is not ``path`` (CFR intermediate)
 
     @property
     def interlaced(self) -> bool:
@@ -182,9 +219,7 @@ def probe(path: str | Path) -> MediaInfo:
         fps = Fraction(25)
     duration = count / fps
     if header_duration and header_duration > float(duration) * 1.5 + 1.0:
-        raise InputError(
-            f"{path}: truncated: frames cover {float(duration):.2f} s of {header_duration:.2f} s"
-        )
+        raise InputError(f"{path}: truncated: frames cover {float(duration):.2f} s of {header_duration:.2f} s")
     disp_w = coded_w * sar if sar != 1 else Fraction(coded_w)
     width, height = int(round(disp_w)), coded_h
     if rotation in (90, 270):

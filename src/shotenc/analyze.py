@@ -1,0 +1,94 @@
+"""One decode pass at a small size: shot cuts and per-shot complexity from the same frames."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from . import ffmpeg
+from .features import FeatureAccumulator, ShotFeatures
+from .normalize import video_filters
+from .probe import MediaInfo
+from .shots import CutDetector, Shot, ShotOptions, shots_from_cuts
+
+ANALYSIS_WIDTH = 320
+
+
+@dataclass
+class Analysis:
+    media: MediaInfo
+    shots: list[Shot]
+    features: list[ShotFeatures]
+    cuts: list[int]
+    seconds: float
+    options: ShotOptions = field(default_factory=ShotOptions)
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.media.to_dict(),
+            "cuts": self.cuts,
+            "shots": [{**s.to_dict(), "features": f.to_dict()} for s, f in zip(self.shots, self.features, strict=True)],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def analysis_size(media: MediaInfo, max_width: int = ANALYSIS_WIDTH) -> tuple[int, int]:
+    w = min(max_width, media.width)
+    h = max(16, int(round(w * media.height / media.width / 2)) * 2)
+    return max(16, w - w % 8), h
+
+
+def analyze(
+    media: MediaInfo,
+    options: ShotOptions | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> Analysis:
+    """Find shots and measure them, decoding the source once at ``ANALYSIS_WIDTH`` pixels wide."""
+    options = options or ShotOptions()
+    t0 = time.perf_counter()
+    w, h = analysis_size(media)
+    vf = video_filters(media, w, h, scaler="area", pix_fmt="bgr24")
+    frames = ffmpeg.stream_frames(
+        [
+            "-v",
+            "error",
+            "-i",
+            media.path,
+            "-map",
+            f"0:v:{media.video_stream}",
+            "-vf",
+            vf,
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
+        w * h * 3,
+        what="analysis decode",
+    )
+    detector = CutDetector(media.fps, options)
+    acc = FeatureAccumulator(motion_every=max(1, round(float(media.fps) / 8)))
+    n = 0
+    for buf in frames:
+        bgr = np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+        detector.feed(bgr)
+        acc.add(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+        n += 1
+        if on_progress and n % 25 == 0:
+            on_progress(min(1.0, n / max(1, media.frame_count)))
+    cuts = detector.finish()
+    frame_count = n
+    if frame_count != media.frame_count:
+        # the decode is the ground truth for what every later stage will see
+        media.frame_count = frame_count
+        media.duration_s = frame_count / float(media.fps)
+    shots = shots_from_cuts(cuts, frame_count, media.fps, options)
+    feats = [acc.for_shot(s) for s in shots]
+    if on_progress:
+        on_progress(1.0)
+    return Analysis(media, shots, feats, cuts, time.perf_counter() - t0, options)

@@ -1,0 +1,313 @@
+"""Encoding one chunk: one shot, one rung, one FFmpeg process, starting with an IDR.
+
+A :class:`ChunkJob` is plain, picklable data, so the same job runs in a local thread pool or on
+a Dask worker. Its ``key`` hashes everything that decides the output bytes; a finished chunk is
+kept beside a small JSON receipt (size, SHA-256) and reused only when both still match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from . import ffmpeg
+from .errors import ShotencError
+from .ladder import Rung
+from .normalize import seek_args, video_filters
+from .plan import RatePoint
+from .probe import MediaInfo, packet_info
+
+ENCODER = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
+# rough relative cost per pixel-frame, to start the slowest chunks first
+COST = {"h264": 1.0, "hevc": 3.0, "vp9": 2.5, "av1": 2.0}
+
+
+def encoder_args(
+    codec: str, preset: str, rate: RatePoint, frames: int, threads: int, options: dict[str, str] | None = None
+) -> list[str]:
+    """Encoder options for a chunk: one closed GOP (IDR first, no scene-cut keyframes), the given rate."""
+    gop = str(frames + 1)
+    maxrate, bufsize = f"{rate.maxrate_kbps:.0f}k", f"{rate.bufsize_kbps:.0f}k"
+    if codec == "h264":
+        args = [
+            "-c:v",
+            "libx264",
+            "-preset",
+            preset,
+            "-profile:v",
+            "high",
+            "-g",
+            gop,
+            "-keyint_min",
+            gop,
+            "-sc_threshold",
+            "0",
+            "-threads",
+            str(threads),
+            "-x264-params",
+            "open-gop=0:scenecut=0:repeat-headers=0",
+        ]
+        args += ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"]
+        args += ["-maxrate", maxrate, "-bufsize", bufsize]
+    elif codec == "hevc":
+        params = (
+            f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error:"
+            f"vbv-maxrate={rate.maxrate_kbps:.0f}:vbv-bufsize={rate.bufsize_kbps:.0f}"
+        )
+        if threads == 1:
+            params += ":pools=1:frame-threads=1"
+        args = ["-c:v", "libx265", "-preset", preset, "-tag:v", "hvc1", "-x265-params", params]
+        args += ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"]
+    elif codec == "vp9":
+        args = [
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "good",
+            "-cpu-used",
+            preset,
+            "-row-mt",
+            "1",
+            "-threads",
+            str(threads),
+            "-g",
+            gop,
+            "-keyint_min",
+            gop,
+            "-auto-alt-ref",
+            "1",
+            "-lag-in-frames",
+            "25",
+            "-tile-columns",
+            "0",
+        ]
+        if rate.kind == "bitrate":
+            args += ["-b:v", f"{rate.value:.0f}k", "-maxrate", maxrate, "-bufsize", bufsize]
+        else:
+            args += ["-crf", f"{round(rate.value)}", "-b:v", maxrate]  # constrained quality
+    elif codec == "av1":
+        params = f"scd=0:lp={threads}"
+        args = ["-c:v", "libsvtav1", "-preset", preset, "-g", gop, "-svtav1-params", params]
+        if rate.kind == "bitrate":  # SVT-AV1 caps peaks only in CRF mode: plain VBR here
+            args += ["-b:v", f"{rate.value:.0f}k"]
+        else:
+            args += ["-crf", f"{round(rate.value)}", "-maxrate", maxrate, "-bufsize", bufsize]
+    else:
+        raise ShotencError(f"unknown codec {codec!r}")
+    for k, v in (options or {}).items():
+        args += [f"-{k}", v]
+    return args
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """What a chunk needs to know about the source (kept small: it travels to workers)."""
+
+    path: str
+    fingerprint: str
+    fps_num: int
+    fps_den: int
+    width: int
+    height: int
+    video_stream: int
+    interlaced: bool
+    pix_fmt: str
+
+    @property
+    def fps(self) -> Fraction:
+        return Fraction(self.fps_num, self.fps_den)
+
+    @classmethod
+    def of(cls, media: MediaInfo) -> SourceRef:
+        return cls(
+            media.path,
+            source_fingerprint(media.path),
+            media.fps.numerator,
+            media.fps.denominator,
+            media.width,
+            media.height,
+            media.video_stream,
+            media.interlaced,
+            media.pix_fmt,
+        )
+
+    def as_media(self) -> MediaInfo:
+        return MediaInfo(
+            self.path,
+            0.0,
+            self.fps,
+            0,
+            self.width,
+            self.height,
+            self.width,
+            self.height,
+            Fraction(1),
+            self.pix_fmt,
+            0,
+            "tt" if self.interlaced else "progressive",
+            False,
+            "",
+            self.video_stream,
+        )
+
+
+def source_fingerprint(path: str) -> str:
+    """Cheap identity of a source file: size plus hashes of its first and last MiB."""
+    p = Path(path)
+    size = p.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with p.open("rb") as f:
+        h.update(f.read(1 << 20))
+        if size > 2 << 20:
+            f.seek(-(1 << 20), os.SEEK_END)
+            h.update(f.read(1 << 20))
+    return h.hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    source: SourceRef
+    shot_index: int
+    start_frame: int
+    frame_count: int
+    rung: Rung
+    rate: RatePoint
+    threads: int = 1
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.rate.width or self.rung.width, self.rate.height or self.rung.height)
+
+    def args(self, out: Path) -> list[str]:
+        w, h = self.size
+        media = self.source.as_media()
+        fps = self.source.fps
+        vf = video_filters(media, w, h) + f",settb={fps.denominator}/{fps.numerator},setpts=N"
+        return [
+            "-y",
+            "-v",
+            "error",
+            *seek_args(media, self.start_frame),
+            "-i",
+            self.source.path,
+            "-map",
+            f"0:v:{self.source.video_stream}",
+            "-an",
+            "-sn",
+            "-dn",
+            "-vf",
+            vf,
+            "-fps_mode",
+            "passthrough",
+            "-frames:v",
+            str(self.frame_count),
+            *encoder_args(
+                self.rung.codec, self.rung.preset, self.rate, self.frame_count, self.threads, self.rung.options
+            ),
+            "-f",
+            "mp4",
+            out,
+        ]
+
+    @property
+    def key(self) -> str:
+        spec = {
+            "src": self.source.fingerprint,
+            "start": self.start_frame,
+            "n": self.frame_count,
+            "rung": {k: v for k, v in asdict(self.rung).items() if k != "id"},
+            "rate": asdict(self.rate),
+            "fps": [self.source.fps_num, self.source.fps_den],
+            "ff": ffmpeg_version(),
+            "v": 1,
+        }
+        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+    def cost(self) -> float:
+        w, h = self.size
+        return w * h * self.frame_count * COST.get(self.rung.codec, 1.0)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A finished, verified chunk on disk."""
+
+    rung_id: str
+    shot_index: int
+    path: str
+    bytes: int
+    sha256: str
+    frames: int
+    seconds: float
+    reused: bool
+
+
+def ffmpeg_version() -> str:
+    return Path(ffmpeg.ffmpeg_path()).name
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def chunk_path(work_dir: Path, job: ChunkJob) -> Path:
+    return work_dir / "chunks" / job.rung.id / f"shot{job.shot_index:05d}-{job.key}.mp4"
+
+
+def load_receipt(path: Path) -> Chunk | None:
+    """The chunk at ``path`` if its receipt matches its bytes; None if missing or corrupt."""
+    receipt = path.with_suffix(".json")
+    try:
+        meta = json.loads(receipt.read_text())
+        if path.stat().st_size != meta["bytes"] or _sha256(path) != meta["sha256"]:
+            return None
+        return Chunk(**{**meta, "path": str(path), "reused": True})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
+    """Encode ``job`` into ``work_dir`` (or reuse a verified earlier result). Safe to run anywhere."""
+    out = chunk_path(Path(work_dir), job)
+    done = load_receipt(out)
+    if done is not None:
+        return done
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{time.monotonic_ns()}.part.mp4")
+    t0 = time.perf_counter()
+    try:
+        ffmpeg.run(job.args(tmp), what=f"encode shot {job.shot_index} for {job.rung.id}")
+        packets = packet_info(tmp)
+        if len(packets) != job.frame_count:
+            raise ShotencError(
+                f"encode shot {job.shot_index} for {job.rung.id}: got {len(packets)} frames, expected {job.frame_count}"
+            )
+        if not packets[0]["key"]:
+            raise ShotencError(f"encode shot {job.shot_index} for {job.rung.id}: first frame is not a keyframe")
+        chunk = Chunk(
+            job.rung.id,
+            job.shot_index,
+            str(out),
+            tmp.stat().st_size,
+            _sha256(tmp),
+            len(packets),
+            time.perf_counter() - t0,
+            False,
+        )
+        os.replace(tmp, out)
+        receipt = out.with_suffix(".json")
+        rtmp = receipt.with_name(f".{receipt.name}.{os.getpid()}.part")
+        rtmp.write_text(json.dumps({k: v for k, v in asdict(chunk).items() if k not in ("path", "reused")}))
+        os.replace(rtmp, receipt)
+        return chunk
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,153 @@
+"""Encoding ladders: human-edited TOML files of rungs (size, codec, bitrate, encoder options)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+from .errors import ShotencError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CODECS = ("h264", "hevc", "vp9", "av1")
+# what each codec's "preset" means to its encoder, and the default when a rung names none
+DEFAULT_PRESET = {"h264": "faster", "hevc": "faster", "vp9": "4", "av1": "8"}
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rendition of the ladder. ``width`` is filled in from the source's aspect ratio."""
+
+    id: str
+    codec: str
+    height: int
+    bitrate_kbps: float
+    maxrate_kbps: float
+    bufsize_kbps: float
+    preset: str
+    width: int = 0
+    options: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Ladder:
+    name: str
+    description: str
+    rungs: list[Rung]
+
+
+def ladders_dir() -> Path | resources.abc.Traversable:
+    """``ladders/`` of a source checkout, else the copy installed as package data."""
+    checkout = Path(__file__).resolve().parents[2] / "ladders"
+    if checkout.is_dir():
+        return checkout
+    return resources.files("shotenc.ladders")
+
+
+def available_ladders() -> list[str]:
+    return sorted(p.name[:-5] for p in ladders_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def _ladder_file(name_or_path: str) -> Path | resources.abc.Traversable:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ShotencError(f"ladder file {name_or_path} not found")
+        return path
+    candidate = ladders_dir() / f"{name_or_path}.toml"
+    if not candidate.is_file():
+        known = ", ".join(available_ladders())
+        raise ShotencError(f"unknown ladder {name_or_path!r} (known: {known}; or give a .toml path)")
+    return candidate
+
+
+def load_ladder(name_or_path: str = "default") -> Ladder:
+    """Load a ladder by name (``ladders/NAME.toml``) or path, validating every rung."""
+    src = _ladder_file(name_or_path)
+    try:
+        data = tomllib.loads(src.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ShotencError(f"ladder {name_or_path}: not valid TOML ({exc})") from None
+    raw_rungs = data.get("rung") or []
+    if not raw_rungs:
+        raise ShotencError(f"ladder {name_or_path}: no [[rung]] entries")
+    rungs: list[Rung] = []
+    seen: set[str] = set()
+    for i, r in enumerate(raw_rungs, 1):
+        try:
+            codec = str(r["codec"]).lower()
+            height = int(r["height"])
+            bitrate = float(r["bitrate_kbps"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ShotencError(f"ladder {name_or_path}: rung {i} needs codec, height, bitrate_kbps ({exc})") from None
+        if codec not in CODECS:
+            raise ShotencError(f"ladder {name_or_path}: rung {i}: codec {codec!r} is not one of {', '.join(CODECS)}")
+        if height < 16 or height % 2 or bitrate <= 0:
+            raise ShotencError(f"ladder {name_or_path}: rung {i}: height must be even and >= 16, bitrate > 0")
+        maxrate = float(r.get("maxrate_kbps", bitrate * 1.5))
+        rid = str(r.get("id") or f"{codec}-{height}p")
+        if rid in seen:
+            raise ShotencError(f"ladder {name_or_path}: duplicate rung id {rid!r} (set id = ...)")
+        seen.add(rid)
+        rungs.append(
+            Rung(
+                id=rid,
+                codec=codec,
+                height=height,
+                width=int(r.get("width", 0)),
+                bitrate_kbps=bitrate,
+                maxrate_kbps=maxrate,
+                bufsize_kbps=float(r.get("bufsize_kbps", maxrate * 2)),
+                preset=str(r.get("preset", DEFAULT_PRESET[codec])),
+                options={str(k): str(v) for k, v in (r.get("options") or {}).items()},
+            )
+        )
+    return Ladder(str(data.get("name", name_or_path)), str(data.get("description", "")), rungs)
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+def fit_to_source(
+    ladder: Ladder, display_width: int, display_height: int, codecs: list[str] | None = None
+) -> list[Rung]:
+    """Rungs for this source: chosen codecs, widths from its aspect ratio, none above its size.
+
+    When every rung of a codec is larger than the source, that codec keeps its smallest rung,
+    scaled down to the source size, so a tiny source still gets an output.
+    """
+    if codecs:
+        unknown = sorted(set(codecs) - set(CODECS))
+        if unknown:
+            raise ShotencError(f"unknown codec(s) {', '.join(unknown)}; choose from {', '.join(CODECS)}")
+    aspect = display_width / display_height
+    cap = display_width - display_width % 2
+    out: list[Rung] = []
+    for codec in CODECS:
+        if codecs and codec not in codecs:
+            continue
+        mine = [r for r in ladder.rungs if r.codec == codec]
+        if not mine:
+            continue
+        fitted = []
+        for r in mine:
+            width = r.width or _even(r.height * aspect)
+            if r.height <= display_height and width <= cap + 2:
+                fitted.append(replace(r, width=min(width, cap)))
+        if not fitted:
+            smallest = min(mine, key=lambda r: (r.height, r.bitrate_kbps))
+            height = display_height - display_height % 2
+            fitted.append(replace(smallest, height=height, width=_even(height * aspect), id=f"{codec}-{height}p"))
+        out.extend(fitted)
+    if not out:
+        raise ShotencError("the ladder has no rung for the chosen codecs")
+    return out

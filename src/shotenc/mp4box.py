@@ -1,0 +1,147 @@
+"""Just enough ISO-BMFF reading to cut a fragmented MP4 into CMAF segments and name its codec.
+
+Hand-written on purpose: the job needs box offsets, tfdt/trun timing and the codec
+configuration records, which the Python MP4 libraries either hide or parse only partly.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"moof", b"traf", b"edts", b"dinf"}
+
+
+@dataclass(frozen=True)
+class Box:
+    type: bytes
+    start: int  # offset of the box header in the buffer
+    header: int
+    end: int
+
+    @property
+    def payload(self) -> slice:
+        return slice(self.start + self.header, self.end)
+
+
+def boxes(buf: bytes | memoryview, start: int = 0, end: int | None = None) -> Iterator[Box]:
+    end = len(buf) if end is None else end
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", buf, pos)
+        header = 8
+        if size == 1:
+            size = struct.unpack_from(">Q", buf, pos + 8)[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            raise ValueError(f"broken box {kind!r} at {pos}")
+        yield Box(kind, pos, header, pos + size)
+        pos += size
+
+
+def find(buf: bytes, path: list[bytes], start: int = 0, end: int | None = None) -> Box | None:
+    """First box along ``path`` (e.g. [b"moov", b"trak", b"mdia", b"mdhd"])."""
+    for box in boxes(buf, start, end):
+        if box.type == path[0]:
+            if len(path) == 1:
+                return box
+            inner = find(buf, path[1:], box.start + box.header, box.end)
+            if inner is not None:
+                return inner
+    return None
+
+
+def timescale(init: bytes) -> int:
+    mdhd = find(init, [b"moov", b"trak", b"mdia", b"mdhd"])
+    if mdhd is None:
+        raise ValueError("no mdhd in init segment")
+    p = mdhd.start + mdhd.header
+    version = init[p]
+    return struct.unpack_from(">I", init, p + (20 if version == 1 else 12))[0]
+
+
+def _trex_default_duration(init: bytes) -> int:
+    trex = find(init, [b"moov", b"mvex", b"trex"])
+    if trex is None:
+        return 0
+    return struct.unpack_from(">I", init, trex.start + trex.header + 12)[0]
+
+
+@dataclass(frozen=True)
+class Fragment:
+    start: int  # byte offset of the first box of the fragment (styp/moof)
+    end: int  # byte offset after its mdat
+    decode_time: int  # tfdt, in the track timescale
+    duration: int  # sum of sample durations
+    samples: int
+
+
+def fragments(buf: bytes, init: bytes) -> list[Fragment]:
+    """Every moof+mdat pair of a fragmented MP4 (single track), with timing from tfdt/trun."""
+    default_trex = _trex_default_duration(init)
+    out: list[Fragment] = []
+    pending_start: int | None = None
+    current: dict | None = None
+    for box in boxes(buf):
+        if box.type in (b"styp", b"prft", b"emsg") and pending_start is None:
+            pending_start = box.start
+        elif box.type == b"moof":
+            current = _parse_moof(buf, box, default_trex)
+            current["start"] = pending_start if pending_start is not None else box.start
+            pending_start = None
+        elif box.type == b"mdat" and current is not None:
+            out.append(Fragment(current["start"], box.end, current["tfdt"], current["duration"], current["samples"]))
+            current = None
+    return out
+
+
+def _parse_moof(buf: bytes, moof: Box, default_trex: int) -> dict:
+    traf = find(buf, [b"traf"], moof.start + moof.header, moof.end)
+    if traf is None:
+        raise ValueError("moof without traf")
+    tfdt = 0
+    default_duration = default_trex
+    duration = samples = 0
+    for box in boxes(buf, traf.start + traf.header, traf.end):
+        p = box.start + box.header
+        if box.type == b"tfhd":
+            flags = int.from_bytes(buf[p + 1 : p + 4], "big")
+            q = p + 8  # version/flags + track_ID
+            if flags & 0x01:
+                q += 8
+            if flags & 0x02:
+                q += 4
+            if flags & 0x08:
+                default_duration = struct.unpack_from(">I", buf, q)[0]
+        elif box.type == b"tfdt":
+            tfdt = struct.unpack_from(">Q" if buf[p] == 1 else ">I", buf, p + 4)[0]
+        elif box.type == b"trun":
+            flags = int.from_bytes(buf[p + 1 : p + 4], "big")
+            count = struct.unpack_from(">I", buf, p + 4)[0]
+            q = p + 8 + (4 if flags & 0x01 else 0) + (4 if flags & 0x04 else 0)
+            per = sum(4 for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit)
+            for i in range(count):
+                if flags & 0x100:
+                    duration += struct.unpack_from(">I", buf, q + i * per)[0]
+                else:
+                    duration += default_duration
+            samples += count
+    return {"tfdt": tfdt, "duration": duration, "samples": samples}
+
+
+def sample_entry(init: bytes) -> tuple[bytes, bytes]:
+    """(sample entry type, bytes of its first configuration box payload) from an init segment."""
+    stsd = find(init, [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"])
+    if stsd is None:
+        raise ValueError("no stsd in init segment")
+    entries = stsd.start + stsd.header + 8
+    entry = next(boxes(init, entries, stsd.end))
+    # visual sample entries have 78 bytes of fields before their child boxes, audio ones 28
+    skip = 78 if entry.type in (b"avc1", b"avc3", b"hvc1", b"hev1", b"vp09", b"av01") else 28
+    for child in boxes(init, entry.start + entry.header + skip, entry.end):
+        if child.type in (b"avcC", b"hvcC", b"vpcC", b"av1C", b"esds"):
+            return entry.type, bytes(init[child.payload])
+    return entry.type, b""

@@ -1,0 +1,95 @@
+"""One definition of "the source as shotenc sees it": upright, progressive, constant frame rate, 4:2:0 8-bit.
+
+Analysis, chunk encodes, and quality references all use these filters, so frame N means the same
+picture everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import ffmpeg
+from .probe import MediaInfo, probe
+
+
+def video_filters(
+    media: MediaInfo,
+    width: int | None = None,
+    height: int | None = None,
+    scaler: str = "bicubic",
+    pix_fmt: str = "yuv420p",
+) -> str:
+    """The filter chain from a decoded source frame to a normalized frame of ``width`` x ``height``.
+
+    Rotation is applied by FFmpeg's autorotate before this chain; interlaced sources are
+    deinterlaced (one frame per frame, yadif); pixel aspect is squared by the scale.
+    """
+    chain: list[str] = []
+    if media.interlaced:
+        chain.append("yadif=mode=send_frame:parity=auto:deint=all")
+    w = width or media.width - media.width % 2
+    h = height or media.height - media.height % 2
+    chain.append(f"scale={w}:{h}:flags={scaler}")
+    chain.append("setsar=1")
+    chain.append(f"format={pix_fmt}")
+    return ",".join(chain)
+
+
+def seek_args(media: MediaInfo, start_frame: int) -> list[str]:
+    """Input options that land exactly on ``start_frame`` (half a frame early; accurate seek drops the rest)."""
+    if start_frame <= 0:
+        return []
+    t = (start_frame - 0.5) / float(media.fps)
+    return ["-ss", f"{t:.6f}"]
+
+
+def make_mezzanine(media: MediaInfo, dest: Path) -> MediaInfo:
+    """Constant-frame-rate, lossless copy of a variable-frame-rate source.
+
+    Per-shot seeking on a VFR source does not give the same frames as a whole-file decode; on
+    this intermediate it does. Audio is left in the original (it is encoded from there).
+    """
+    tmp = dest.with_name(dest.stem + ".part" + dest.suffix)
+    fps = media.fps
+    deint = "yadif=mode=send_frame:parity=auto:deint=all," if media.interlaced else ""
+    ffmpeg.run(
+        [
+            "-y",
+            "-i",
+            media.path,
+            "-map",
+            f"0:v:{media.video_stream}",
+            "-an",
+            "-sn",
+            "-dn",
+            "-vf",
+            f"{deint}fps={fps.numerator}/{fps.denominator}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-g",
+            str(max(1, round(float(fps)))),
+            "-pix_fmt",
+            _lossless_pix_fmt(media),
+            "-f",
+            "mp4",
+            tmp,
+        ],
+        what="constant-frame-rate intermediate",
+    )
+    tmp.replace(dest)
+    mezz = probe(dest)
+    mezz.audio = media.audio
+    mezz.audio_path = media.path
+    return mezz
+
+
+def _lossless_pix_fmt(media: MediaInfo) -> str:
+    if "444" in media.pix_fmt:
+        return "yuv444p10le" if "10" in media.pix_fmt or "12" in media.pix_fmt else "yuv444p"
+    if "422" in media.pix_fmt:
+        return "yuv422p10le" if "10" in media.pix_fmt or "12" in media.pix_fmt else "yuv422p"
+    return "yuv420p10le" if "10" in media.pix_fmt or "12" in media.pix_fmt else "yuv420p"

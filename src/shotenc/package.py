@@ -1,0 +1,255 @@
+"""Stitch shot chunks into one CMAF track per rung and cut it into init + media segments.
+
+The chunks are joined once per rendition by FFmpeg's concat demuxer (which rebases timestamps),
+written as a fragmented MP4 with a fragment at every keyframe, and then cut at the shot starts,
+so every rendition has the same segment instants and every segment starts with an IDR.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import ffmpeg
+from .codecs import codec_string
+from .errors import ShotencError
+from .ladder import Rung
+from .mp4box import Fragment, boxes, fragments, timescale
+from .probe import AudioStream, MediaInfo
+from .shots import Shot
+
+FRAG_FLAGS = "+frag_keyframe+empty_moov+default_base_moof+cmaf"
+SEGMENT_NAME = "seg-{:05d}.m4s"
+
+
+@dataclass
+class Segment:
+    number: int  # 1-based, as in $Number$
+    start: int  # in the track timescale
+    duration: int
+    bytes: int
+    start_s: float
+    duration_s: float
+
+    @property
+    def kbps(self) -> float:
+        return self.bytes * 8 / self.duration_s / 1000 if self.duration_s else 0.0
+
+
+@dataclass
+class Rendition:
+    id: str
+    kind: str  # video | audio
+    codec: str  # h264 | hevc | vp9 | av1 | aac
+    codec_string: str
+    timescale: int
+    segments: list[Segment]
+    init_bytes: int
+    width: int = 0
+    height: int = 0
+    fps: str = ""
+    channels: int = 0
+    sample_rate: int = 0
+    language: str = "und"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def directory(self) -> str:
+        return f"{self.kind}/{self.id}"
+
+    @property
+    def duration_s(self) -> float:
+        return sum(s.duration_s for s in self.segments)
+
+    @property
+    def avg_kbps(self) -> float:
+        total = sum(s.bytes for s in self.segments) * 8
+        return total / self.duration_s / 1000 if self.duration_s else 0.0
+
+    @property
+    def peak_kbps(self) -> float:
+        return max((s.kbps for s in self.segments), default=0.0)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("extra")
+        d["segments"] = [
+            {"number": s.number, "start_s": round(s.start_s, 6), "duration_s": round(s.duration_s, 6), "bytes": s.bytes}
+            for s in self.segments
+        ]
+        d.update(avg_kbps=round(self.avg_kbps, 2), peak_kbps=round(self.peak_kbps, 2), **self.extra)
+        return d
+
+
+def _concat_list(paths: list[str], dest: Path) -> None:
+    def quote(p: str) -> str:
+        return "'" + os.path.abspath(p).replace("'", "'\\''") + "'"
+
+    dest.write_text("ffconcat version 1.0\n" + "".join(f"file {quote(p)}\n" for p in paths), encoding="utf-8")
+
+
+def _split(
+    stitched: Path, boundaries: list[int], out_dir: Path, frame_ticks: int | None = None
+) -> tuple[int, list[Segment], int]:
+    """Write init.mp4 and segment files, cutting at ``boundaries`` (track-timescale offsets from 0)."""
+    data = stitched.read_bytes()
+    top = list(boxes(data))
+    moov = next((b for b in top if b.type == b"moov"), None)
+    if moov is None:
+        raise ShotencError(f"packaging {stitched.name}: no moov box")
+    init = data[: moov.end]
+    ts = timescale(init)
+    frags: list[Fragment] = fragments(data[moov.end :], init)
+    if not frags:
+        raise ShotencError(f"packaging {stitched.name}: no fragments")
+    base = frags[0].decode_time
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "init.mp4").write_bytes(init)
+    # group fragments: each starts a new segment when it is the nearest to the next boundary
+    groups: list[list[Fragment]] = []
+    bi = 0
+    for frag in frags:
+        rel = frag.decode_time - base
+        while bi < len(boundaries) and rel >= boundaries[bi] - (frame_ticks or 0) // 2:
+            groups.append([])
+            bi += 1
+        if not groups:
+            groups.append([])
+        groups[-1].append(frag)
+    groups = [g for g in groups if g]
+    segments: list[Segment] = []
+    body = data[moov.end :]
+    for n, group in enumerate(groups, 1):
+        blob = body[group[0].start : group[-1].end]
+        (out_dir / SEGMENT_NAME.format(n)).write_bytes(blob)
+        start = group[0].decode_time - base
+        dur = sum(f.duration for f in group)
+        segments.append(Segment(n, start, dur, len(blob), start / ts, dur / ts))
+    return ts, segments, len(init)
+
+
+def package_video(
+    rung: Rung, chunk_paths: list[str], shots: list[Shot], media: MediaInfo, out_root: Path, scratch: Path
+) -> Rendition:
+    """One video rendition: stitched from its chunks, cut at shot starts."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    listing = scratch / f"{rung.id}.ffconcat"
+    _concat_list(chunk_paths, listing)
+    stitched = scratch / f"{rung.id}.mp4"
+    tag = ["-tag:v", "hvc1"] if rung.codec == "hevc" else []
+    ffmpeg.run(
+        [
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            listing,
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            *tag,
+            "-movflags",
+            FRAG_FLAGS,
+            "-f",
+            "mp4",
+            stitched,
+        ],
+        what=f"stitch {rung.id}",
+    )
+    out_dir = out_root / "video" / rung.id
+    init_probe = stitched.read_bytes()[:65536]
+    ts = timescale(init_probe)
+    fps = media.fps
+    ticks = ts * fps.denominator / fps.numerator
+    bounds = [round(s.start_frame * ticks) for s in shots]
+    ts, segs, init_len = _split(stitched, bounds, out_dir, round(ticks))
+    if len(segs) != len(shots):
+        raise ShotencError(f"packaging {rung.id}: {len(segs)} segments for {len(shots)} shots")
+    # exact durations from frame counts (the fragment sums say the same, up to rounding)
+    for seg, shot in zip(segs, shots, strict=True):
+        seg.start_s, seg.duration_s = shot.start_s, shot.duration_s
+    stitched.unlink()
+    init = (out_dir / "init.mp4").read_bytes()
+    w, h = rung.width, rung.height
+    return Rendition(
+        rung.id,
+        "video",
+        rung.codec,
+        codec_string(init, w, h, float(fps)),
+        ts,
+        segs,
+        init_len,
+        width=w,
+        height=h,
+        fps=f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator),
+    )
+
+
+def audio_renditions(media: MediaInfo) -> list[tuple[str, AudioStream, int, int]]:
+    """(id, source stream, channels, kbps) for each audio rendition: stereo always, 5.1 when the source has it."""
+    if not media.audio:
+        return []
+    main = media.audio[0]
+    out = [("aac-2ch", main, 2, 128)]
+    if main.channels >= 6:
+        out.append(("aac-6ch", main, 6, 384))
+    return out
+
+
+def package_audio(
+    rid: str,
+    stream: AudioStream,
+    channels: int,
+    kbps: int,
+    media: MediaInfo,
+    video_segments: list[Segment],
+    out_root: Path,
+    scratch: Path,
+) -> Rendition:
+    """AAC-LC in fragments of about half a second, grouped into segments at the video's segment instants."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    tmp = scratch / f"{rid}.mp4"
+    layout = "stereo" if channels == 2 else "5.1"
+    duration = sum(s.duration_s for s in video_segments)
+    ffmpeg.run(
+        [
+            "-y",
+            "-v",
+            "error",
+            "-i",
+            media.audio_path or media.path,
+            "-map",
+            f"0:a:{stream.index}",
+            "-vn",
+            "-sn",
+            "-dn",
+            "-af",
+            f"aresample=48000,aformat=channel_layouts={layout},apad",
+            "-t",
+            f"{duration:.6f}",
+            "-c:a",
+            "aac",
+            "-b:a",
+            f"{kbps}k",
+            "-movflags",
+            "+empty_moov+default_base_moof+cmaf",
+            "-frag_duration",
+            "480000",
+            "-f",
+            "mp4",
+            tmp,
+        ],
+        what=f"audio {rid}",
+    )
+    ts = timescale(tmp.read_bytes()[:65536])
+    bounds = [round(s.start_s * ts) for s in video_segments]
+    ts, segs, init_len = _split(tmp, bounds, out_root / "audio" / rid, frame_ticks=round(0.48 * ts))
+    tmp.unlink()
+    init = (out_root / "audio" / rid / "init.mp4").read_bytes()
+    return Rendition(rid, "audio", "aac", codec_string(init), ts, segs, init_len, channels=channels, sample_rate=48000)

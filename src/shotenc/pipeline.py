@@ -1,0 +1,264 @@
+"""probe → shots/features → plan → encode chunks → package → manifests → report, for one title.
+
+The output folder appears only when everything is written: the job builds a hidden sibling and
+renames it into place. Chunks live in a work folder (``.<name>.work`` beside the output) until
+the title is published, so a killed run picks up the chunks it had finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .analyze import Analysis, analyze
+from .encode import Chunk, ChunkJob, SourceRef, encode_chunk
+from .errors import ShotencError
+from .ladder import fit_to_source, load_ladder
+from .manifest import master_playlist, media_playlist, write_mpd
+from .normalize import make_mezzanine
+from .package import Rendition, audio_renditions, package_audio, package_video
+from .plan import Allocator, ComplexityAllocator, EncodePlan
+from .probe import probe
+from .progress import Reporter
+from .shots import ShotOptions
+
+
+@dataclass
+class EncodeOptions:
+    ladder: str = "default"
+    codecs: list[str] | None = None
+    jobs: int | None = None
+    shot_options: ShotOptions = field(default_factory=ShotOptions)
+    work_dir: Path | None = None
+    keep_work: bool = False
+
+
+@dataclass
+class TitleResult:
+    out_dir: Path
+    report: dict
+
+    @property
+    def summary(self) -> dict:
+        r = self.report
+        return {
+            "output": str(self.out_dir),
+            "shots": len(r["shots"]),
+            "renditions": len(r["renditions"]),
+            "chunks": r["totals"]["chunks"],
+            "reused_chunks": r["totals"]["reused_chunks"],
+            "seconds": r["timings"]["total_s"],
+        }
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def work_dir_for(out_dir: Path) -> Path:
+    return out_dir.parent / f".{out_dir.name}.work"
+
+
+def plan_title(
+    source: str | Path,
+    options: EncodeOptions,
+    allocator: Allocator | None = None,
+    reporter: Reporter | None = None,
+    work: Path | None = None,
+) -> tuple[Analysis, EncodePlan, dict]:
+    """Probe, analyse and allocate: everything before the first encode."""
+    reporter = reporter or Reporter()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    ladder = load_ladder(options.ladder)  # option errors first, before any decoding
+    fit_to_source(ladder, 1920, 1080, options.codecs)
+    media = probe(source)
+    if media.vfr:
+        if work is None:
+            raise ShotencError("a variable-frame-rate source needs a work folder")
+        work.mkdir(parents=True, exist_ok=True)
+        reporter.note(f"variable frame rate: making a {float(media.fps):.3f} fps intermediate")
+        media = make_mezzanine(media, work / "cfr-source.mp4")
+    timings["probe_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    reporter.stage("analyse", 100)
+    analysis = analyze(media, options.shot_options, lambda f: reporter.update("analyse", f * 100))
+    timings["analyse_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    rungs = fit_to_source(ladder, media.width, media.height, options.codecs)
+    plan = (allocator or ComplexityAllocator()).allocate(analysis, rungs)
+    timings["plan_s"] = time.perf_counter() - t
+    return analysis, plan, timings
+
+
+def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[ChunkJob]:
+    src = SourceRef.of(analysis.media)
+    jobs = [
+        ChunkJob(src, shot.index, shot.start_frame, shot.frame_count, rung, plan.point(rung.id, shot.index), threads)
+        for rung in plan.rungs
+        for shot in plan.shots
+    ]
+    return sorted(jobs, key=lambda j: -j.cost())  # longest first packs the workers best
+
+
+def run_chunks(
+    jobs: list[ChunkJob], work: Path, executor: Executor, reporter: Reporter, submit_kwargs: dict | None = None
+) -> dict[tuple[str, int], Chunk]:
+    reporter.stage("encode", len(jobs))
+    futures = {executor.submit(encode_chunk, job, str(work), **(submit_kwargs or {})): job for job in jobs}
+    done: dict[tuple[str, int], Chunk] = {}
+    try:
+        for fut in as_completed(futures):
+            chunk = fut.result()
+            done[(chunk.rung_id, chunk.shot_index)] = chunk
+            reporter.advance("encode")
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+    return done
+
+
+def encode_title(
+    source: str | Path,
+    out_dir: str | Path,
+    options: EncodeOptions | None = None,
+    allocator: Allocator | None = None,
+    reporter: Reporter | None = None,
+    executor: Executor | None = None,
+    submit_kwargs: dict | None = None,
+) -> TitleResult:
+    """Encode one title into ``out_dir`` (DASH + HLS + report.json), published atomically."""
+    options = options or EncodeOptions()
+    reporter = reporter or Reporter()
+    out_dir = Path(out_dir)
+    t_start = time.perf_counter()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ShotencError(f"{out_dir} exists and is not a folder")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(out_dir.parent, os.W_OK):
+        raise ShotencError(f"cannot write to {out_dir.parent}")
+    work = Path(options.work_dir) if options.work_dir else work_dir_for(out_dir)
+
+    analysis, plan, timings = plan_title(source, options, allocator, reporter, work)
+
+    t = time.perf_counter()
+    n_jobs = options.jobs or default_jobs()
+    threads = max(1, default_jobs() // n_jobs)
+    jobs = chunk_jobs(analysis, plan, threads)
+    work.mkdir(parents=True, exist_ok=True)
+    own_executor = executor is None
+    executor = executor or ThreadPoolExecutor(max_workers=n_jobs)
+    try:
+        chunks = run_chunks(jobs, work, executor, reporter, submit_kwargs)
+    finally:
+        if own_executor:
+            executor.shutdown(wait=True, cancel_futures=True)
+    timings["encode_s"] = time.perf_counter() - t
+    reused = sum(1 for c in chunks.values() if c.reused)
+    if reused:
+        reporter.note(f"reused {reused} of {len(chunks)} finished chunks from {work}")
+
+    t = time.perf_counter()
+    staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        report = _package(analysis, plan, chunks, staging, work / "stitch", reporter)
+        timings["package_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - t_start
+        report["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        report["totals"]["chunks"] = len(chunks)
+        report["totals"]["reused_chunks"] = reused
+        report["totals"]["chunk_encode_s"] = round(sum(c.seconds for c in chunks.values() if not c.reused), 3)
+        report["options"] = {
+            "ladder": options.ladder,
+            "codecs": options.codecs,
+            "jobs": n_jobs,
+            "detector": options.shot_options.detector,
+            "threshold": options.shot_options.threshold,
+            "min_shot_s": options.shot_options.min_shot_s,
+            "max_segment_s": options.shot_options.max_segment_s,
+        }
+        (staging / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        publish(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if not options.keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return TitleResult(out_dir, report)
+
+
+def publish(staging: Path, out_dir: Path) -> None:
+    """Swap the finished folder into place: a reader sees the old title or the new, never half of one."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        os.replace(out_dir, old)
+    os.replace(staging, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _package(
+    analysis: Analysis,
+    plan: EncodePlan,
+    chunks: dict[tuple[str, int], Chunk],
+    staging: Path,
+    scratch: Path,
+    reporter: Reporter,
+) -> dict:
+    media = analysis.media
+    shots = plan.shots
+    audio_specs = audio_renditions(media)
+    reporter.stage("package", len(plan.rungs) + len(audio_specs))
+    video: list[Rendition] = []
+    for rung in plan.rungs:
+        paths = [chunks[(rung.id, s.index)].path for s in shots]
+        rend = package_video(rung, paths, shots, media, staging, scratch)
+        rend.extra["rung"] = rung.to_dict()
+        rend.extra["shots"] = [
+            {
+                "shot": s.index,
+                "rate": plan.point(rung.id, s.index).to_dict(),
+                "bytes": chunks[(rung.id, s.index)].bytes,
+                "kbps": round(chunks[(rung.id, s.index)].bytes * 8 / s.duration_s / 1000, 2),
+            }
+            for s in shots
+        ]
+        (staging / rend.directory / "playlist.m3u8").write_text(media_playlist(rend), encoding="utf-8")
+        video.append(rend)
+        reporter.advance("package")
+    audio: list[Rendition] = []
+    for rid, stream, channels, kbps in audio_specs:
+        rend = package_audio(rid, stream, channels, kbps, media, video[0].segments, staging, scratch)
+        (staging / rend.directory / "playlist.m3u8").write_text(media_playlist(rend), encoding="utf-8")
+        audio.append(rend)
+        reporter.advance("package")
+    duration = sum(s.duration_s for s in shots)
+    (staging / "manifest.mpd").write_text(write_mpd(video, audio, duration), encoding="utf-8")
+    (staging / "master.m3u8").write_text(master_playlist(video, audio), encoding="utf-8")
+    total_bytes = sum(s.bytes for r in video + audio for s in r.segments)
+    return {
+        "source": media.to_dict(),
+        "allocator": plan.allocator,
+        "plan": plan.details,
+        "shots": [{**s.to_dict(), "features": f.to_dict()} for s, f in zip(shots, analysis.features, strict=True)],
+        "renditions": [r.to_dict() for r in video],
+        "audio": [r.to_dict() for r in audio],
+        "totals": {
+            "duration_s": round(duration, 6),
+            "frames": media.frame_count,
+            "bytes": total_bytes,
+            "video_bytes": sum(s.bytes for r in video for s in r.segments),
+        },
+        "outputs": {"dash": "manifest.mpd", "hls": "master.m3u8"},
+    }

@@ -1,0 +1,102 @@
+"""Allocation: the rate point of every (shot, rung). The seam where optimizers plug in.
+
+An :class:`Allocator` takes the analysis and the fitted rungs and returns an :class:`EncodePlan`.
+The first one, :class:`ComplexityAllocator`, needs no probe encodes: it shares each rung's bit
+budget among shots by their complexity, so hard shots get more bits and the rung's average stays
+at its target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from .analyze import Analysis
+from .ladder import Rung
+from .shots import Shot
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    """How one chunk is rate-controlled: ``kind`` is ``bitrate`` (kbps) or ``crf`` (quantiser scale)."""
+
+    kind: str
+    value: float
+    maxrate_kbps: float
+    bufsize_kbps: float
+    width: int = 0  # 0: the rung's own size (an optimizer may pick another resolution)
+    height: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["value"] = round(self.value, 3)
+        return d
+
+
+@dataclass
+class EncodePlan:
+    allocator: str
+    rungs: list[Rung]
+    shots: list[Shot]
+    points: dict[str, list[RatePoint]]  # rung id -> one point per shot
+    details: dict = field(default_factory=dict)  # allocator-specific extras for the report
+
+    def point(self, rung_id: str, shot_index: int) -> RatePoint:
+        return self.points[rung_id][shot_index]
+
+
+class Allocator(Protocol):
+    name: str
+
+    def allocate(self, analysis: Analysis, rungs: list[Rung]) -> EncodePlan: ...
+
+
+@dataclass
+class ComplexityAllocator:
+    """Bitrate per shot proportional to complexity**strength, normalized to the rung's average target."""
+
+    strength: float = 0.6
+    min_ratio: float = 0.4
+    max_ratio: float = 2.5
+    name: str = "complexity"
+
+    def weights(self, analysis: Analysis) -> list[float]:
+        durations = [s.duration_s for s in analysis.shots]
+        comp = [max(1e-6, f.complexity) for f in analysis.features]
+        raw = [c**self.strength for c in comp]
+        ratios = _normalize(raw, durations)
+        for _ in range(8):  # clamp, then renormalize so the average stays on target
+            ratios = [min(self.max_ratio, max(self.min_ratio, r)) for r in ratios]
+            ratios = _normalize(ratios, durations)
+        return ratios
+
+    def allocate(self, analysis: Analysis, rungs: list[Rung]) -> EncodePlan:
+        ratios = self.weights(analysis)
+        points: dict[str, list[RatePoint]] = {}
+        durations = [s.duration_s for s in analysis.shots]
+        for rung in rungs:
+            kbps = _fill_under_cap([rung.bitrate_kbps * r for r in ratios], durations, rung.maxrate_kbps * 0.95)
+            points[rung.id] = [RatePoint("bitrate", v, rung.maxrate_kbps, rung.bufsize_kbps) for v in kbps]
+        return EncodePlan(self.name, rungs, analysis.shots, points, {"shot_weights": [round(r, 4) for r in ratios]})
+
+
+def _normalize(values: list[float], durations: list[float]) -> list[float]:
+    total = sum(durations) or 1.0
+    mean = sum(v * d for v, d in zip(values, durations, strict=True)) / total
+    return [v / mean for v in values] if mean > 0 else [1.0] * len(values)
+
+
+def _fill_under_cap(values: list[float], durations: list[float], cap: float) -> list[float]:
+    """Clamp to ``cap`` and give the clipped bits to the shots under it, keeping the weighted mean."""
+    total = sum(durations) or 1.0
+    target = sum(v * d for v, d in zip(values, durations, strict=True)) / total
+    out = [min(cap, v) for v in values]
+    for _ in range(20):
+        mean = sum(v * d for v, d in zip(out, durations, strict=True)) / total
+        free = [i for i, v in enumerate(out) if v < cap]
+        if mean >= target * 0.999 or not free:
+            break
+        room = sum(out[i] * durations[i] for i in free)
+        scale = 1 + (target - mean) * total / room if room else 1
+        out = [min(cap, v * scale) if i in free else v for i, v in enumerate(out)]
+    return out

@@ -1,0 +1,62 @@
+"""Progress reporting: the pipeline calls a :class:`Reporter`; the CLI passes a rich one."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+
+class Reporter:
+    """Silent by default; subclasses show stages and their progress."""
+
+    def stage(self, name: str, total: float) -> None:
+        """Start stage ``name`` with ``total`` units of work."""
+
+    def update(self, name: str, completed: float) -> None:
+        """Set the completed units of stage ``name``."""
+
+    def advance(self, name: str, amount: float = 1) -> None:
+        """Add ``amount`` completed units to stage ``name``."""
+
+    def note(self, text: str) -> None:
+        """A one-line remark (for example how much earlier work was reused)."""
+
+
+class RichReporter(Reporter, AbstractContextManager):
+    """Progress bars on stderr, one per stage."""
+
+    def __init__(self, title: str = "") -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn(f"[bold]{title}[/] {{task.description}}" if title else "{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> RichReporter:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def stage(self, name: str, total: float) -> None:
+        self._tasks[name] = self._progress.add_task(name, total=total)
+
+    def update(self, name: str, completed: float) -> None:
+        if name in self._tasks:
+            self._progress.update(self._tasks[name], completed=completed)
+
+    def advance(self, name: str, amount: float = 1) -> None:
+        if name in self._tasks:
+            self._progress.advance(self._tasks[name], amount)
+
+    def note(self, text: str) -> None:
+        self._progress.console.print(text)

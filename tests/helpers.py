@@ -1,0 +1,38 @@
+"""Checks on real files: decode with FFmpeg, list packets, read manifests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from shotenc import ffmpeg
+from shotenc.probe import packet_info
+
+
+def decoded_frames(url: str | Path, stream: str = "v:0") -> int:
+    """Frames FFmpeg decodes from ``url`` (a file, MPD or playlist) for one video stream."""
+    res = ffmpeg.run(
+        ["-v", "error", "-stats", "-i", url, "-map", f"0:{stream}", "-f", "null", "-"], what="decode check"
+    )
+    counts = re.findall(r"frame=\s*(\d+)", res.stderr)
+    assert counts, res.stderr[-500:]
+    return int(counts[-1])
+
+
+def decoded_seconds(url: str | Path, stream: str = "a:0") -> float:
+    """Seconds of media FFmpeg decodes from ``url`` for one stream (audio has no frame count)."""
+    res = ffmpeg.run(
+        ["-v", "error", "-stats", "-i", url, "-map", f"0:{stream}", "-f", "null", "-"], what="decode check"
+    )
+    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", res.stderr)
+    assert times, res.stderr[-500:]
+    h, m, s = times[-1]
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def segment_packets(rendition_dir: Path, number: int, tmp: Path) -> list[dict]:
+    """Packets of init + one media segment, read as a standalone file."""
+    blob = (rendition_dir / "init.mp4").read_bytes() + (rendition_dir / f"seg-{number:05d}.m4s").read_bytes()
+    f = tmp / f"{rendition_dir.name}-{number}.mp4"
+    f.write_bytes(blob)
+    return packet_info(f)

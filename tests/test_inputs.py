@@ -1,0 +1,117 @@
+"""Bad input fails cleanly; awkward but valid sources encode correctly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import decoded_frames
+from shotenc import ffmpeg
+from shotenc.pipeline import EncodeOptions, encode_title
+from shotenc.probe import probe
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "shotenc", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def _audio_only(p: Path) -> Path:
+    ffmpeg.run(["-y", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac", p])
+    return p
+
+
+def _truncated(p: Path, tiny_clip: Path) -> Path:
+    data = tiny_clip.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    return p
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "text", "audio-only", "truncated", "directory"])
+def test_bad_input_one_line_error_no_output(case, tmp_path, tiny_clip):
+    src = {
+        "missing": lambda: tmp_path / "nope.mp4",
+        "empty": lambda: (tmp_path / "empty.mp4").touch() or tmp_path / "empty.mp4",
+        "text": lambda: (tmp_path / "notes.mp4").write_text("not a video\n" * 50) and tmp_path / "notes.mp4",
+        "audio-only": lambda: _audio_only(tmp_path / "tone.m4a"),
+        "truncated": lambda: _truncated(tmp_path / "cut.mp4", tiny_clip),
+        "directory": lambda: (tmp_path / "adir").mkdir() or tmp_path / "adir",
+    }[case]()
+    out = tmp_path / "out" / "title"
+    res = run_cli("encode", str(src), "-o", str(out), "--ladder", "tiny", "--codecs", "h264", cwd=tmp_path)
+    assert res.returncode != 0
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("shotenc: error:") and "Traceback" not in res.stderr
+    assert not out.exists()
+    assert (
+        not any(p.name.startswith(".title.tmp") for p in (tmp_path / "out").glob(".*"))
+        if (tmp_path / "out").exists()
+        else True
+    )
+
+
+def test_bad_options_are_one_line_errors(tmp_path, tiny_clip):
+    for args in (["--ladder", "nosuch"], ["--codecs", "h266"], ["--min-shot", "9", "--max-segment", "2"]):
+        res = run_cli("encode", str(tiny_clip), "-o", str(tmp_path / "o"), *args, cwd=tmp_path)
+        assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert not (tmp_path / "o").exists()
+
+
+def _lavfi(dest: Path, vf: str, args: list[str], seconds: float = 2.0, src: str = "testsrc2=s=320x180:r=25") -> Path:
+    ffmpeg.run(["-y", "-v", "error", "-f", "lavfi", "-i", f"{src}:d={seconds}", "-vf", vf, *args, dest])
+    return dest
+
+
+SOURCES = {
+    "odd size": lambda d: _lavfi(d / "odd.mp4", "scale=321:181", ["-c:v", "libx264", "-pix_fmt", "yuv444p"]),
+    "10-bit 4:4:4": lambda d: _lavfi(d / "hi.mkv", "format=yuv444p10le", ["-c:v", "libx264", "-preset", "ultrafast"]),
+    "variable frame rate": lambda d: _lavfi(
+        d / "vfr.mkv",
+        "settb=1/1000,setpts='N*40+18*mod(N\\,2)'",
+        ["-c:v", "libx264", "-fps_mode", "passthrough", "-enc_time_base", "1/1000"],
+    ),
+    "interlaced": lambda d: _lavfi(
+        d / "int.mp4",
+        "format=yuv420p",
+        ["-c:v", "libx264", "-flags", "+ildct+ilme", "-x264-params", "interlaced=1:tff=1", "-field_order", "tt"],
+    ),
+    "rotated": lambda d: _rotate(_lavfi(d / "plain.mp4", "format=yuv420p", ["-c:v", "libx264"]), d / "rot.mp4"),
+    "name with spaces, 'quotes' and ünïcödé": lambda d: _lavfi(
+        d / "my \"clip\" 'é ü 名前'.mp4", "format=yuv420p", ["-c:v", "libx264"]
+    ),
+}
+
+
+def _rotate(src: Path, dest: Path) -> Path:
+    ffmpeg.run(["-y", "-v", "error", "-display_rotation", "90", "-i", src, "-c", "copy", dest])
+    return dest
+
+
+@pytest.mark.parametrize("kind", list(SOURCES))
+def test_awkward_sources_encode_correctly(kind, tmp_path):
+    src = SOURCES[kind](tmp_path)
+    media = probe(src)
+    if kind == "variable frame rate":
+        assert media.vfr
+    if kind == "interlaced":
+        assert media.interlaced
+    if kind == "rotated":
+        assert media.rotation in (90, 270) and (media.width, media.height) == (180, 320)
+    out = tmp_path / "out" / f"{src.stem} output"
+    result = encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"], jobs=2))
+    frames = result.report["totals"]["frames"]
+    assert frames == pytest.approx(2.0 * 25, abs=2)
+    for i, r in enumerate(result.report["renditions"]):
+        assert r["width"] % 2 == 0 and r["height"] % 2 == 0
+        assert decoded_frames(out / "manifest.mpd", f"v:{i}") == frames
+        if kind == "rotated":
+            assert r["height"] > r["width"]
