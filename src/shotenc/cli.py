@@ -165,3 +165,10 @@ def analyze(
             f"{f.complexity:.1f}",
         )
     Console().print(table)
+
+
+from .delivery.cli import play, serve, validate  # noqa: E402
+
+main.add_command(serve)
+main.add_command(play)
+main.add_command(validate)
