@@ -46,6 +46,7 @@ CORS = {
 }
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 FAIL_PENALTY_S = 5.0
+EDGE_KEY: web.AppKey[Edge] = web.AppKey("edge")  # type: ignore[name-defined]
 
 
 @dataclass
@@ -278,7 +279,7 @@ async def _send(request: web.Request, edge: Edge, rel: str, body: bytes, hit: bo
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
-    edge: Edge = request.app["edge"]
+    edge: Edge = request.app[EDGE_KEY]
     edge.stats.requests += 1
     if request.method == "OPTIONS":
         return web.Response(status=204, headers=CORS)
@@ -344,7 +345,7 @@ async def _guard(request: web.Request, handler):
 
 def make_app(edge: Edge) -> web.Application:
     app = web.Application(middlewares=[_guard])
-    app["edge"] = edge
+    app[EDGE_KEY] = edge
     app.router.add_route("*", "/{tail:.*}", handle)
 
     async def _cleanup(_app):
