@@ -221,8 +221,10 @@ class Hybrid(Abr):
 
     def __init__(
         self, qoe: QoEModel = QOE_LIN, horizon: int = 5, window: int = 5, relax: float = 0.0,
-        floor: bool = False,
+        floor: bool = False, hold: int = 2,
     ):
+        self.hold = hold
+        self.last_switch = -(10**9)
         self.qoe = qoe
         self.relax = relax
         self.floor = floor
@@ -271,6 +273,10 @@ class Hybrid(Abr):
             bb = self._bba.choose(ctx).rung
             if bb > best:
                 best = min(bb, max(best, last))
+        if ctx.last_rung is not None and best > last and ctx.index - self.last_switch < self.hold:
+            best = last  # hold a rung for a few segments before going back up
+        if ctx.last_rung is not None and best != last:
+            self.last_switch = ctx.index
         return Decision(best)
 
     def _score(self, plan, durs, rates, u, last, ctx, est, lat) -> float:

@@ -7,7 +7,7 @@ bytes, and segment sizes vary 100×. Each policy counts its evictions for the st
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any

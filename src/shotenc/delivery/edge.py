@@ -153,10 +153,8 @@ class Edge:
             if tried_failed:
                 self.stats.failovers += 1
             return body
-        if missing and not tried_failed:
-            raise NotFound(rel)
-        if missing and tried_failed:
-            raise NotFound(rel) if missing == len(self.origins) else OriginFailed(rel)
+        if missing:
+            raise NotFound(rel)  # a live replica says it does not exist: that is the answer
         raise OriginFailed(rel)
 
     async def get(self, rel: str) -> tuple[bytes, bool]:

@@ -12,6 +12,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
@@ -25,7 +26,7 @@ from .manifests import load as load_manifest
 from .network import Network
 from .optimum import offline_optimum
 from .qoe import QOE_LIN, QoEModel
-from .session import Fetched, Fetcher, SessionConfig, SessionResult, Title, run_session
+from .session import Fetched, Fetcher, SegmentLog, SessionConfig, SessionResult, Title, run_session
 from .traces import Trace
 
 
@@ -45,6 +46,7 @@ class PlayOptions:
     audio: bool = True
     rung: int | None = None  # play one rung only (validate)
     optimum: bool = True
+    on_segment: Callable[[SegmentLog], None] | None = None  # progress hook (tests stop an edge)
 
 
 @dataclass
@@ -224,7 +226,7 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
     start = net.transfer_s(0.0, manifest_bytes)
     cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=opts.qoe)
     rule = abr_mod.Fixed(0) if opts.rung is not None else abr_mod.make(opts.abr, opts.qoe)
-    result = run_session(title, net, rule, fetcher, cfg, start_s=start)
+    result = run_session(title, net, rule, fetcher, cfg, start_s=start, on_segment=opts.on_segment)
     if opts.optimum and opts.rung is None:
         opt = offline_optimum(title, net, cfg, start_s=start)
         result.optimum_qoe = opt.qoe

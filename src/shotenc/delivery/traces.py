@@ -93,8 +93,11 @@ def load_trace(path: str | Path) -> Trace:
     path = Path(path)
     if not path.is_file():
         raise TraceError(f"{path}: no such trace file")
-    head = path.read_text()[:64].lstrip()
-    trace = load_sabre(path) if head.startswith("[") else load_pensieve(path)
+    try:
+        head = path.read_text()[:64].lstrip()
+        trace = load_sabre(path) if head.startswith("[") else load_pensieve(path)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise TraceError(f"{path}: not a readable trace ({exc})") from None
     if trace.duration_s <= 0 or all(p.kbps <= 0 for p in trace.periods):
         raise TraceError(f"{path}: trace carries no bandwidth")
     return trace

@@ -190,15 +190,21 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
 def _check_hls_bandwidth(rep, hls: Presentation, http: Http, measured: dict, dash: Presentation | None) -> None:
     audio_rates = []
     for a in hls.audio:
-        bodies, _ = measure(http, a)
-        audio_rates.append(_rates(a, bodies))
+        try:
+            audio_rates.append(_rates(a, measure(http, a)[0]))
+        except ShotencError as exc:
+            rep.add(f"hls: {a.id} every segment fetched", False, str(exc))
     a_peak = max((p for p, _ in audio_rates), default=0.0)
     a_avg = max((v for _, v in audio_rates), default=0.0)
     for r in hls.video:
         if r.id in measured:
             v_peak, v_avg = measured[r.id]
         else:
-            v_peak, v_avg = _rates(r, measure(http, r)[0])
+            try:
+                v_peak, v_avg = _rates(r, measure(http, r)[0])
+            except ShotencError as exc:
+                rep.add(f"hls: {r.id} every segment fetched", False, str(exc))
+                continue
         peak, avg = v_peak + a_peak, v_avg + a_avg
         rep.add(f"hls: {r.id} BANDWIDTH vs measured peak", _within(r.bandwidth, peak),
                 f"declared {r.bandwidth / 1000:.0f} kbps, measured {peak / 1000:.0f} kbps (video+audio)")
@@ -239,7 +245,11 @@ def _play_all(rep: ValidationReport, pres: Presentation, manifest_url: str, http
                     + ("; " + "; ".join(played.decode_errors[:3]) if played.decode_errors else ""))
     for a in pres.audio:
         dec = Decoder()
-        bodies, init = measure(http, a)
+        try:
+            bodies, init = measure(http, a)
+        except ShotencError as exc:
+            rep.add(f"{a.id}: plays end to end", False, str(exc))
+            continue
         for s, b in zip(a.segments, bodies, strict=False):
             dec.submit(init, b, f"{a.id}#{s.number}")
         results = dec.results()
