@@ -136,8 +136,10 @@ class BolaE(Abr):
 
     name = "bola-e"
 
-    def __init__(self, gp: float = 5.0, ibr_safety: float = 0.9, low_buffer_safety: float = 0.5):
+    def __init__(self, gp: float = 5.0, ibr_safety: float = 0.9, low_buffer_safety: float = 0.5,
+                 target_s: float = 25.0):
         self.gp = gp
+        self.target_s = target_s
         self.ibr_safety = ibr_safety
         self.low_buffer_safety = low_buffer_safety
         self.ewma = Ewma()
@@ -149,9 +151,10 @@ class BolaE(Abr):
         return [math.log(r / rates[0]) for r in rates]
 
     def _vp(self, ctx: AbrContext, u: list[float]) -> float:
-        # shrink the target near the end of the title (BOLA-E, "abr_basic" off)
+        # BOLA's buffer target: Sabre's default 25 s at most (with gp = 5 a 60 s target would keep
+        # the lowest rung until half a minute is buffered), shrunk near the end of the title
         left = ctx.n_segments - ctx.index
-        target = min(ctx.max_buffer_s, max(left / 2, 3) * ctx.next_s)
+        target = min(ctx.max_buffer_s, self.target_s, max(left / 2, 3) * ctx.next_s)
         return max(target - ctx.next_s, ctx.next_s) / (u[-1] + self.gp)
 
     def _from_buffer(self, level: float, rates: Sequence[float], u: list[float], vp: float) -> int:
@@ -191,7 +194,7 @@ class BolaE(Abr):
         for i in range(len(rates)):
             if lat + ctx.next_s * rates[i] / est <= max(ctx.buffer_s * self.low_buffer_safety, ctx.next_s):
                 safe = i
-        if ctx.playing and q > safe and ctx.buffer_s < ctx.max_buffer_s * 0.5:
+        if ctx.playing and q > safe and ctx.buffer_s < min(ctx.max_buffer_s, self.target_s) * 0.5:
             q = max(safe, min(q, last))
         delay = 0.0
         max_level = vp * (u[q] + self.gp)
@@ -221,9 +224,11 @@ class Hybrid(Abr):
 
     def __init__(
         self, qoe: QoEModel = QOE_LIN, horizon: int = 5, window: int = 5, relax: float = 0.0,
-        floor: bool = False, hold: int = 2,
+        floor: bool = False, hold: int = 2, ewma_cap: float = 0.0,
     ):
         self.hold = hold
+        self.ewma_cap = ewma_cap
+        self._ewma = Ewma()
         self.last_switch = -(10**9)
         self.qoe = qoe
         self.relax = relax
@@ -247,6 +252,9 @@ class Hybrid(Abr):
             err *= max(0.0, 1.0 - ctx.buffer_s / (self.relax * ctx.max_buffer_s))
         est = hm / (1.0 + err)
         self.predictions.append(hm)
+        if self.ewma_cap and ctx.buffer_s < self.ewma_cap * ctx.max_buffer_s:
+            # a low buffer cannot ride out a drop: trust the estimator that falls fastest
+            est = min(est, self._ewma.estimate(samples, ctx.download_s) or est)
         return est
 
     def choose(self, ctx: AbrContext) -> Decision:
