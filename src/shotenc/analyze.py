@@ -72,7 +72,7 @@ def analyze(
         what="analysis decode",
     )
     detector = CutDetector(media.fps, options)
-    acc = FeatureAccumulator(motion_every=max(1, round(float(media.fps) / 8)))
+    acc = FeatureAccumulator(sample_every=max(1, round(float(media.fps) / 12.5)), motion_every=2)
     n = 0
     for buf in frames:
         bgr = np.frombuffer(buf, np.uint8).reshape(h, w, 3)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,7 +50,8 @@ def encoder_args(
             "-threads",
             str(threads),
             "-x264-params",
-            "open-gop=0:scenecut=0:repeat-headers=0",
+            # a tight ABR tolerance: a chunk is short, its bitrate should be what the plan asked for
+            "open-gop=0:scenecut=0:repeat-headers=0" + (":ratetol=0.1" if rate.kind == "bitrate" else ""),
         ]
         args += ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"]
         args += ["-maxrate", maxrate, "-bufsize", bufsize]
@@ -176,8 +177,19 @@ class ChunkJob:
     start_frame: int
     frame_count: int
     rung: Rung
-    rate: RatePoint
+    rate: RatePoint  # what the plan says; identifies the chunk
     threads: int = 1
+    request_kbps: float = 0.0  # bitrate actually asked of the encoder (rate feedback), 0: the plan's
+
+    @property
+    def seconds(self) -> float:
+        return self.frame_count / float(self.source.fps)
+
+    @property
+    def encoder_rate(self) -> RatePoint:
+        if self.rate.kind == "bitrate" and self.request_kbps:
+            return replace(self.rate, value=self.request_kbps)
+        return self.rate
 
     @property
     def size(self) -> tuple[int, int]:
@@ -207,7 +219,12 @@ class ChunkJob:
             "-frames:v",
             str(self.frame_count),
             *encoder_args(
-                self.rung.codec, self.rung.preset, self.rate, self.frame_count, self.threads, self.rung.options
+                self.rung.codec,
+                self.rung.preset,
+                self.encoder_rate,
+                self.frame_count,
+                self.threads,
+                self.rung.options,
             ),
             "-f",
             "mp4",
@@ -245,6 +262,7 @@ class Chunk:
     frames: int
     seconds: float
     reused: bool
+    requested_kbps: float = 0.0
 
 
 def ffmpeg_version() -> str:
@@ -302,6 +320,7 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
             len(packets),
             time.perf_counter() - t0,
             False,
+            job.encoder_rate.value if job.rate.kind == "bitrate" else 0.0,
         )
         os.replace(tmp, out)
         receipt = out.with_suffix(".json")

@@ -25,6 +25,8 @@ _DCT8 = _dct_matrix()
 # weight higher frequencies more, as the VCA analyser does (texture that costs bits)
 _FREQ_WEIGHT = np.exp(np.add.outer(np.arange(8), np.arange(8)) / 8.0 * 1.5)
 _FREQ_WEIGHT[0, 0] = 0.0
+_DCT8_32 = _DCT8.astype(np.float32)
+_FREQ_WEIGHT_32 = _FREQ_WEIGHT.astype(np.float32)
 
 
 def block_texture(gray: np.ndarray) -> np.ndarray:
@@ -32,8 +34,8 @@ def block_texture(gray: np.ndarray) -> np.ndarray:
     h, w = (gray.shape[0] // 8) * 8, (gray.shape[1] // 8) * 8
     g = gray[:h, :w].astype(np.float32)
     blocks = g.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
-    coef = np.einsum("ij,abjk,lk->abil", _DCT8, blocks, _DCT8, optimize=True)
-    return (np.abs(coef) * _FREQ_WEIGHT).sum(axis=(2, 3)) / 64.0
+    coef = _DCT8_32 @ blocks @ _DCT8_32.T
+    return (np.abs(coef) * _FREQ_WEIGHT_32).sum(axis=(2, 3)) / 64.0
 
 
 @dataclass
@@ -68,17 +70,34 @@ def complexity_score(si: float, ti: float, texture: float, temporal_texture: flo
 
 
 class FeatureAccumulator:
-    """Gathers per-frame measurements; call :meth:`add` for every frame in order."""
+    """Gathers per-frame measurements; call :meth:`add` for every frame in order.
 
-    def __init__(self, motion_every: int = 3):
+    Only every ``sample_every``-th frame is measured (TI against the frame just before it), and
+    optical flow on every ``motion_every``-th measured frame: shot averages need samples, not all frames.
+    """
+
+    _EMPTY = (math.nan,) * 6
+
+    def __init__(self, sample_every: int = 2, motion_every: int = 2):
+        self.sample_every = max(1, sample_every)
         self.motion_every = max(1, motion_every)
         self._prev: np.ndarray | None = None
         self._prev_tex: np.ndarray | None = None
         self._prev_small: np.ndarray | None = None
+        self._measured = 0
         self.rows: list[tuple[float, float, float, float, float, float]] = []
 
     def add(self, gray: np.ndarray) -> None:
         n = len(self.rows)
+        if n % self.sample_every and n % self.sample_every != self.sample_every - 1:
+            self.rows.append(self._EMPTY)
+            return
+        if n % self.sample_every == self.sample_every - 1 and self.sample_every > 1:
+            # the frame before a sample: kept only as the TI reference
+            self._prev = gray.astype(np.float32)
+            self.rows.append(self._EMPTY)
+            return
+        self._measured += 1
         g = gray.astype(np.float32)
         sx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
         sy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
@@ -90,9 +109,10 @@ class FeatureAccumulator:
         small = cv2.resize(
             gray, (max(16, gray.shape[1] // 2), max(16, gray.shape[0] // 2)), interpolation=cv2.INTER_AREA
         )
-        if self._prev_small is not None and n % self.motion_every == 0:
+        if self._prev_small is not None and self._measured % self.motion_every == 0:
             flow = cv2.calcOpticalFlowFarneback(self._prev_small, small, None, 0.5, 2, 9, 2, 5, 1.1, 0)
-            motion = float(np.mean(np.linalg.norm(flow, axis=2))) * 2.0
+            # flow spans sample_every frames at half the analysis width: per frame, full width
+            motion = float(np.mean(np.linalg.norm(flow, axis=2))) * 2.0 / self.sample_every
         self.rows.append((si, ti, float(tex.mean()), ttex, motion, float(g.mean())))
         self._prev, self._prev_tex, self._prev_small = g, tex, small
 

@@ -191,32 +191,30 @@ def package_video(
     )
 
 
-def audio_renditions(media: MediaInfo) -> list[tuple[str, AudioStream, int, int]]:
-    """(id, source stream, channels, kbps) for each audio rendition: stereo always, 5.1 when the source has it."""
+@dataclass(frozen=True)
+class AudioSpec:
+    id: str
+    stream: AudioStream
+    channels: int
+    kbps: int
+
+
+def audio_renditions(media: MediaInfo) -> list[AudioSpec]:
+    """Audio renditions of a title: AAC stereo always, AAC 5.1 too when the source has 5.1 or more."""
     if not media.audio:
         return []
     main = media.audio[0]
-    out = [("aac-2ch", main, 2, 128)]
+    out = [AudioSpec("aac-2ch", main, 2, 128)]
     if main.channels >= 6:
-        out.append(("aac-6ch", main, 6, 384))
+        out.append(AudioSpec("aac-6ch", main, 6, 384))
     return out
 
 
-def package_audio(
-    rid: str,
-    stream: AudioStream,
-    channels: int,
-    kbps: int,
-    media: MediaInfo,
-    video_segments: list[Segment],
-    out_root: Path,
-    scratch: Path,
-) -> Rendition:
-    """AAC-LC in fragments of about half a second, grouped into segments at the video's segment instants."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    tmp = scratch / f"{rid}.mp4"
-    layout = "stereo" if channels == 2 else "5.1"
-    duration = sum(s.duration_s for s in video_segments)
+def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Path) -> Path:
+    """AAC-LC of the whole title in fragments of about half a second, padded or cut to ``duration_s``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    layout = "stereo" if spec.channels == 2 else "5.1"
     ffmpeg.run(
         [
             "-y",
@@ -225,18 +223,18 @@ def package_audio(
             "-i",
             media.audio_path or media.path,
             "-map",
-            f"0:a:{stream.index}",
+            f"0:a:{spec.stream.index}",
             "-vn",
             "-sn",
             "-dn",
             "-af",
             f"aresample=48000,aformat=channel_layouts={layout},apad",
             "-t",
-            f"{duration:.6f}",
+            f"{duration_s:.6f}",
             "-c:a",
             "aac",
             "-b:a",
-            f"{kbps}k",
+            f"{spec.kbps}k",
             "-movflags",
             "+empty_moov+default_base_moof+cmaf",
             "-frag_duration",
@@ -245,11 +243,19 @@ def package_audio(
             "mp4",
             tmp,
         ],
-        what=f"audio {rid}",
+        what=f"audio {spec.id}",
     )
-    ts = timescale(tmp.read_bytes()[:65536])
+    os.replace(tmp, dest)
+    return dest
+
+
+def package_audio(spec: AudioSpec, encoded: Path, video_segments: list[Segment], out_root: Path) -> Rendition:
+    """Group the audio fragments into segments at the video's segment instants."""
+    ts = timescale(encoded.read_bytes()[:65536])
     bounds = [round(s.start_s * ts) for s in video_segments]
-    ts, segs, init_len = _split(tmp, bounds, out_root / "audio" / rid, frame_ticks=round(0.48 * ts))
-    tmp.unlink()
-    init = (out_root / "audio" / rid / "init.mp4").read_bytes()
-    return Rendition(rid, "audio", "aac", codec_string(init), ts, segs, init_len, channels=channels, sample_rate=48000)
+    out_dir = out_root / "audio" / spec.id
+    ts, segs, init_len = _split(encoded, bounds, out_dir, frame_ticks=round(0.48 * ts))
+    init = (out_dir / "init.mp4").read_bytes()
+    return Rendition(
+        spec.id, "audio", "aac", codec_string(init), ts, segs, init_len, channels=spec.channels, sample_rate=48000
+    )

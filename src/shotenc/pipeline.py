@@ -11,20 +11,21 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analyze import Analysis, analyze
 from .encode import Chunk, ChunkJob, SourceRef, encode_chunk
 from .errors import ShotencError
-from .ladder import fit_to_source, load_ladder
+from .ladder import Rung, fit_to_source, load_ladder
 from .manifest import master_playlist, media_playlist, write_mpd
 from .normalize import make_mezzanine
-from .package import Rendition, audio_renditions, package_audio, package_video
+from .package import Rendition, audio_renditions, encode_audio, package_audio, package_video
 from .plan import Allocator, ComplexityAllocator, EncodePlan
 from .probe import probe
 from .progress import Reporter
+from .ratecontrol import RateFeedback
 from .shots import ShotOptions
 
 
@@ -109,18 +110,34 @@ def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[C
 
 
 def run_chunks(
-    jobs: list[ChunkJob], work: Path, executor: Executor, reporter: Reporter, submit_kwargs: dict | None = None
+    jobs: list[ChunkJob],
+    work: Path,
+    executor: Executor,
+    reporter: Reporter,
+    submit_kwargs: dict | None = None,
+    in_flight: int = 4,
 ) -> dict[tuple[str, int], Chunk]:
+    """Encode every job, keeping ``in_flight`` submitted so each new one gets the latest rate feedback."""
     reporter.stage("encode", len(jobs))
-    futures = {executor.submit(encode_chunk, job, str(work), **(submit_kwargs or {})): job for job in jobs}
+    feedback = RateFeedback()
+    feedback.expect(jobs)
+    pending = list(jobs)
+    running: dict[Future, ChunkJob] = {}
     done: dict[tuple[str, int], Chunk] = {}
     try:
-        for fut in as_completed(futures):
-            chunk = fut.result()
-            done[(chunk.rung_id, chunk.shot_index)] = chunk
-            reporter.advance("encode")
+        while pending or running:
+            while pending and len(running) < max(1, in_flight):
+                job = feedback.adjust(pending.pop(0))
+                running[executor.submit(encode_chunk, job, str(work), **(submit_kwargs or {}))] = job
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                job = running.pop(fut)
+                chunk = fut.result()
+                feedback.record(job, chunk)
+                done[(chunk.rung_id, chunk.shot_index)] = chunk
+                reporter.advance("encode")
     except BaseException:
-        for f in futures:
+        for f in running:
             f.cancel()
         raise
     return done
@@ -156,8 +173,17 @@ def encode_title(
     work.mkdir(parents=True, exist_ok=True)
     own_executor = executor is None
     executor = executor or ThreadPoolExecutor(max_workers=n_jobs)
+    side = ThreadPoolExecutor(max_workers=n_jobs)  # audio now, then packaging: fills idle cores
+    media = analysis.media
+    audio = {
+        spec.id: side.submit(encode_audio, spec, media, media.duration_s, work / "audio" / f"{spec.id}.mp4")
+        for spec in audio_renditions(media)
+    }
     try:
-        chunks = run_chunks(jobs, work, executor, reporter, submit_kwargs)
+        chunks = run_chunks(jobs, work, executor, reporter, submit_kwargs, in_flight=n_jobs + 1)
+    except BaseException:
+        side.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -171,7 +197,7 @@ def encode_title(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        report = _package(analysis, plan, chunks, staging, work / "stitch", reporter)
+        report = _package(analysis, plan, chunks, audio, staging, work / "stitch", reporter, side)
         timings["package_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t_start
         report["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -192,6 +218,8 @@ def encode_title(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        side.shutdown(wait=True, cancel_futures=True)
     if not options.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return TitleResult(out_dir, report)
@@ -212,16 +240,18 @@ def _package(
     analysis: Analysis,
     plan: EncodePlan,
     chunks: dict[tuple[str, int], Chunk],
+    audio_files: dict[str, Future],
     staging: Path,
     scratch: Path,
     reporter: Reporter,
+    pool: Executor,
 ) -> dict:
     media = analysis.media
     shots = plan.shots
-    audio_specs = audio_renditions(media)
-    reporter.stage("package", len(plan.rungs) + len(audio_specs))
-    video: list[Rendition] = []
-    for rung in plan.rungs:
+    specs = audio_renditions(media)
+    reporter.stage("package", len(plan.rungs) + len(specs))
+
+    def one_rung(rung: Rung) -> Rendition:
         paths = [chunks[(rung.id, s.index)].path for s in shots]
         rend = package_video(rung, paths, shots, media, staging, scratch)
         rend.extra["rung"] = rung.to_dict()
@@ -229,17 +259,20 @@ def _package(
             {
                 "shot": s.index,
                 "rate": plan.point(rung.id, s.index).to_dict(),
+                "requested_kbps": chunks[(rung.id, s.index)].requested_kbps,
                 "bytes": chunks[(rung.id, s.index)].bytes,
                 "kbps": round(chunks[(rung.id, s.index)].bytes * 8 / s.duration_s / 1000, 2),
             }
             for s in shots
         ]
         (staging / rend.directory / "playlist.m3u8").write_text(media_playlist(rend), encoding="utf-8")
-        video.append(rend)
         reporter.advance("package")
+        return rend
+
+    video = list(pool.map(one_rung, plan.rungs))
     audio: list[Rendition] = []
-    for rid, stream, channels, kbps in audio_specs:
-        rend = package_audio(rid, stream, channels, kbps, media, video[0].segments, staging, scratch)
+    for spec in specs:
+        rend = package_audio(spec, audio_files[spec.id].result(), video[0].segments, staging)
         (staging / rend.directory / "playlist.m3u8").write_text(media_playlist(rend), encoding="utf-8")
         audio.append(rend)
         reporter.advance("package")
