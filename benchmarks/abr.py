@@ -58,7 +58,7 @@ def own_title(loops: int) -> Title:
     _, rends = pres.group_for("h264")
     title, exact = build_title(pres, rends, json.loads((out / "report.json").read_text()))
     assert exact
-    return Title("sample (own encode) x%d" % loops, title.rung_ids, title.bitrates_kbps,
+    return Title(f"sample (own encode) x{loops}", title.rung_ids, title.bitrates_kbps,
                  title.segment_s * loops, title.sizes_bytes * loops)
 
 
