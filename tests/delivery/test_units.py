@@ -176,6 +176,16 @@ def test_hybrid_holds_a_rung_before_going_back_up():
             assert b - a >= 2, f"up-switch at segment {b} only {b - a} segment(s) after the switch at {a}"
 
 
+def test_abandoning_a_download_that_would_stall():
+    title = _movie()
+    drop = Trace("drop", [Period(20.0, 20_000, 0.02), Period(40.0, 400, 0.02)])
+    cfg_on, cfg_off = session.SessionConfig(abandon=True), session.SessionConfig(abandon=False)
+    on = session.run_session(title, Network(drop), abr.make("throughput"), config=cfg_on)
+    off = session.run_session(title, Network(drop), abr.make("throughput"), config=cfg_off)
+    assert any("abandoned" in n for n in on.notes) and not off.notes
+    assert on.rebuffer_s < off.rebuffer_s
+
+
 def test_bba_follows_buffer():
     ctx = abr.AbrContext(index=5, bitrates_kbps=[100, 200, 400], segment_s=[2.0] * 10, buffer_s=0.5,
                          max_buffer_s=25, last_rung=2, playing=True)

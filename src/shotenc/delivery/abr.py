@@ -212,30 +212,25 @@ def harmonic_mean(xs: Sequence[float]) -> float:
 
 
 class Hybrid(Abr):
-    """Model-predictive with a robust throughput bound and a one-switch horizon.
+    """Model-predictive with a robust throughput bound, a one-switch horizon and a hold rule.
 
     Looks ``horizon`` segments ahead and scores plans with the session's own QoE model, but only
-    plans that change rung at most once: the player prefers holding a rung for a while to going
-    up and down. Throughput is the harmonic mean of recent samples discounted by the worst recent
-    prediction error (RobustMPC); below a safety buffer it only goes down.
+    plans that change rung at most once, and after a switch it holds for ``hold`` segments before
+    going back up: the player prefers holding a rung briefly to flapping. Throughput is the
+    harmonic mean of recent samples discounted by the worst recent prediction error (RobustMPC);
+    the discount fades as the buffer fills (``relax``), since a full buffer absorbs a misprediction.
     """
 
     name = "hybrid"
 
-    def __init__(
-        self, qoe: QoEModel = QOE_LIN, horizon: int = 5, window: int = 5, relax: float = 0.0,
-        floor: bool = False, hold: int = 2, ewma_cap: float = 0.0,
-    ):
-        self.hold = hold
-        self.ewma_cap = ewma_cap
-        self._ewma = Ewma()
-        self.last_switch = -(10**9)
+    def __init__(self, qoe: QoEModel = QOE_LIN, horizon: int = 5, window: int = 5, relax: float = 1.0,
+                 hold: int = 2):
         self.qoe = qoe
-        self.relax = relax
-        self.floor = floor
         self.horizon = horizon
         self.window = window
-        self._bba = BBA()
+        self.relax = relax
+        self.hold = hold
+        self.last_switch = -(10**9)
         self.predictions: list[float] = []
         self.errors: list[float] = []
 
@@ -250,12 +245,8 @@ class Hybrid(Abr):
         err = max(self.errors[-self.window :], default=0.0)
         if self.relax:
             err *= max(0.0, 1.0 - ctx.buffer_s / (self.relax * ctx.max_buffer_s))
-        est = hm / (1.0 + err)
         self.predictions.append(hm)
-        if self.ewma_cap and ctx.buffer_s < self.ewma_cap * ctx.max_buffer_s:
-            # a low buffer cannot ride out a drop: trust the estimator that falls fastest
-            est = min(est, self._ewma.estimate(samples, ctx.download_s) or est)
-        return est
+        return hm / (1.0 + err)
 
     def choose(self, ctx: AbrContext) -> Decision:
         rates = list(ctx.bitrates_kbps)
@@ -277,10 +268,6 @@ class Hybrid(Abr):
                     score = self._score(plan, durs, rates, u, last, ctx, est, lat)
                     if score > best_score + 1e-9:
                         best, best_score = first, score
-        if self.floor and ctx.playing:
-            bb = self._bba.choose(ctx).rung
-            if bb > best:
-                best = min(bb, max(best, last))
         if ctx.last_rung is not None and best > last and ctx.index - self.last_switch < self.hold:
             best = last  # hold a rung for a few segments before going back up
         if ctx.last_rung is not None and best != last:

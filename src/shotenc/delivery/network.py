@@ -55,3 +55,7 @@ class Network:
         """Seconds from request at ``start`` to the last byte of an ``nbytes`` response."""
         end = self.finish_times(np.array([start]), np.array([nbytes * 8.0]))[0]
         return float(end - start)
+
+    def bits_between(self, t0: float, t1: float) -> float:
+        """Bits the link can carry between two instants (for a player watching a download)."""
+        return float(self._cum(np.array([t1]))[0] - self._cum(np.array([t0]))[0])

@@ -224,7 +224,8 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
     # manifest (and media playlists) cost time before the first segment can be asked for
     manifest_bytes = len(http.get(url, "manifest")[0])
     start = net.transfer_s(0.0, manifest_bytes)
-    cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=opts.qoe)
+    # a pinned rung is played as asked: no abandoning to a lower one
+    cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=opts.qoe, abandon=opts.rung is None)
     rule = abr_mod.Fixed(0) if opts.rung is not None else abr_mod.make(opts.abr, opts.qoe)
     result = run_session(title, net, rule, fetcher, cfg, start_s=start, on_segment=opts.on_segment)
     if opts.optimum and opts.rung is None:

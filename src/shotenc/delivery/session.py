@@ -100,6 +100,33 @@ class SessionConfig:
     max_buffer_s: float = 25.0
     startup_segments: int = 1
     qoe: QoEModel = QOE_LIN
+    abandon: bool = True  # give up a download that would stall, as dash.js's AbandonRequestsRule
+
+
+def _abandon_check(
+    network: Network, t: float, lat: float, nbytes: int, buf: float, seg_s: float, rung: int,
+    title: Title, index: int,
+) -> tuple[float, int] | None:
+    """Watch a download as a player does: after a while, project its end from the bytes seen so
+    far; if it would stall and a lower rung would not, return (seconds spent, rung to switch to).
+    """
+    watch = min(0.5 * seg_s, 0.5 * buf)
+    if rung == 0 or watch <= 0.2:
+        return None
+    seen = network.bits_between(t + lat, t + lat + watch)
+    rate = seen / watch  # bit/s observed so far
+    if rate <= 0:
+        projected = float("inf")
+    else:
+        projected = lat + nbytes * 8 / rate
+    if projected <= buf:
+        return None
+    remaining = buf - lat - watch
+    for lower in range(rung - 1, -1, -1):
+        need = title.sizes_bytes[index][lower] * 8 / rate if rate > 0 else float("inf")
+        if lat + need <= remaining or lower == 0:
+            return lat + watch, lower
+    return None
 
 
 def run_session(
@@ -152,6 +179,21 @@ def run_session(
         extra += got.extra_s
         lat = float(network.latency_at(t + extra))
         dt = extra + network.transfer_s(t + extra, nbytes)
+        if cfg.abandon and playing and dt > buf:
+            cut = _abandon_check(network, t + extra, lat, nbytes, buf, title.segment_s[n], rung, title, n)
+            if cut is not None:
+                first_choice = rung
+                spent, rung = cut
+                spent += extra
+                notes.append(f"segment {n + 1}: abandoned {title.rung_ids[first_choice]}"
+                             f"->{title.rung_ids[rung]} download after {spent:.2f} s")
+                got = fetcher.segment(n, rung)
+                nbytes = got.nbytes
+                if rung not in have_init:
+                    init = fetcher.init(rung)
+                    nbytes += init.nbytes if init else 0
+                    have_init.add(rung)
+                dt = spent + got.extra_s + network.transfer_s(t + spent + got.extra_s, nbytes)
         if playing:
             stall = max(0.0, dt - buf)
             buf = max(0.0, buf - dt)
