@@ -82,7 +82,7 @@ def run(title: Title, traces, cfg: SessionConfig, rules=RULES) -> dict:
             "rebuf_ratio": st.mean(x.rebuffer_s / duration for x in res),
             "switches": st.mean(x.switches for x in res),
             "startup_med": st.median(x.startup_s for x in res),
-            "frac": q / st.mean(opt) if st.mean(opt) > 0 else None,
+            "frac": q / st.mean(opt) if st.mean(opt) > 0 and q > 0 else None,
         }
     out["optimum"] = {"qoe": st.mean(opt)}
     return out
