@@ -123,3 +123,42 @@ def test_origin_failover_when_an_origin_dies(title_copy):
             stats = edge.stats()
             assert stats["failovers"] >= 1 and stats["origin_errors"] >= 1
             assert _get(f"{edge.url}/movie/nothing.m4s")[0] == 404
+
+
+def test_origin_timeout_fails_over(title_copy, hanging):
+    with EdgeThread(EdgeConfig(titles={"movie": title_copy}, port=0)) as good:
+        cfg = EdgeConfig(origins=[hanging.url, good.url], port=0, origin_timeout_s=0.5)
+        with EdgeThread(cfg) as edge:
+            status, _, body = _get(f"{edge.url}/movie/video/h264-108p/seg-00002.m4s")
+            assert status == 200 and body == (title_copy / "video/h264-108p/seg-00002.m4s").read_bytes()
+            assert edge.stats()["failovers"] >= 1
+
+
+def test_serve_command_runs(title_copy):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    proc = subprocess.Popen([sys.executable, "-m", "shotenc", "serve", str(title_copy), "--port", str(port),
+                             "--prefetch", "2", "--policy", "sieve"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stats = None
+        for _ in range(100):
+            try:
+                stats = json.loads(_get(f"http://127.0.0.1:{port}/_edge/stats")[2])
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert stats and stats["policy"] == "sieve" and stats["prefilled_objects"] > 0
+        assert _get(f"http://127.0.0.1:{port}/movie/manifest.mpd")[0] == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "Traceback" not in proc.stderr.read()

@@ -68,3 +68,17 @@ def test_edge_killed_mid_session_fails_over(sample_encode):
     assert rep.failovers and rep.failovers[0]["served_by"].startswith(e2.url)
     assert any("served by" in n for n in rep.session.notes)
     assert rep.decode_errors == [] and len(rep.session.segments) == _segments(sample_encode, "vp9-180p")
+
+
+def test_edge_that_times_out_is_left_for_the_next(sample_encode, hanging):
+    trace = load_trace(DATA / "traces" / "sabre_hd_fs_trace0000.json")
+    with EdgeThread(EdgeConfig(titles={"sample": sample_encode}, port=0)) as good:
+        opts = PlayOptions(trace, codec="h264", timeout_s=0.5, decode=False)
+        rep = play_url([f"{good.url}/sample/manifest.mpd", f"{hanging.url}/sample/manifest.mpd"], opts)
+        assert rep.failovers == []  # the first edge answered everything
+        t0 = __import__("time").monotonic()
+        rep = play_url([f"{hanging.url}/sample/manifest.mpd", f"{good.url}/sample/manifest.mpd"], opts)
+        assert __import__("time").monotonic() - t0 < 20
+    assert rep.failovers and "timed out" in rep.failovers[0]["error"].lower()
+    assert rep.failovers[0]["served_by"].startswith(good.url)
+    assert len(rep.session.segments) == _segments(sample_encode, "h264-180p")
