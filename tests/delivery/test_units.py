@@ -192,3 +192,25 @@ def test_bba_follows_buffer():
     assert abr.BBA().choose(ctx).rung == 0
     ctx.buffer_s = 24
     assert abr.BBA().choose(ctx).rung == 2
+
+
+def test_vmaf_and_sizes_come_from_report_json():
+    from shotenc.delivery.manifests import Presentation, Rendition, Segment
+    from shotenc.delivery.player import build_title
+
+    def rend(rid, bw):
+        segs = [Segment(i + 1, f"v/{rid}/{i + 1}", 2.0 * i, 2.0) for i in range(3)]
+        return Rendition(rid, "video", "avc1.640014", bw, "init", segs)
+
+    rends = [rend("low", 200_000), rend("high", 800_000)]
+    report = {"renditions": [
+        {"id": "low", "segments": [{"bytes": 40_000 + i, "vmaf": 60.0 + i} for i in range(3)]},
+        {"id": "high", "segments": [{"bytes": 190_000 + i, "vmaf": 90.0 + i} for i in range(3)]},
+    ]}
+    title, exact = build_title(Presentation("m", "dash", rends), rends, report)
+    assert exact and title.sizes_bytes[2] == [40_002, 190_002] and title.vmaf[1] == [61.0, 91.0]
+    res = session.run_session(title, Network(constant(100_000, 0.0)), abr.Fixed(1))
+    assert res.avg_vmaf == pytest.approx(91.0)
+    # without report.json sizes are estimated from BANDWIDTH and there is no VMAF
+    title, exact = build_title(Presentation("m", "dash", rends), rends, None)
+    assert not exact and title.vmaf is None and title.sizes_bytes[0] == [50_000, 200_000]
