@@ -82,6 +82,7 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=None, help="Where chunks are kept until publish.")
 @click.option("--keep-work", is_flag=True, help="Keep the chunk work folder after success.")
+@click.option("--scheduler", default=None, help="Dask scheduler (tcp://host:8786) or local:N; default: local threads.")
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress bars.")
 @user_errors
@@ -93,6 +94,7 @@ def encode(
     jobs: int | None,
     work_dir: Path | None,
     keep_work: bool,
+    scheduler: str | None,
     detector: str,
     threshold: float | None,
     min_shot: float,
@@ -100,7 +102,9 @@ def encode(
     as_json: bool,
 ) -> None:
     """Encode SOURCE per shot into a DASH + HLS ladder."""
-    from .pipeline import EncodeOptions, encode_title
+    from .batch import encode_with
+    from .cluster import Runner
+    from .pipeline import EncodeOptions
     from .progress import Reporter, RichReporter
 
     out = output or Path("out") / source.stem
@@ -112,12 +116,13 @@ def encode(
         work_dir=work_dir,
         keep_work=keep_work,
     )
-    if as_json:
-        result = encode_title(source, out, options, reporter=Reporter())
-        click.echo(json.dumps(result.summary, indent=2))
-        return
-    with RichReporter(source.name) as reporter:
-        result = encode_title(source, out, options, reporter=reporter)
+    with Runner(scheduler, jobs) as runner:
+        if as_json:
+            result, _ = encode_with(runner, source, out, options, Reporter())
+            click.echo(json.dumps(result.summary, indent=2))
+            return
+        with RichReporter(source.name) as reporter:
+            result, _ = encode_with(runner, source, out, options, reporter)
     s = result.summary
     click.echo(f"{s['shots']} shots x {s['renditions']} renditions in {s['seconds']:.1f} s -> {out}/")
     click.echo(f"  DASH: {out / 'manifest.mpd'}\n  HLS:  {out / 'master.m3u8'}\n  report: {out / 'report.json'}")
@@ -166,6 +171,10 @@ def analyze(
         )
     Console().print(table)
 
+
+from .batch_cli import batch  # noqa: E402 - registered last: it builds on the helpers above
+
+main.add_command(batch)
 
 from .delivery.cli import play, serve, validate  # noqa: E402
 

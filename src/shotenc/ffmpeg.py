@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 from collections import deque
@@ -59,6 +60,21 @@ def _useful_lines(lines: Sequence[str], limit: int = 4) -> list[str]:
     return list(reversed(out))
 
 
+def _start(argv: list[str], stdout: int, keep_lines: int) -> tuple[subprocess.Popen, deque[str], threading.Thread]:
+    """Start FFmpeg with stderr drained by a thread (so a chatty run never blocks on a full pipe)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE)
+    err_lines: deque[str] = deque(maxlen=keep_lines)
+
+    def _drain() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            err_lines.append(raw.decode("utf-8", "replace").rstrip())
+
+    reader = threading.Thread(target=_drain, daemon=True)
+    reader.start()
+    return proc, err_lines, reader
+
+
 @dataclass
 class RunResult:
     """What a finished FFmpeg run printed on stderr (for parsers such as probe and VMAF)."""
@@ -91,24 +107,11 @@ def run(
     if want_progress:
         argv[3:3] = ["-progress", "pipe:1", "-nostats"]
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if (want_progress or capture_stdout) else subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        proc, err_lines, reader = _start(
+            argv, subprocess.PIPE if (want_progress or capture_stdout) else subprocess.DEVNULL, 4000
         )
     except OSError as exc:
         raise FFmpegError(f"{what}: cannot start FFmpeg ({exc})") from exc
-
-    err_lines: deque[str] = deque(maxlen=4000)
-
-    def _drain() -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            err_lines.append(raw.decode("utf-8", "replace").rstrip())
-
-    reader = threading.Thread(target=_drain, daemon=True)
-    reader.start()
     stdout = b""
     try:
         if want_progress:
@@ -134,26 +137,30 @@ def run(
     lines = list(err_lines)
     if proc.returncode != 0:
         tail = _useful_lines(lines)
-        reason = "; ".join(tail) if tail else f"exit code {proc.returncode}"
+        reason = "; ".join(tail) if tail else exit_reason(proc.returncode)
         raise FFmpegError(f"{what} failed: {reason}", tail)
     if want_progress:
         on_progress(1.0)
     return RunResult(stderr="\n".join(lines), stdout=stdout)
 
 
+def exit_reason(returncode: int) -> str:
+    """``exit code N``, or the signal that killed FFmpeg (a file-size limit shows up as SIGXFSZ)."""
+    if returncode >= 0:
+        return f"exit code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"killed by signal {-returncode}"
+    if name == "SIGXFSZ":
+        return "output file too large for the file-size limit or the disk (SIGXFSZ)"
+    return f"killed by {name}"
+
+
 def stream_frames(args: Sequence[str | os.PathLike], frame_bytes: int, *, what: str = "decode") -> Iterator[bytes]:
     """Yield raw frames of ``frame_bytes`` each from an FFmpeg command writing rawvideo to stdout."""
     argv = command([*args])
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    err_lines: deque[str] = deque(maxlen=200)
-
-    def _drain() -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            err_lines.append(raw.decode("utf-8", "replace").rstrip())
-
-    reader = threading.Thread(target=_drain, daemon=True)
-    reader.start()
+    proc, err_lines, reader = _start(argv, subprocess.PIPE, 200)
     assert proc.stdout is not None
     try:
         while True:

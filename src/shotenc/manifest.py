@@ -53,6 +53,12 @@ def _template(parent: ET.Element, r: Rendition) -> None:
     _timeline(st, r)
 
 
+def _representation(aset: ET.Element, r: Rendition, extra: dict[str, str]) -> ET.Element:
+    """A Representation; @bandwidth is the measured peak segment bit rate."""
+    attrs = {"id": r.id, "codecs": r.codec_string, "bandwidth": str(round(r.peak_kbps * 1000)), **extra}
+    return ET.SubElement(aset, "Representation", attrs)
+
+
 def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float) -> str:
     ET.register_namespace("", DASH_NS)
     max_seg = max((s.duration_s for r in video + audio for s in r.segments), default=1.0)
@@ -89,20 +95,8 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
         )
         set_id += 1
         for r in reps:
-            rep = ET.SubElement(
-                aset,
-                "Representation",
-                {
-                    "id": r.id,
-                    "codecs": r.codec_string,
-                    "bandwidth": str(round(r.peak_kbps * 1000)),
-                    "width": str(r.width),
-                    "height": str(r.height),
-                    "frameRate": r.fps,
-                    "sar": "1:1",
-                },
-            )
-            _template(rep, r)
+            size = {"width": str(r.width), "height": str(r.height), "frameRate": r.fps, "sar": "1:1"}
+            _template(_representation(aset, r, size), r)
     for r in audio:
         aset = ET.SubElement(
             period,
@@ -117,16 +111,7 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
             },
         )
         set_id += 1
-        rep = ET.SubElement(
-            aset,
-            "Representation",
-            {
-                "id": r.id,
-                "codecs": r.codec_string,
-                "bandwidth": str(round(r.peak_kbps * 1000)),
-                "audioSamplingRate": str(r.sample_rate),
-            },
-        )
+        rep = _representation(aset, r, {"audioSamplingRate": str(r.sample_rate)})
         ET.SubElement(
             rep,
             "AudioChannelConfiguration",
@@ -146,11 +131,8 @@ def _par(w: int, h: int) -> str:
 
 
 def target_duration(r: Rendition) -> int:
-    return max(
-        1,
-        max((round(s.duration_s) for s in r.segments), default=1),
-        math.ceil(max((s.duration_s for s in r.segments), default=1) - 0.5),
-    )
+    """RFC 8216: every EXTINF rounded to the nearest integer is at most EXT-X-TARGETDURATION."""
+    return max(1, max((math.floor(s.duration_s + 0.5) for s in r.segments), default=1))
 
 
 def media_playlist(r: Rendition) -> str:

@@ -6,6 +6,7 @@ configuration records, which the Python MP4 libraries either hide or parse only 
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,23 +80,50 @@ class Fragment:
     samples: int
 
 
-def fragments(buf: bytes, init: bytes) -> list[Fragment]:
-    """Every moof+mdat pair of a fragmented MP4 (single track), with timing from tfdt/trun."""
-    default_trex = _trex_default_duration(init)
-    out: list[Fragment] = []
+def read_layout(path: str | os.PathLike) -> tuple[bytes, list[Fragment]]:
+    """The init segment (everything up to the end of moov) and every moof+mdat pair of a fragmented MP4.
+
+    Reads box headers and moof boxes only, so a rendition of any length is never loaded whole.
+    """
+    init = b""
+    frags: list[Fragment] = []
+    default_trex = 0
     pending_start: int | None = None
     current: dict | None = None
-    for box in boxes(buf):
-        if box.type in (b"styp", b"prft", b"emsg") and pending_start is None:
-            pending_start = box.start
-        elif box.type == b"moof":
-            current = _parse_moof(buf, box, default_trex)
-            current["start"] = pending_start if pending_start is not None else box.start
-            pending_start = None
-        elif box.type == b"mdat" and current is not None:
-            out.append(Fragment(current["start"], box.end, current["tfdt"], current["duration"], current["samples"]))
-            current = None
-    return out
+    with open(path, "rb") as f:
+        size_total = os.fstat(f.fileno()).st_size
+        pos = 0
+        while pos + 8 <= size_total:
+            f.seek(pos)
+            head = f.read(16)
+            size, kind = struct.unpack_from(">I4s", head)
+            header = 8
+            if size == 1:
+                size, header = struct.unpack_from(">Q", head, 8)[0], 16
+            elif size == 0:
+                size = size_total - pos
+            if size < header or pos + size > size_total:
+                raise ValueError(f"broken box {kind!r} at {pos}")
+            if kind in (b"ftyp", b"moov") and not frags and current is None:
+                f.seek(pos)
+                init += f.read(size)
+                if kind == b"moov":
+                    default_trex = _trex_default_duration(init)
+            elif kind in (b"styp", b"prft", b"emsg") and pending_start is None:
+                pending_start = pos
+            elif kind == b"moof":
+                f.seek(pos)
+                moof = f.read(size)
+                current = _parse_moof(moof, Box(kind, 0, header, size), default_trex)
+                current["start"] = pending_start if pending_start is not None else pos
+                pending_start = None
+            elif kind == b"mdat" and current is not None:
+                frags.append(
+                    Fragment(current["start"], pos + size, current["tfdt"], current["duration"], current["samples"])
+                )
+                current = None
+            pos += size
+    return init, frags
 
 
 def _parse_moof(buf: bytes, moof: Box, default_trex: int) -> dict:

@@ -6,6 +6,7 @@ picture everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from . import ffmpeg
@@ -43,7 +44,7 @@ def seek_args(media: MediaInfo, start_frame: int) -> list[str]:
     return ["-ss", f"{t:.6f}"]
 
 
-def make_mezzanine(media: MediaInfo, dest: Path) -> MediaInfo:
+def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], None] | None = None) -> MediaInfo:
     """Constant-frame-rate, lossless copy of a variable-frame-rate source.
 
     Per-shot seeking on a VFR source does not give the same frames as a whole-file decode; on
@@ -79,6 +80,8 @@ def make_mezzanine(media: MediaInfo, dest: Path) -> MediaInfo:
             tmp,
         ],
         what="constant-frame-rate intermediate",
+        duration_s=media.duration_s,
+        on_progress=on_progress,
     )
     tmp.replace(dest)
     mezz = probe(dest)

@@ -8,6 +8,7 @@ so every rendition has the same segment instants and every segment starts with a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from . import ffmpeg
 from .codecs import codec_string
 from .errors import ShotencError
 from .ladder import Rung
-from .mp4box import Fragment, boxes, fragments, timescale
+from .mp4box import Fragment, read_layout, timescale
 from .probe import AudioStream, MediaInfo
 from .shots import Shot
 
@@ -90,42 +91,51 @@ def _concat_list(paths: list[str], dest: Path) -> None:
 
 
 def _split(
-    stitched: Path, boundaries: list[int], out_dir: Path, frame_ticks: int | None = None
+    stitched: Path, boundaries: Callable[[int], list[int]], out_dir: Path, tolerance_s: float
 ) -> tuple[int, list[Segment], int]:
-    """Write init.mp4 and segment files, cutting at ``boundaries`` (track-timescale offsets from 0)."""
-    data = stitched.read_bytes()
-    top = list(boxes(data))
-    moov = next((b for b in top if b.type == b"moov"), None)
-    if moov is None:
-        raise ShotencError(f"packaging {stitched.name}: no moov box")
-    init = data[: moov.end]
+    """Write init.mp4 and the segment files of ``stitched``.
+
+    ``boundaries(timescale)`` gives the segment starts in track ticks from 0; a fragment that
+    begins within ``tolerance_s`` before a boundary already belongs to the next segment.
+    """
+    try:
+        init, frags = read_layout(stitched)
+    except (OSError, ValueError) as exc:
+        raise ShotencError(f"packaging {stitched.name}: {exc}") from None
+    if b"moov" not in init or not frags:
+        raise ShotencError(f"packaging {stitched.name}: not a fragmented MP4")
     ts = timescale(init)
-    frags: list[Fragment] = fragments(data[moov.end :], init)
-    if not frags:
-        raise ShotencError(f"packaging {stitched.name}: no fragments")
+    bounds = boundaries(ts)
+    slack = round(tolerance_s * ts)
     base = frags[0].decode_time
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "init.mp4").write_bytes(init)
-    # group fragments: each starts a new segment when it is the nearest to the next boundary
     groups: list[list[Fragment]] = []
     bi = 0
     for frag in frags:
         rel = frag.decode_time - base
-        while bi < len(boundaries) and rel >= boundaries[bi] - (frame_ticks or 0) // 2:
+        while bi < len(bounds) and rel >= bounds[bi] - slack:
             groups.append([])
             bi += 1
         if not groups:
             groups.append([])
         groups[-1].append(frag)
-    groups = [g for g in groups if g]
     segments: list[Segment] = []
-    body = data[moov.end :]
-    for n, group in enumerate(groups, 1):
-        blob = body[group[0].start : group[-1].end]
-        (out_dir / SEGMENT_NAME.format(n)).write_bytes(blob)
-        start = group[0].decode_time - base
-        dur = sum(f.duration for f in group)
-        segments.append(Segment(n, start, dur, len(blob), start / ts, dur / ts))
+    with stitched.open("rb") as src:
+        for n, group in enumerate((g for g in groups if g), 1):
+            first, last = group[0], group[-1]
+            src.seek(first.start)
+            with (out_dir / SEGMENT_NAME.format(n)).open("wb") as dst:
+                remaining = last.end - first.start
+                while remaining:
+                    block = src.read(min(remaining, 1 << 20))
+                    if not block:
+                        raise ShotencError(f"packaging {stitched.name}: file ends inside a fragment")
+                    dst.write(block)
+                    remaining -= len(block)
+            start = first.decode_time - base
+            dur = sum(f.duration for f in group)
+            segments.append(Segment(n, start, dur, last.end - first.start, start / ts, dur / ts))
     return ts, segments, len(init)
 
 
@@ -163,12 +173,12 @@ def package_video(
         what=f"stitch {rung.id}",
     )
     out_dir = out_root / "video" / rung.id
-    init_probe = stitched.read_bytes()[:65536]
-    ts = timescale(init_probe)
     fps = media.fps
-    ticks = ts * fps.denominator / fps.numerator
-    bounds = [round(s.start_frame * ticks) for s in shots]
-    ts, segs, init_len = _split(stitched, bounds, out_dir, round(ticks))
+
+    def bounds(ts: int) -> list[int]:
+        return [round(s.start_frame * ts * fps.denominator / fps.numerator) for s in shots]
+
+    ts, segs, init_len = _split(stitched, bounds, out_dir, 0.5 / float(fps))
     if len(segs) != len(shots):
         raise ShotencError(f"packaging {rung.id}: {len(segs)} segments for {len(shots)} shots")
     # exact durations from frame counts (the fragment sums say the same, up to rounding)
@@ -251,10 +261,12 @@ def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Pat
 
 def package_audio(spec: AudioSpec, encoded: Path, video_segments: list[Segment], out_root: Path) -> Rendition:
     """Group the audio fragments into segments at the video's segment instants."""
-    ts = timescale(encoded.read_bytes()[:65536])
-    bounds = [round(s.start_s * ts) for s in video_segments]
     out_dir = out_root / "audio" / spec.id
-    ts, segs, init_len = _split(encoded, bounds, out_dir, frame_ticks=round(0.48 * ts))
+
+    def bounds(ts: int) -> list[int]:
+        return [round(s.start_s * ts) for s in video_segments]
+
+    ts, segs, init_len = _split(encoded, bounds, out_dir, 0.24)
     init = (out_dir / "init.mp4").read_bytes()
     return Rendition(
         spec.id, "audio", "aac", codec_string(init), ts, segs, init_len, channels=spec.channels, sample_rate=48000

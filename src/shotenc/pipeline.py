@@ -15,18 +15,18 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .analyze import Analysis, analyze
+from .analyze import Analysis
 from .encode import Chunk, ChunkJob, SourceRef, encode_chunk
 from .errors import ShotencError
 from .ladder import Rung, fit_to_source, load_ladder
 from .manifest import master_playlist, media_playlist, write_mpd
-from .normalize import make_mezzanine
 from .package import Rendition, audio_renditions, encode_audio, package_audio, package_video
 from .plan import Allocator, ComplexityAllocator, EncodePlan
 from .probe import probe
 from .progress import Reporter
 from .ratecontrol import RateFeedback
 from .shots import ShotOptions
+from .tasks import cached_analysis, cached_mezzanine, remove_stale_staging
 
 
 @dataclass
@@ -84,12 +84,17 @@ def plan_title(
             raise ShotencError("a variable-frame-rate source needs a work folder")
         work.mkdir(parents=True, exist_ok=True)
         reporter.note(f"variable frame rate: making a {float(media.fps):.3f} fps intermediate")
-        media = make_mezzanine(media, work / "cfr-source.mp4")
+        reporter.stage("constant frame rate", 100)
+        media = cached_mezzanine(
+            media, work / "cfr-source.mp4", lambda f: reporter.update("constant frame rate", f * 100)
+        )
     timings["probe_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     reporter.stage("analyse", 100)
-    analysis = analyze(media, options.shot_options, lambda f: reporter.update("analyse", f * 100))
+    analysis, reused = cached_analysis(media, options.shot_options, work, lambda f: reporter.update("analyse", f * 100))
+    if reused:
+        reporter.note(f"reused the analysis of {Path(source).name} from {work}")
     timings["analyse_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -194,6 +199,7 @@ def encode_title(
 
     t = time.perf_counter()
     staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    remove_stale_staging(out_dir)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
