@@ -220,13 +220,15 @@ class Hybrid(Abr):
     harmonic mean of recent samples discounted by the worst recent prediction error (RobustMPC);
     the discount fades as the buffer fills (``relax``), since a full buffer absorbs a misprediction.
     On a link that has shown an outage, the buffer and throughput rules (BOLA-E, dash.js's rule)
-    cap the plan (``guard``): outages are what a throughput forecast cannot see coming.
+    cap the plan (``guard``) while less than ``guard_buffer_s`` is buffered: outages are what a
+    throughput forecast cannot see coming.
     """
 
     name = "hybrid"
 
     def __init__(self, qoe: QoEModel = QOE_LIN, horizon: int = 5, window: int = 5, relax: float = 1.0,
-                 hold: int = 2, guard: bool = True):
+                 hold: int = 2, guard: bool = True, guard_buffer_s: float = 30.0):
+        self.guard_buffer_s = guard_buffer_s
         self.guard = guard
         self.seen_outage = False
         self._bola = BolaE()
@@ -276,11 +278,12 @@ class Hybrid(Abr):
                         best, best_score = first, score
         if self.guard:
             # the plan trusts its throughput model; once the link has dropped below the lowest rung
-            # (an outage-prone mobile link), never go above what BOLA-E or the throughput rule picks
+            # (an outage-prone mobile link), never go above what BOLA-E or the throughput rule picks,
+            # unless the buffer alone can ride out an outage (guard_buffer_s)
             b, t = self._bola.choose(ctx).rung, self._tput.choose(ctx).rung
             if ctx.throughput_kbps and ctx.throughput_kbps[-1] < ctx.bitrates_kbps[0]:
                 self.seen_outage = True
-            if self.seen_outage:
+            if self.seen_outage and ctx.buffer_s < self.guard_buffer_s:
                 best = min(best, max(b, t))
         if ctx.last_rung is not None and best > last and ctx.index - self.last_switch < self.hold:
             best = last  # hold a rung for a few segments before going back up
