@@ -180,6 +180,12 @@ from .batch_cli import batch  # noqa: E402 - registered last: it builds on the h
 
 main.add_command(batch)
 
+from .delivery.cli import play, serve, validate  # noqa: E402
+
+main.add_command(serve)
+main.add_command(play)
+main.add_command(validate)
+
 from .quality.cli import compare, train  # noqa: E402
 
 main.add_command(compare)

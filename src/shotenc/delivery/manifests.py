@@ -1,0 +1,294 @@
+"""Read what the packager wrote, as a player would: DASH MPD (XML) and HLS (the m3u8 package).
+
+Both become one :class:`Presentation` with absolute-or-relative segment URLs, so the player,
+the validator and the edge's pre-positioning walk the same structure whichever manifest they
+start from. A ``loader`` callable fetches text, so the same code reads files and HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from urllib.parse import urljoin
+
+import m3u8
+
+from ..errors import ShotencError
+
+
+class ManifestError(ShotencError):
+    """A manifest is missing, malformed, or describes something a player cannot follow."""
+
+
+@dataclass
+class Segment:
+    number: int
+    url: str  # resolved against the manifest URL
+    start_s: float
+    duration_s: float
+
+
+@dataclass
+class Rendition:
+    id: str
+    kind: str  # video | audio
+    codecs: str
+    bandwidth: int  # declared peak, bit/s
+    init_url: str | None
+    segments: list[Segment] = field(default_factory=list)
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    average_bandwidth: int | None = None
+    playlist_url: str | None = None  # HLS media playlist
+    target_duration: int | None = None  # HLS
+    group: str = ""  # DASH AdaptationSet id / codec family: renditions a player may switch among
+
+    @property
+    def codec_family(self) -> str:
+        return (self.codecs.split(".")[0] if self.codecs else "unknown").lower()
+
+    @property
+    def duration_s(self) -> float:
+        return sum(s.duration_s for s in self.segments)
+
+
+@dataclass
+class Presentation:
+    url: str
+    kind: str  # dash | hls
+    video: list[Rendition] = field(default_factory=list)
+    audio: list[Rendition] = field(default_factory=list)
+    duration_s: float | None = None
+
+    def groups(self) -> dict[str, list[Rendition]]:
+        """Video renditions a player may switch among, by group, ascending bandwidth."""
+        out: dict[str, list[Rendition]] = {}
+        for r in self.video:
+            out.setdefault(r.group or r.codec_family, []).append(r)
+        return {k: sorted(v, key=lambda r: r.bandwidth) for k, v in out.items()}
+
+    def group_for(self, codec: str | None) -> tuple[str, list[Rendition]]:
+        groups = self.groups()
+        if not groups:
+            raise ManifestError(f"{self.url}: no video renditions")
+        if codec is None:
+            return next(iter(groups.items()))
+        want = {"h264": "avc1", "avc": "avc1", "hevc": "hvc1", "h265": "hvc1", "vp9": "vp09", "av1": "av01"}
+        fam = want.get(codec.lower(), codec.lower())
+        for k, v in groups.items():
+            if v[0].codec_family in (fam, "hev1" if fam == "hvc1" else fam):
+                return k, v
+        raise ManifestError(f"{self.url}: no {codec} renditions (have {', '.join(groups)})")
+
+
+Loader = Callable[[str], str]
+
+_NS = re.compile(r"^\{[^}]*\}")
+_DUR = re.compile(r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
+                  r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
+_TEMPLATE = re.compile(r"\$(RepresentationID|Number|Time|Bandwidth)(%0\d+d)?\$")
+
+
+def _tag(el: ET.Element) -> str:
+    return _NS.sub("", el.tag)
+
+
+def _children(el: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in el if _tag(c) == name]
+
+
+def _child(el: ET.Element | None, name: str) -> ET.Element | None:
+    if el is None:
+        return None
+    found = _children(el, name)
+    return found[0] if found else None
+
+
+def parse_duration(text: str | None) -> float | None:
+    """ISO 8601 duration as used by DASH (PT1M2.5S)."""
+    if not text:
+        return None
+    m = _DUR.match(text.strip())
+    if not m:
+        raise ManifestError(f"bad ISO 8601 duration {text!r}")
+    parts = {k: float(v) for k, v in m.groupdict().items() if v}
+    return parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+
+
+def _fill(template: str, rep_id: str, bandwidth: int, number: int | None = None, time: int | None = None) -> str:
+    def sub(m: re.Match) -> str:
+        key, fmt = m.group(1), m.group(2) or "%d"
+        if key == "RepresentationID":
+            return rep_id
+        value = {"Number": number, "Time": time, "Bandwidth": bandwidth}[key]
+        if value is None:
+            raise ManifestError(f"template {template!r} uses ${key}$ where it has no value")
+        return fmt % value
+
+    return _TEMPLATE.sub(sub, template).replace("$$", "$")
+
+
+def _fps(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def parse_mpd(text: str, url: str) -> Presentation:
+    """A static, single- or multi-period-free MPD with SegmentTemplate (+ SegmentTimeline)."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ManifestError(f"{url}: malformed MPD ({exc})") from None
+    if _tag(root) != "MPD":
+        raise ManifestError(f"{url}: not an MPD (root <{_tag(root)}>)")
+    total = parse_duration(root.get("mediaPresentationDuration"))
+    periods = _children(root, "Period")
+    if len(periods) != 1:
+        raise ManifestError(f"{url}: expected one Period, found {len(periods)}")
+    base = url
+    for el in (root, periods[0]):
+        b = _child(el, "BaseURL")
+        if b is not None and b.text:
+            base = urljoin(base, b.text.strip())
+    pres = Presentation(url=url, kind="dash", duration_s=total)
+    for aset in _children(periods[0], "AdaptationSet"):
+        for rep in _children(aset, "Representation"):
+            pres_list, rend = _representation(aset, rep, base, total, url)
+            (pres.video if pres_list == "video" else pres.audio).append(rend)
+    return pres
+
+
+def _attr(rep: ET.Element, aset: ET.Element, name: str) -> str | None:
+    return rep.get(name) or aset.get(name)
+
+
+def _representation(aset, rep, base, total, url) -> tuple[str, Rendition]:
+    rep_id = rep.get("id") or ""
+    mime = _attr(rep, aset, "mimeType") or ""
+    kind = aset.get("contentType") or mime.split("/")[0]
+    if kind not in ("video", "audio"):
+        kind = "video" if rep.get("width") else "audio"
+    bandwidth = int(rep.get("bandwidth") or 0)
+    tpl = _child(rep, "SegmentTemplate") or _child(aset, "SegmentTemplate")
+    if tpl is None:
+        raise ManifestError(f"{url}: Representation {rep_id} has no SegmentTemplate")
+    timescale = int(tpl.get("timescale") or 1)
+    start_number = int(tpl.get("startNumber") or 1)
+    media = tpl.get("media")
+    if not media:
+        raise ManifestError(f"{url}: Representation {rep_id}: SegmentTemplate without @media")
+    init = tpl.get("initialization")
+    rend = Rendition(
+        id=rep_id, kind=kind, codecs=_attr(rep, aset, "codecs") or "", bandwidth=bandwidth,
+        init_url=urljoin(base, _fill(init, rep_id, bandwidth)) if init else None,
+        width=int(rep.get("width")) if rep.get("width") else None,
+        height=int(rep.get("height")) if rep.get("height") else None,
+        fps=_fps(_attr(rep, aset, "frameRate")), group=aset.get("id") or "",
+    )
+    timeline = _child(tpl, "SegmentTimeline")
+    number = start_number
+    if timeline is not None:
+        t = 0
+        for s in _children(timeline, "S"):
+            if s.get("t") is not None:
+                t = int(s.get("t"))
+            d = int(s.get("d"))
+            r = int(s.get("r") or 0)
+            if r < 0:
+                end = (total or 0) * timescale
+                r = max(0, int((end - t + d - 1) // d) - 1)
+            for _ in range(r + 1):
+                rend.segments.append(Segment(number, urljoin(base, _fill(media, rep_id, bandwidth, number, t)),
+                                             t / timescale, d / timescale))
+                number += 1
+                t += d
+    elif tpl.get("duration") and total:
+        d = int(tpl.get("duration")) / timescale
+        count = int(-(-total // d))
+        for i in range(count):
+            rend.segments.append(Segment(number, urljoin(base, _fill(media, rep_id, bandwidth, number)),
+                                         i * d, min(d, total - i * d)))
+            number += 1
+    else:
+        raise ManifestError(f"{url}: Representation {rep_id}: neither SegmentTimeline nor @duration")
+    return kind, rend
+
+
+def _media_playlist(text: str, url: str, rend: Rendition) -> Rendition:
+    try:
+        pl = m3u8.loads(text, uri=url)
+    except Exception as exc:  # the m3u8 package raises assorted errors on bad input
+        raise ManifestError(f"{url}: malformed media playlist ({exc})") from None
+    if pl.is_variant:
+        raise ManifestError(f"{url}: expected a media playlist, got a master playlist")
+    rend.playlist_url = url
+    rend.target_duration = int(pl.target_duration) if pl.target_duration is not None else None
+    init = pl.segment_map[0].uri if pl.segment_map else None
+    rend.init_url = urljoin(url, init) if init else None
+    start = 0.0
+    seq = pl.media_sequence or 0
+    for i, seg in enumerate(pl.segments):
+        if seg.init_section is not None and rend.init_url is None:
+            rend.init_url = urljoin(url, seg.init_section.uri)
+        rend.segments.append(Segment(seq + i, urljoin(url, seg.uri), start, float(seg.duration)))
+        start += float(seg.duration)
+    if not pl.is_endlist:
+        raise ManifestError(f"{url}: not a VOD playlist (no EXT-X-ENDLIST)")
+    return rend
+
+
+def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
+    """A master playlist and every media playlist it names."""
+    try:
+        master = m3u8.loads(text, uri=url)
+    except Exception as exc:
+        raise ManifestError(f"{url}: malformed playlist ({exc})") from None
+    pres = Presentation(url=url, kind="hls")
+    if not master.is_variant:
+        rend = _media_playlist(text, url, Rendition("0", "video", "", 0, None))
+        pres.video.append(rend)
+        pres.duration_s = rend.duration_s
+        return pres
+    for media in master.media:
+        if media.type != "AUDIO" or not media.uri:
+            continue
+        murl = urljoin(url, media.uri)
+        rend = Rendition(media.name or media.uri, "audio", "", 0, None, group=media.group_id or "")
+        pres.audio.append(_media_playlist(loader(murl), murl, rend))
+    for i, pl in enumerate(master.playlists):
+        info = pl.stream_info
+        purl = urljoin(url, pl.uri)
+        codecs = info.codecs or ""
+        video_codecs = ",".join(c for c in codecs.split(",") if not c.strip().startswith("mp4a"))
+        res = info.resolution
+        rid = pl.uri.rsplit("/", 2)[-2] if pl.uri.count("/") >= 1 else str(i)
+        rend = Rendition(
+            rid, "video", video_codecs.strip(), int(info.bandwidth or 0), None,
+            width=res[0] if res else None, height=res[1] if res else None,
+            fps=float(info.frame_rate) if info.frame_rate else None,
+            average_bandwidth=int(info.average_bandwidth) if info.average_bandwidth else None,
+        )
+        rend.group = rend.codec_family
+        pres.video.append(_media_playlist(loader(purl), purl, rend))
+    if pres.video:
+        pres.duration_s = max(r.duration_s for r in pres.video)
+    return pres
+
+
+def load(url: str, loader: Loader) -> Presentation:
+    """Read a DASH or HLS presentation from ``url`` (the loader decides file vs HTTP)."""
+    text = loader(url)
+    head = text.lstrip()[:200]
+    if head.startswith("#EXTM3U"):
+        return parse_hls(text, url, loader)
+    if head.startswith("<"):
+        return parse_mpd(text, url)
+    raise ManifestError(f"{url}: neither an MPD nor an M3U8 playlist")

@@ -1,0 +1,82 @@
+"""Offline optimum: the best QoE any player could reach on a known trace (dynamic programming).
+
+State after each segment: (last rung, buffer level rounded to ``step_s``), keeping the best QoE
+and its exact time and buffer. The transitions follow the same session rules as the player
+(startup on the first segment, waiting at the buffer cap), so the player's fraction of this
+figure is an honest "how much was left on the table". Rounding makes it a close approximation
+of the true optimum, not a proof; a player can exceed it by a hair in rare cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network import Network
+from .session import SessionConfig, Title
+
+
+@dataclass
+class Optimum:
+    qoe: float
+    rungs: list[int]
+    stall_s: float
+
+
+def offline_optimum(
+    title: Title, network: Network, config: SessionConfig | None = None, step_s: float = 0.1,
+    start_s: float = 0.0,
+) -> Optimum:
+    cfg = config or SessionConfig()
+    rates = np.array(title.bitrates_kbps, dtype=float)
+    util = np.array(cfg.qoe.utilities(list(rates)))
+    nr = len(rates)
+    pen, smooth = cfg.qoe.rebuffer_penalty, cfg.qoe.smooth_penalty
+    # state arrays
+    t = np.array([start_s])
+    buf = np.array([0.0])
+    last = np.array([-1])
+    score = np.array([0.0])
+    stall_tot = np.array([0.0])
+    back: list[tuple[np.ndarray, np.ndarray]] = []
+    for n in range(title.n_segments):
+        seg = title.segment_s[n]
+        bits = np.array(title.sizes_bytes[n], dtype=float) * 8
+        s = len(t)
+        # every (state, action) pair
+        st = np.repeat(np.arange(s), nr)
+        act = np.tile(np.arange(nr), s)
+        b0 = buf[st]
+        wait = np.minimum(np.maximum(0.0, b0 + seg - cfg.max_buffer_s), b0) if n > 0 else 0.0
+        t0 = t[st] + wait
+        b0 = b0 - wait
+        end = network.finish_times(t0, bits[act])
+        dt = end - t0
+        if n == 0:
+            stall = dt + start_s  # startup counts as stall time in QoE_lin
+            nb = np.full_like(dt, seg)
+        else:
+            stall = np.maximum(0.0, dt - b0)
+            nb = np.maximum(0.0, b0 - dt) + seg
+        prev = last[st]
+        sw = np.where(prev >= 0, np.abs(util[act] - util[np.maximum(prev, 0)]), 0.0)
+        sc = score[st] + util[act] - pen * stall - smooth * sw
+        key = act * 100000 + np.round(nb / step_s).astype(np.int64)
+        # best score per key: sort by key then score descending, take first of each key
+        order = np.lexsort((-sc, key))
+        k_sorted = key[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = k_sorted[1:] != k_sorted[:-1]
+        keep = order[first]
+        t, buf, last, score = end[keep], nb[keep], act[keep], sc[keep]
+        stall_tot = stall_tot[st[keep]] + np.where(n == 0, 0.0, stall[keep])
+        back.append((st[keep], act[keep]))
+    best = int(np.argmax(score))
+    rungs = []
+    i = best
+    for prev_idx, acts in reversed(back):
+        rungs.append(int(acts[i]))
+        i = int(prev_idx[i])
+    rungs.reverse()
+    return Optimum(float(score[best]), rungs, float(stall_tot[best]))

@@ -1,0 +1,272 @@
+"""The ABR test player: real HTTP fetches, modelled network time, real FFmpeg decodes.
+
+Bytes come over HTTP from an edge (or an in-process edge in front of a local folder); the
+time each transfer "took" is what the throughput trace gives for those bytes, so a session is
+reproducible and fast, while every byte fetched is real and is decoded to prove it plays.
+On an error or a timeout the player retries on the next edge and says so in the report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+from ..errors import ShotencError
+from . import abr as abr_mod
+from .decode import Decoder
+from .edge import EdgeConfig, EdgeThread
+from .manifests import ManifestError, Presentation, Rendition
+from .manifests import load as load_manifest
+from .network import Network
+from .optimum import offline_optimum
+from .qoe import QOE_LIN, QoEModel
+from .session import Fetched, Fetcher, SegmentLog, SessionConfig, SessionResult, Title, run_session
+from .traces import Trace
+
+
+class PlayError(ShotencError):
+    """A session could not be completed (every edge failed for some object)."""
+
+
+@dataclass
+class PlayOptions:
+    trace: Trace
+    abr: str = "hybrid"
+    codec: str | None = None
+    max_buffer_s: float = 25.0
+    qoe: QoEModel = QOE_LIN
+    timeout_s: float = 5.0
+    decode: bool = True
+    audio: bool = True
+    rung: int | None = None  # play one rung only (validate)
+    optimum: bool = True
+    on_segment: Callable[[SegmentLog], None] | None = None  # progress hook (tests stop an edge)
+
+
+@dataclass
+class PlayReport:
+    session: SessionResult
+    manifest: str
+    codec_group: str
+    rungs: list[str]
+    sizes_exact: bool
+    decoded_segments: int = 0
+    decoded_frames: int = 0
+    decode_errors: list[str] = field(default_factory=list)
+    failovers: list[dict] = field(default_factory=list)
+    audio_rendition: str | None = None
+    wall_s: float = 0.0
+
+    def to_dict(self, with_segments: bool = True) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "session"}
+        d["session"] = self.session.to_dict(with_segments)
+        return d
+
+
+class Http:
+    """GET with a timeout, over a list of equivalent bases (edges/origins), failing over in turn."""
+
+    def __init__(self, manifest_urls: list[str], timeout_s: float):
+        self.dirs = [u.rsplit("/", 1)[0] + "/" for u in manifest_urls]
+        self.manifest_urls = manifest_urls
+        self.timeout_s = timeout_s
+        self.current = 0
+        self.events: list[dict] = []
+
+    def _alt(self, url: str, i: int) -> str:
+        primary = self.dirs[0]
+        return self.dirs[i] + url[len(primary):] if url.startswith(primary) else url
+
+    def get(self, url: str, what: str) -> tuple[bytes, float]:
+        """Body and the seconds lost to failed attempts before it."""
+        lost = 0.0
+        n = len(self.dirs)
+        attempts = max(3, 2 * n)
+        last_error = ""
+        for k in range(attempts):
+            i = (self.current + k) % n
+            target = self._alt(url, i)
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(target, timeout=self.timeout_s) as resp:
+                    body = resp.read()
+                if i != self.current:
+                    self.events.append({"object": what, "failed": self._alt(url, self.current),
+                                        "error": last_error, "served_by": self.dirs[i]})
+                    self.current = i
+                return body, lost
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                lost += time.monotonic() - t0
+                last_error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+                if k + 1 < attempts and (k + 1) % n == 0:
+                    time.sleep(0.05)  # every edge failed once: brief pause before going round again
+        raise PlayError(f"{what}: every edge failed ({last_error})")
+
+    def text(self, url: str) -> str:
+        body, _ = self.get(url, url.rsplit("/", 1)[-1])
+        return body.decode("utf-8", "replace")
+
+
+def _report_json(http: Http, manifest_url: str) -> dict | None:
+    try:
+        return json.loads(http.get(urljoin(manifest_url, "report.json"), "report.json")[0])
+    except (PlayError, ValueError):
+        return None
+
+
+def build_title(pres: Presentation, renditions: list[Rendition], report: dict | None) -> tuple[Title, bool]:
+    """The ladder a player adapts over; sizes from report.json when the encoder wrote them."""
+    counts = {len(r.segments) for r in renditions}
+    if len(counts) != 1:
+        raise ManifestError(f"{pres.url}: renditions have different segment counts {sorted(counts)}")
+    seg_s = [s.duration_s for s in renditions[0].segments]
+    by_id = {r["id"]: r for r in (report or {}).get("renditions", [])}
+    exact = all(r.id in by_id and len(by_id[r.id].get("segments", [])) == len(seg_s) for r in renditions)
+    sizes, vmaf = [], []
+    for n, d in enumerate(seg_s):
+        row, vrow = [], []
+        for r in renditions:
+            seg = by_id[r.id]["segments"][n] if exact else {}
+            row.append(int(seg.get("bytes") or r.bandwidth * d / 8))
+            vrow.append(seg.get("vmaf"))
+        sizes.append(row)
+        vmaf.append(vrow)
+    has_vmaf = all(v is not None for row in vmaf for v in row)
+    title = Title(pres.url, [r.id for r in renditions], [r.bandwidth / 1000 for r in renditions], seg_s, sizes,
+                  vmaf if has_vmaf else None)
+    return title, exact
+
+
+class HttpFetcher(Fetcher):
+    """Fetches init/media segments (and the audio that goes with them) and queues decodes."""
+
+    def __init__(self, http: Http, renditions: list[Rendition], audio: Rendition | None,
+                 decoder: Decoder | None):
+        self.http = http
+        self.renditions = renditions
+        self.audio = audio
+        self.decoder = decoder
+        self.inits: dict[int, bytes] = {}
+        self.audio_init: bytes | None = None
+        self.audio_next = 0
+
+    def init(self, rung: int) -> Fetched | None:
+        r = self.renditions[rung]
+        if r.init_url is None:
+            self.inits[rung] = b""
+            return None
+        body, lost = self.http.get(r.init_url, f"{r.id} init")
+        self.inits[rung] = body
+        return Fetched(len(body), lost)
+
+    def segment(self, index: int, rung: int) -> Fetched:
+        r = self.renditions[rung]
+        seg = r.segments[index]
+        body, lost = self.http.get(seg.url, f"{r.id} segment {seg.number}")
+        if self.decoder:
+            self.decoder.submit(self.inits.get(rung, b""), body, f"{r.id}#{seg.number}")
+        extra_bytes, extra_lost = self._audio_until(seg.start_s + seg.duration_s)
+        return Fetched(len(body) + extra_bytes, lost + extra_lost)
+
+    def _audio_until(self, end_s: float) -> tuple[int, float]:
+        a = self.audio
+        if a is None:
+            return 0, 0.0
+        nbytes, lost = 0, 0.0
+        if self.audio_init is None:
+            self.audio_init = b""
+            if a.init_url:
+                self.audio_init, lost = self.http.get(a.init_url, f"{a.id} init")
+                nbytes += len(self.audio_init)
+        last_video = end_s >= sum(s.duration_s for s in self.renditions[0].segments) - 1e-3
+        while self.audio_next < len(a.segments) and (a.segments[self.audio_next].start_s < end_s - 1e-3
+                                                      or last_video):
+            seg = a.segments[self.audio_next]
+            body, l2 = self.http.get(seg.url, f"{a.id} segment {seg.number}")
+            if self.decoder:
+                self.decoder.submit(self.audio_init, body, f"{a.id}#{seg.number}")
+            nbytes += len(body)
+            lost += l2
+            self.audio_next += 1
+        return nbytes, lost
+
+
+def pick_audio(pres: Presentation) -> Rendition | None:
+    """Stereo if there is one (what a phone would pick), else the first audio rendition."""
+    if not pres.audio:
+        return None
+    stereo = [a for a in pres.audio if "2ch" in a.id or "stereo" in a.id.lower()]
+    return (stereo or sorted(pres.audio, key=lambda a: a.bandwidth))[0]
+
+
+def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str | None = "auto") -> PlayReport:
+    """Play one session against ``manifest_urls[0]`` (the others are fallback edges)."""
+    wall0 = time.monotonic()
+    http = Http(manifest_urls, opts.timeout_s)
+    net = Network(opts.trace)
+    url = manifest_urls[0]
+    pres = load_manifest(url, http.text)
+    group, rends = pres.group_for(opts.codec)
+    report = _report_json(http, url)
+    if opts.rung is not None:
+        rends = [rends[opts.rung]]
+    title, exact = build_title(pres, rends, report)
+    if audio == "auto":
+        audio = pick_audio(pres) if opts.audio else None
+    decoder = Decoder() if opts.decode else None
+    fetcher = HttpFetcher(http, rends, audio if isinstance(audio, Rendition) else None, decoder)
+    # manifest (and media playlists) cost time before the first segment can be asked for
+    manifest_bytes = len(http.get(url, "manifest")[0])
+    start = net.transfer_s(0.0, manifest_bytes)
+    # a pinned rung is played as asked: no abandoning to a lower one
+    cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=opts.qoe, abandon=opts.rung is None)
+    rule = abr_mod.Fixed(0) if opts.rung is not None else abr_mod.make(opts.abr, opts.qoe)
+    result = run_session(title, net, rule, fetcher, cfg, start_s=start, on_segment=opts.on_segment)
+    if opts.optimum and opts.rung is None:
+        opt = offline_optimum(title, net, cfg, start_s=start)
+        result.optimum_qoe = opt.qoe
+        result.fraction_of_optimum = result.qoe_lin / opt.qoe if opt.qoe > 0 else None
+    out = PlayReport(result, url, group, [r.id for r in rends], exact, failovers=http.events,
+                     audio_rendition=audio.id if isinstance(audio, Rendition) else None)
+    if not exact:
+        result.notes.append("segment sizes for the offline optimum estimated from BANDWIDTH (no report.json)")
+    for ev in http.events:
+        result.notes.append(f"{ev['object']}: {ev['error']} at {ev['failed']}; served by {ev['served_by']}")
+    if decoder:
+        for res in decoder.results():
+            out.decoded_segments += 1
+            out.decoded_frames += res.frames
+            if res.error or res.frames == 0:
+                out.decode_errors.append(f"{res.label}: {res.error or 'no frames decoded'}")
+    out.wall_s = time.monotonic() - wall0
+    return out
+
+
+def target_urls(target: str, edges: list[str], edge_thread: EdgeThread | None = None) -> list[str]:
+    """Manifest URLs for a target that is a URL, plus the same path on each extra edge."""
+    urls = [target]
+    path = "/" + target.split("://", 1)[1].split("/", 1)[1] if "://" in target else ""
+    for e in edges:
+        urls.append(e.rstrip("/") + path if path else e)
+    return urls
+
+
+def local_edge(folder: Path, **kw) -> EdgeThread:
+    """An in-process edge on an ephemeral loopback port serving one output folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PlayError(f"{folder}: no such output folder")
+    return EdgeThread(EdgeConfig(titles={folder.resolve().name: folder}, port=0, cache_mb=64, **kw))
+
+
+def manifest_name(folder: Path, prefer: str = "manifest.mpd") -> str:
+    for name in (prefer, "manifest.mpd", "master.m3u8"):
+        if (Path(folder) / name).is_file():
+            return name
+    raise PlayError(f"{folder}: neither manifest.mpd nor master.m3u8 found")

@@ -1,0 +1,91 @@
+"""Fixtures for the delivery tests: real encodes (the shotenc pipeline), edges, traces."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shotenc.delivery.traces import traces_dir
+from shotenc.pipeline import EncodeOptions, encode_title
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "samples" / "sample.mp4"
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="session")
+def sample_encode(tmp_path_factory) -> Path:
+    """The bundled 15 s sample through the real pipeline, tiny ladder, H.264 + VP9 + AV1.
+
+    Two H.264 rungs let a player switch; VP9 and AV1 are there for the browser (no HEVC).
+    """
+    out = tmp_path_factory.mktemp("delivery") / "sample"
+    encode_title(SAMPLE, out, EncodeOptions(ladder="tiny", codecs=["h264", "vp9", "av1"], jobs=2))
+    yield out
+    shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.fixture()
+def title_copy(sample_encode, tmp_path) -> Path:
+    """A private copy of the encode that a test may damage."""
+    dst = tmp_path / "movie"
+    shutil.copytree(sample_encode, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def traces() -> Path:
+    """The shared traces, or the small licensed subset in tests/data/traces."""
+    shared = traces_dir()
+    return shared if shared.is_dir() else DATA / "traces"
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+class HangingServer:
+    """Accepts TCP connections and never answers: an edge or origin that times out."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.conns.append(conn)
+            except OSError:
+                continue
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._stop = True
+        self.thread.join(2)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.fixture()
+def hanging():
+    srv = HangingServer()
+    yield srv
+    srv.close()

@@ -1,0 +1,118 @@
+"""Headless Chromium plays the output through the edge with dash.js and hls.js.
+
+Needs Debian's chromium + chromium-driver and the npm players (scripts/setup-browser.sh). Outside
+CI a missing browser skips these tests; under CI (``CI`` set) it fails them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from shotenc.delivery.edge import LIBS, EdgeConfig, EdgeThread
+
+from .conftest import in_ci
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists() or not Path(DRIVER).exists():
+        return "chromium/chromedriver not installed (scripts/setup-browser.sh)"
+    if not all(p.is_file() for p in LIBS.values()):
+        return "dash.js/hls.js not installed (scripts/setup-browser.sh)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    why = _missing()
+    if why:
+        if in_ci():
+            pytest.fail(why)
+        pytest.skip(why)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="shotenc-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required", "--disable-dev-shm-usage",
+                 f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def edge(sample_encode):
+    with EdgeThread(EdgeConfig(titles={"movie": sample_encode}, port=0, allow_throttle=True)) as e:
+        yield e
+
+
+def _state(driver) -> dict:
+    return driver.execute_script("return window.playerState || {}")
+
+
+def _wait(driver, cond, timeout: float) -> dict:
+    end = time.monotonic() + timeout
+    st = _state(driver)
+    while time.monotonic() < end:
+        st = _state(driver)
+        if st.get("errors") or cond(st):
+            return st
+        time.sleep(0.2)
+    return st
+
+
+def _open(driver, edge, query: str) -> None:
+    driver.get(f"{edge.url}/_player/?{query}")
+
+
+@pytest.mark.parametrize("codec", ["avc1", "vp09", "av01"])
+def test_dash_playback_advances(browser, edge, codec):
+    _open(browser, edge, f"src=/movie/manifest.mpd&engine=dash&codec={codec}")
+    st = _wait(browser, lambda s: s.get("time", 0) > 2.0, 40)
+    assert not st.get("errors"), st
+    assert st["time"] > 2.0, f"{codec}: playback did not advance: {st}"
+    assert st["height"] > 0
+
+
+def test_hls_playback_advances(browser, edge):
+    _open(browser, edge, "src=/movie/master.m3u8&engine=hls")
+    st = _wait(browser, lambda s: s.get("time", 0) > 2.0, 40)
+    assert not st.get("errors"), st
+    assert st["time"] > 2.0, f"hls.js: playback did not advance: {st}"
+
+
+def _throttle(edge, kbps: float) -> None:
+    urllib.request.urlopen(f"{edge.url}/_edge/throttle?kbps={kbps}", timeout=5).read()
+
+
+def test_rendition_drops_when_edge_throttles(browser, edge):
+    _throttle(edge, 0)
+    try:
+        _open(browser, edge, "src=/movie/manifest.mpd&engine=dash&codec=avc1&start=high")
+        st = _wait(browser, lambda s: s.get("time", 0) > 0.5, 40)
+        assert st.get("height") == 180, f"expected to start on the top H.264 rung: {st}"
+        _throttle(edge, 150)  # below the 180p rung, above the 108p one
+        st = _wait(browser, lambda s: 108 in s.get("heights", []), 40)
+        assert not st.get("errors"), st
+        assert 108 in st["heights"], f"rendition did not change under throttling: {st}"
+    finally:
+        _throttle(edge, 0)

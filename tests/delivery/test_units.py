@@ -1,0 +1,216 @@
+"""Pure parts of delivery: traces, network model, QoE, caches, ranges, paths, ABR, optimum."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+from shotenc.delivery import abr, cache, optimum, sabre, session
+from shotenc.delivery.edge import content_type, parse_range
+from shotenc.delivery.network import Network
+from shotenc.delivery.origins import safe_relpath
+from shotenc.delivery.qoe import qoe_lin, sabre_score
+from shotenc.delivery.traces import Period, Trace, TraceError, constant, load_trace
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "traces"
+
+
+def test_both_trace_formats_read(tmp_path):
+    sab = load_trace(DATA / "sabre_hd_fs_trace0000.json")
+    assert len(sab.periods) > 10 and sab.periods[0].latency_s == pytest.approx(0.02)
+    pen = load_trace(DATA / "pensieve_norway_bus_1")
+    assert pen.duration_s > 100 and all(p.kbps >= 0 for p in pen.periods)
+    (tmp_path / "bad.json").write_text('{"x": 1}')
+    with pytest.raises(TraceError):
+        load_trace(tmp_path / "bad.json")
+    with pytest.raises(TraceError):
+        load_trace(tmp_path / "missing")
+
+
+def test_pensieve_samples_become_periods(tmp_path):
+    f = tmp_path / "t"
+    f.write_text("10.0 1.0\n12.0 2.0\n13.0 4.0\n14.0 3.0\n")
+    tr = load_trace(f)
+    assert [p.duration_s for p in tr.periods] == [2.0, 1.0, 1.0, 1.0]  # the last lasts a median gap
+    assert [p.kbps for p in tr.periods] == [1000.0, 2000.0, 4000.0, 3000.0]
+
+
+def test_network_transfer_follows_trace_and_loops():
+    net = Network(Trace("t", [Period(1.0, 1000, 0.1), Period(1.0, 3000, 0.1)]))
+    # 125 kB = 1 Mbit: 0.1 s latency, then 0.9 s at 1 Mbps (0.9 Mbit) and 0.1 Mbit at 3 Mbps
+    assert net.transfer_s(0.0, 125_000) == pytest.approx(0.1 + 0.9 + 0.1 / 3)
+    # the trace loops: starting at 2.0 is the same as starting at 0.0
+    assert net.transfer_s(2.0, 125_000) == pytest.approx(net.transfer_s(0.0, 125_000))
+    # a transfer longer than the trace wraps around it
+    assert net.transfer_s(0.0, 1_000_000) > 2.0
+
+
+def test_zero_bandwidth_period_stalls_transfer():
+    net = Network(Trace("gap", [Period(1.0, 1000, 0.0), Period(2.0, 0, 0.0), Period(1.0, 1000, 0.0)]))
+    assert net.transfer_s(0.5, 125_000) == pytest.approx(0.5 + 2.0 + 0.5)
+
+
+def test_qoe_lin_formula():
+    # utility 1+3+1 Mbps, smoothness |3-1|+|1-3| = 4, rebuffer 2 s × 4.3
+    assert qoe_lin([1000, 3000, 1000], 2.0) == pytest.approx(5 - 8.6 - 4)
+    assert sabre_score([230, 460], 230, 3.0, 3.0) == pytest.approx((math.log(2) - 5) / 2)
+
+
+def _sizes_stream(n_objects=500, n_requests=20000, seed=3):
+    rng = random.Random(seed)
+    sizes = {k: rng.randint(1, 50) for k in range(n_objects)}
+    weights = [1 / (k + 1) ** 1.0 for k in range(n_objects)]
+    reqs = rng.choices(range(n_objects), weights=weights, k=n_requests)
+    return sizes, reqs
+
+
+@pytest.mark.parametrize("policy", sorted(cache.POLICIES))
+def test_cache_respects_byte_budget_and_counts(policy):
+    sizes, reqs = _sizes_stream()
+    cap = sum(sizes.values()) // 10
+    c = cache.make(policy, cap, sizeof=lambda v: v)
+    for k in reqs:
+        if c.get(k) is None:
+            assert c.put(k, sizes[k])
+        assert c.used <= cap
+    assert c.stats.hits + c.stats.misses == len(reqs)
+    assert c.stats.evictions > 0
+    assert not c.put("huge", cap + 1)
+    assert c.stats.hits <= cache.belady_hits(reqs, sizes, cap)
+
+
+def test_scan_resistance_s3fifo_and_sieve_keep_hot_set():
+    hot = [f"h{i}" for i in range(20)]
+    reqs = []
+    for round_ in range(30):
+        reqs += hot + hot  # re-used within the round
+        reqs += [f"scan{round_}-{i}" for i in range(40)]  # one-hit wonders
+    hits = {}
+    for policy in ("lru", "s3fifo", "sieve"):
+        c = cache.make(policy, 40, sizeof=lambda v: 1)
+        for k in reqs:
+            if c.get(k) is None:
+                c.put(k, 1)
+        hits[policy] = c.stats.hits
+    assert hits["s3fifo"] > hits["lru"] and hits["sieve"] > hits["lru"], hits
+
+
+@pytest.mark.parametrize(
+    "header,expected",
+    [("bytes=0-9", (0, 9)), ("bytes=90-", (90, 99)), ("bytes=-10", (90, 99)), ("bytes=95-200", (95, 99)),
+     ("bytes=100-", False), ("bytes=5-2", False), ("bytes=abc", False), ("bytes=-", False), ("bytes=-0", False),
+     ("items=0-1", None), ("bytes=0-1,5-6", None)],
+)
+def test_parse_range(header, expected):
+    assert parse_range(header, 100) == expected
+
+
+@pytest.mark.parametrize(
+    "raw,ok",
+    [("/movie/video/a/seg-00001.m4s", True), ("/movie/../etc/passwd", False), ("/movie/%2e%2e/x", False),
+     ("/movie/%2E%2e/x", False), ("//etc/passwd", False), ("/movie/a%00b", False), ("/movie/a%2fb", False),
+     ("/movie/a\\..\\b", False), ("/movie/./x", False), ("relative", False), ("/movie/a%20b.mp4", True)],
+)
+def test_safe_relpath(raw, ok):
+    assert (safe_relpath(raw) is not None) == ok
+
+
+def test_content_types():
+    assert content_type("m/manifest.mpd") == "application/dash+xml"
+    assert content_type("m/master.m3u8") == "application/vnd.apple.mpegurl"
+    assert content_type("m/video/x/seg-00001.m4s") == "video/iso.segment"
+    assert content_type("m/video/x/init.mp4") == "video/mp4"
+    assert content_type("m/audio/x/init.mp4") == "audio/mp4"
+
+
+def _movie() -> session.Title:
+    t = sabre.load_movie(DATA / "bbb.json")
+    n = 40  # first two minutes keep the test fast
+    return session.Title(t.name, t.rung_ids, t.bitrates_kbps, t.segment_s[:n], t.sizes_bytes[:n])
+
+
+def test_session_accounts_buffer_and_stalls():
+    title = _movie()
+    slow = session.run_session(title, Network(constant(150, 0.0)), abr.Fixed(9))
+    assert slow.rebuffer_count > 0 and slow.rebuffer_s > 10
+    fast = session.run_session(title, Network(constant(50_000, 0.0)), abr.Fixed(9))
+    assert fast.rebuffer_s == 0 and fast.avg_kbps == title.bitrates_kbps[9]
+    assert fast.startup_s == pytest.approx(title.sizes_bytes[0][9] * 8 / 50e6)
+    assert fast.qoe_lin > slow.qoe_lin
+
+
+@pytest.mark.parametrize("trace_file", ["sabre_hd_fs_trace0000.json", "pensieve_norway_bus_1",
+                                        "sabre_3g_report.2010-09-13_1003CEST.json"])
+def test_offline_optimum_bounds_every_rule(trace_file):
+    title = _movie()
+    net = Network(load_trace(DATA / trace_file))
+    cfg = session.SessionConfig()
+    opt = optimum.offline_optimum(title, net, cfg)
+    assert len(opt.rungs) == title.n_segments
+    # replaying the optimum's own choices gives (almost) its score: the DP is self-consistent
+    class Replay(abr.Abr):
+        name = "replay"
+
+        def choose(self, ctx):
+            return abr.Decision(opt.rungs[ctx.index])
+
+    replay = session.run_session(title, net, Replay(), config=cfg)
+    assert replay.qoe_lin == pytest.approx(opt.qoe, abs=0.5 + 0.01 * abs(opt.qoe))
+    for name in abr.ALGORITHMS:
+        res = session.run_session(title, net, abr.make(name), config=cfg)
+        assert res.qoe_lin <= opt.qoe + 0.5 + 0.01 * abs(opt.qoe), name
+
+
+def test_hybrid_holds_a_rung_before_going_back_up():
+    title = _movie()
+    tr = load_trace(DATA / "sabre_3g_report.2010-09-13_1003CEST.json")
+    hyb = session.run_session(title, Network(tr), abr.make("hybrid"))
+    rungs = [s.rung for s in hyb.segments]
+    changes = [i for i in range(1, len(rungs)) if rungs[i] != rungs[i - 1]]
+    assert changes, "a 3G trace should make the player switch at least once"
+    for a, b in zip(changes, changes[1:], strict=False):
+        if rungs[b] > rungs[b - 1]:
+            assert b - a >= 2, f"up-switch at segment {b} only {b - a} segment(s) after the switch at {a}"
+
+
+def test_abandoning_a_download_that_would_stall():
+    title = _movie()
+    drop = Trace("drop", [Period(20.0, 20_000, 0.02), Period(40.0, 400, 0.02)])
+    cfg_on, cfg_off = session.SessionConfig(abandon=True), session.SessionConfig(abandon=False)
+    on = session.run_session(title, Network(drop), abr.make("throughput"), config=cfg_on)
+    off = session.run_session(title, Network(drop), abr.make("throughput"), config=cfg_off)
+    assert any("abandoned" in n for n in on.notes) and not off.notes
+    assert on.rebuffer_s < off.rebuffer_s
+
+
+def test_bba_follows_buffer():
+    ctx = abr.AbrContext(index=5, bitrates_kbps=[100, 200, 400], segment_s=[2.0] * 10, buffer_s=0.5,
+                         max_buffer_s=25, last_rung=2, playing=True)
+    assert abr.BBA().choose(ctx).rung == 0
+    ctx.buffer_s = 24
+    assert abr.BBA().choose(ctx).rung == 2
+
+
+def test_vmaf_and_sizes_come_from_report_json():
+    from shotenc.delivery.manifests import Presentation, Rendition, Segment
+    from shotenc.delivery.player import build_title
+
+    def rend(rid, bw):
+        segs = [Segment(i + 1, f"v/{rid}/{i + 1}", 2.0 * i, 2.0) for i in range(3)]
+        return Rendition(rid, "video", "avc1.640014", bw, "init", segs)
+
+    rends = [rend("low", 200_000), rend("high", 800_000)]
+    report = {"renditions": [
+        {"id": "low", "segments": [{"bytes": 40_000 + i, "vmaf": 60.0 + i} for i in range(3)]},
+        {"id": "high", "segments": [{"bytes": 190_000 + i, "vmaf": 90.0 + i} for i in range(3)]},
+    ]}
+    title, exact = build_title(Presentation("m", "dash", rends), rends, report)
+    assert exact and title.sizes_bytes[2] == [40_002, 190_002] and title.vmaf[1] == [61.0, 91.0]
+    res = session.run_session(title, Network(constant(100_000, 0.0)), abr.Fixed(1))
+    assert res.avg_vmaf == pytest.approx(91.0)
+    # without report.json sizes are estimated from BANDWIDTH and there is no VMAF
+    title, exact = build_title(Presentation("m", "dash", rends), rends, None)
+    assert not exact and title.vmaf is None and title.sizes_bytes[0] == [50_000, 200_000]
