@@ -18,9 +18,10 @@ from pathlib import Path
 from . import ffmpeg
 from .errors import ShotencError
 from .ladder import Rung
+from .mp4box import sample_summary
 from .normalize import seek_args, video_filters
 from .plan import RatePoint
-from .probe import MediaInfo, packet_info
+from .probe import MediaInfo
 
 ENCODER = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
 # rough relative cost per pixel-frame, to start the slowest chunks first
@@ -304,12 +305,15 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
     t0 = time.perf_counter()
     try:
         ffmpeg.run(job.args(tmp), what=f"encode shot {job.shot_index} for {job.rung.id}")
-        packets = packet_info(tmp)
-        if len(packets) != job.frame_count:
+        try:
+            frames, starts_with_key = sample_summary(tmp)
+        except (OSError, ValueError) as exc:
+            raise ShotencError(f"encode shot {job.shot_index} for {job.rung.id}: unreadable output ({exc})") from None
+        if frames != job.frame_count:
             raise ShotencError(
-                f"encode shot {job.shot_index} for {job.rung.id}: got {len(packets)} frames, expected {job.frame_count}"
+                f"encode shot {job.shot_index} for {job.rung.id}: got {frames} frames, expected {job.frame_count}"
             )
-        if not packets[0]["key"]:
+        if not starts_with_key:
             raise ShotencError(f"encode shot {job.shot_index} for {job.rung.id}: first frame is not a keyframe")
         chunk = Chunk(
             job.rung.id,
@@ -317,7 +321,7 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
             str(out),
             tmp.stat().st_size,
             _sha256(tmp),
-            len(packets),
+            frames,
             time.perf_counter() - t0,
             False,
             job.encoder_rate.value if job.rate.kind == "bitrate" else 0.0,

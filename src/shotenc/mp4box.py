@@ -173,3 +173,43 @@ def sample_entry(init: bytes) -> tuple[bytes, bytes]:
         if child.type in (b"avcC", b"hvcC", b"vpcC", b"av1C", b"esds"):
             return entry.type, bytes(init[child.payload])
     return entry.type, b""
+
+
+def sample_summary(path: str | os.PathLike) -> tuple[int, bool]:
+    """(sample count, whether the first sample is a sync sample) of a plain MP4's first track.
+
+    Reads moov only (stsz/stz2 and stss), so checking a chunk needs no extra FFmpeg run.
+    """
+    with open(path, "rb") as f:
+        size_total = os.fstat(f.fileno()).st_size
+        pos, moov = 0, b""
+        while pos + 8 <= size_total:
+            f.seek(pos)
+            head = f.read(16)
+            size, kind = struct.unpack_from(">I4s", head)
+            if size == 1:
+                size = struct.unpack_from(">Q", head, 8)[0]
+            elif size == 0:
+                size = size_total - pos
+            if size < 8:
+                raise ValueError(f"broken box {kind!r} at {pos}")
+            if kind == b"moov":
+                f.seek(pos)
+                moov = f.read(size)
+                break
+            pos += size
+    stbl = find(moov, [b"moov", b"trak", b"mdia", b"minf", b"stbl"]) if moov else None
+    if stbl is None:
+        raise ValueError("no sample table")
+    inner = (stbl.start + stbl.header, stbl.end)
+    stsz = find(moov, [b"stsz"], *inner) or find(moov, [b"stz2"], *inner)
+    if stsz is None:
+        raise ValueError("no sample sizes")
+    count = struct.unpack_from(">I", moov, stsz.start + stsz.header + 8)[0]
+    stss = find(moov, [b"stss"], *inner)
+    if stss is None:  # no sync sample table: every sample is a sync sample
+        return count, count > 0
+    p = stss.start + stss.header
+    entries = struct.unpack_from(">I", moov, p + 4)[0]
+    first_sync = struct.unpack_from(">I", moov, p + 8)[0] if entries else 0
+    return count, first_sync == 1

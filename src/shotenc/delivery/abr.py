@@ -136,8 +136,9 @@ class BolaE(Abr):
 
     name = "bola-e"
 
-    def __init__(self, gp: float = 5.0, ibr_safety: float = 0.9, low_buffer_safety: float = 0.5,
-                 target_s: float = 25.0):
+    def __init__(
+        self, gp: float = 5.0, ibr_safety: float = 0.9, low_buffer_safety: float = 0.5, target_s: float = 25.0
+    ):
         self.gp = gp
         self.target_s = target_s
         self.ibr_safety = ibr_safety
@@ -226,8 +227,16 @@ class Hybrid(Abr):
 
     name = "hybrid"
 
-    def __init__(self, qoe: QoEModel = QOE_LIN, horizon: int = 5, window: int = 5, relax: float = 1.0,
-                 hold: int = 2, guard: bool = True, guard_buffer_s: float = 30.0):
+    def __init__(
+        self,
+        qoe: QoEModel = QOE_LIN,
+        horizon: int = 5,
+        window: int = 5,
+        relax: float = 1.0,
+        hold: int = 2,
+        guard: bool = True,
+        guard_buffer_s: float = 30.0,
+    ):
         self.guard_buffer_s = guard_buffer_s
         self.guard = guard
         self.seen_outage = False

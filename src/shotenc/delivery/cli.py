@@ -41,8 +41,13 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
     for f in folders:
         if not f.is_dir():
             raise ShotencError(f"{f}: no such folder")
-        kids = [f] if any((f / m).is_file() for m in ("manifest.mpd", "master.m3u8")) else sorted(
-            k for k in f.iterdir() if k.is_dir() and any((k / m).is_file() for m in ("manifest.mpd", "master.m3u8")))
+        kids = (
+            [f]
+            if any((f / m).is_file() for m in ("manifest.mpd", "master.m3u8"))
+            else sorted(
+                k for k in f.iterdir() if k.is_dir() and any((k / m).is_file() for m in ("manifest.mpd", "master.m3u8"))
+            )
+        )
         if not kids:
             raise ShotencError(f"{f}: holds no title (no manifest.mpd or master.m3u8)")
         for k in kids:
@@ -57,10 +62,19 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
 @click.option("--cache-mb", type=float, default=256, show_default=True, help="Memory cache budget.")
 @click.option("--policy", type=click.Choice(["s3fifo", "sieve", "lru"]), default="s3fifo", show_default=True)
 @click.option("--origin", "origins", multiple=True, help="Upstream origin base URL (repeatable; failover order).")
-@click.option("--prefetch", type=int, default=0, show_default=True,
-              help="Pre-position the first N segments of every rendition before serving.")
-@click.option("--popularity", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Titles to pre-position, one per line, most popular first.")
+@click.option(
+    "--prefetch",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Pre-position the first N segments of every rendition before serving.",
+)
+@click.option(
+    "--popularity",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Titles to pre-position, one per line, most popular first.",
+)
 @click.option("--origin-timeout", type=float, default=2.0, show_default=True, help="Seconds before failing over.")
 @click.option("--allow-throttle", is_flag=True, help="Enable /_edge/throttle?kbps=N (for player tests).")
 @_errors
@@ -70,17 +84,30 @@ def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, 
 
     if not folders and not origins:
         raise ShotencError("give at least one output folder or --origin URL")
-    cfg = EdgeConfig(titles=_mounts(folders), origins=list(origins), cache_mb=cache_mb, policy=policy,
-                     prefetch=prefetch, popularity=popularity, origin_timeout_s=origin_timeout,
-                     allow_throttle=allow_throttle, host=host, port=port)
+    cfg = EdgeConfig(
+        titles=_mounts(folders),
+        origins=list(origins),
+        cache_mb=cache_mb,
+        policy=policy,
+        prefetch=prefetch,
+        popularity=popularity,
+        origin_timeout_s=origin_timeout,
+        allow_throttle=allow_throttle,
+        host=host,
+        port=port,
+    )
 
     async def run() -> None:
         runner, edge, bound = await start(cfg)
         s = edge.stats
-        click.echo(f"edge on http://{host}:{bound}/  titles: {', '.join(cfg.titles) or '-'}  "
-                   f"origins: {', '.join(o.name for o in edge.origins)}")
-        click.echo(f"pre-positioned {s.prefilled_objects} objects ({s.prefilled_bytes / 1e6:.1f} MB); "
-                   f"player page: http://{host}:{bound}/_player/  stats: /_edge/stats")
+        click.echo(
+            f"edge on http://{host}:{bound}/  titles: {', '.join(cfg.titles) or '-'}  "
+            f"origins: {', '.join(o.name for o in edge.origins)}"
+        )
+        click.echo(
+            f"pre-positioned {s.prefilled_objects} objects ({s.prefilled_bytes / 1e6:.1f} MB); "
+            f"player page: http://{host}:{bound}/_player/  stats: /_edge/stats"
+        )
         try:
             await asyncio.Event().wait()
         finally:
@@ -94,15 +121,26 @@ def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, 
 
 @click.command()
 @click.argument("target")
-@click.option("--trace", "trace_path", required=True, type=click.Path(path_type=Path),
-              help="Throughput trace (Sabre JSON or Pensieve text).")
-@click.option("--abr", default="hybrid", show_default=True,
-              type=click.Choice(["hybrid", "bola-e", "bola", "throughput", "bba"]))
+@click.option(
+    "--trace",
+    "trace_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Throughput trace (Sabre JSON or Pensieve text).",
+)
+@click.option(
+    "--abr", default="hybrid", show_default=True, type=click.Choice(["hybrid", "bola-e", "bola", "throughput", "bba"])
+)
 @click.option("--codec", default=None, help="Video codec family to play (h264, vp9, av1, hevc).")
 @click.option("--edge", "edges", multiple=True, help="Another edge with the same content (failover).")
 @click.option("--buffer", "max_buffer", type=float, default=25.0, show_default=True, help="Buffer cap, seconds.")
-@click.option("--qoe", type=click.Choice(["lin", "log"]), default="lin", show_default=True,
-              help="QoE the hybrid optimises (lin: QoE_lin; log: Sabre-style log utility).")
+@click.option(
+    "--qoe",
+    type=click.Choice(["lin", "log"]),
+    default="lin",
+    show_default=True,
+    help="QoE the hybrid optimises (lin: QoE_lin; log: Sabre-style log utility).",
+)
 @click.option("--no-decode", is_flag=True, help="Skip FFmpeg decoding of fetched segments.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @_errors
@@ -159,8 +197,10 @@ def _print_session(d: dict, as_json: bool) -> None:
         + (f"  mean VMAF {s['avg_vmaf']:.1f}" if s.get("avg_vmaf") is not None else ""),
     ]
     if "decoded_segments" in d:
-        lines.append(f"decoded {d['decoded_segments']} segments, {d['decoded_frames']} frames, "
-                     f"{len(d['decode_errors'])} errors; {len(d['failovers'])} failovers")
+        lines.append(
+            f"decoded {d['decoded_segments']} segments, {d['decoded_frames']} frames, "
+            f"{len(d['decode_errors'])} errors; {len(d['failovers'])} failovers"
+        )
     lines += [f"note: {n}" for n in s.get("notes", [])]
     click.echo("\n".join(lines))
 

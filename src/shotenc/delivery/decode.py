@@ -28,8 +28,12 @@ def decode_bytes(init: bytes, segment: bytes, label: str) -> DecodeResult:
         path = Path(tmp) / "seg.mp4"
         path.write_bytes(init + segment)
         try:
-            res = ffmpeg.run(["-v", "error", "-i", path, "-map", "0", "-f", "framecrc", "-"],
-                             what=f"decode {label}", capture_stdout=True, timeout=120)
+            res = ffmpeg.run(
+                ["-v", "error", "-i", path, "-map", "0", "-f", "framecrc", "-"],
+                what=f"decode {label}",
+                capture_stdout=True,
+                timeout=120,
+            )
         except FFmpegError as exc:
             return DecodeResult(label, 0, str(exc))
     lines = [ln for ln in res.stdout.decode("ascii", "replace").splitlines() if ln and not ln.startswith("#")]

@@ -186,8 +186,11 @@ class Edge:
     # --- pre-positioning -----------------------------------------------------------------
     def _titles_to_fill(self) -> list[str]:
         if self.cfg.popularity:
-            names = [ln.split()[0] for ln in Path(self.cfg.popularity).read_text().splitlines()
-                     if ln.strip() and not ln.startswith("#")]
+            names = [
+                ln.split()[0]
+                for ln in Path(self.cfg.popularity).read_text().splitlines()
+                if ln.strip() and not ln.startswith("#")
+            ]
             return names
         return list(self.cfg.titles)
 
@@ -245,8 +248,13 @@ def _not_found() -> web.Response:
 
 async def _send(request: web.Request, edge: Edge, rel: str, body: bytes, hit: bool) -> web.StreamResponse:
     size = len(body)
-    headers = {**CORS, "Content-Type": content_type(rel), "Accept-Ranges": "bytes",
-               "X-Cache": "HIT" if hit else "MISS", "Cache-Control": "public, max-age=3600"}
+    headers = {
+        **CORS,
+        "Content-Type": content_type(rel),
+        "Accept-Ranges": "bytes",
+        "X-Cache": "HIT" if hit else "MISS",
+        "Cache-Control": "public, max-age=3600",
+    }
     status = 200
     rng = request.headers.get("Range")
     if rng is not None:

@@ -88,8 +88,10 @@ class Presentation:
 Loader = Callable[[str], str]
 
 _NS = re.compile(r"^\{[^}]*\}")
-_DUR = re.compile(r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
-                  r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
+_DUR = re.compile(
+    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
+    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
 _TEMPLATE = re.compile(r"\$(RepresentationID|Number|Time|Bandwidth)(%0\d+d)?\$")
 
 
@@ -187,11 +189,15 @@ def _representation(aset, rep, base, total, url) -> tuple[str, Rendition]:
         raise ManifestError(f"{url}: Representation {rep_id}: SegmentTemplate without @media")
     init = tpl.get("initialization")
     rend = Rendition(
-        id=rep_id, kind=kind, codecs=_attr(rep, aset, "codecs") or "", bandwidth=bandwidth,
+        id=rep_id,
+        kind=kind,
+        codecs=_attr(rep, aset, "codecs") or "",
+        bandwidth=bandwidth,
         init_url=urljoin(base, _fill(init, rep_id, bandwidth)) if init else None,
         width=int(rep.get("width")) if rep.get("width") else None,
         height=int(rep.get("height")) if rep.get("height") else None,
-        fps=_fps(_attr(rep, aset, "frameRate")), group=aset.get("id") or "",
+        fps=_fps(_attr(rep, aset, "frameRate")),
+        group=aset.get("id") or "",
     )
     timeline = _child(tpl, "SegmentTimeline")
     number = start_number
@@ -206,16 +212,20 @@ def _representation(aset, rep, base, total, url) -> tuple[str, Rendition]:
                 end = (total or 0) * timescale
                 r = max(0, int((end - t + d - 1) // d) - 1)
             for _ in range(r + 1):
-                rend.segments.append(Segment(number, urljoin(base, _fill(media, rep_id, bandwidth, number, t)),
-                                             t / timescale, d / timescale))
+                rend.segments.append(
+                    Segment(
+                        number, urljoin(base, _fill(media, rep_id, bandwidth, number, t)), t / timescale, d / timescale
+                    )
+                )
                 number += 1
                 t += d
     elif tpl.get("duration") and total:
         d = int(tpl.get("duration")) / timescale
         count = int(-(-total // d))
         for i in range(count):
-            rend.segments.append(Segment(number, urljoin(base, _fill(media, rep_id, bandwidth, number)),
-                                         i * d, min(d, total - i * d)))
+            rend.segments.append(
+                Segment(number, urljoin(base, _fill(media, rep_id, bandwidth, number)), i * d, min(d, total - i * d))
+            )
             number += 1
     else:
         raise ManifestError(f"{url}: Representation {rep_id}: neither SegmentTimeline nor @duration")
@@ -271,8 +281,13 @@ def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
         res = info.resolution
         rid = pl.uri.rsplit("/", 2)[-2] if pl.uri.count("/") >= 1 else str(i)
         rend = Rendition(
-            rid, "video", video_codecs.strip(), int(info.bandwidth or 0), None,
-            width=res[0] if res else None, height=res[1] if res else None,
+            rid,
+            "video",
+            video_codecs.strip(),
+            int(info.bandwidth or 0),
+            None,
+            width=res[0] if res else None,
+            height=res[1] if res else None,
             fps=float(info.frame_rate) if info.frame_rate else None,
             average_bandwidth=int(info.average_bandwidth) if info.average_bandwidth else None,
         )

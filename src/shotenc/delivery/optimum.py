@@ -25,7 +25,10 @@ class Optimum:
 
 
 def offline_optimum(
-    title: Title, network: Network, config: SessionConfig | None = None, step_s: float = 0.1,
+    title: Title,
+    network: Network,
+    config: SessionConfig | None = None,
+    step_s: float = 0.1,
     start_s: float = 0.0,
 ) -> Optimum:
     cfg = config or SessionConfig()

@@ -81,7 +81,7 @@ class Http:
 
     def _alt(self, url: str, i: int) -> str:
         primary = self.dirs[0]
-        return self.dirs[i] + url[len(primary):] if url.startswith(primary) else url
+        return self.dirs[i] + url[len(primary) :] if url.startswith(primary) else url
 
     def get(self, url: str, what: str) -> tuple[bytes, float]:
         """Body and the seconds lost to failed attempts before it."""
@@ -97,8 +97,14 @@ class Http:
                 with urllib.request.urlopen(target, timeout=self.timeout_s) as resp:
                     body = resp.read()
                 if i != self.current:
-                    self.events.append({"object": what, "failed": self._alt(url, self.current),
-                                        "error": last_error, "served_by": self.dirs[i]})
+                    self.events.append(
+                        {
+                            "object": what,
+                            "failed": self._alt(url, self.current),
+                            "error": last_error,
+                            "served_by": self.dirs[i],
+                        }
+                    )
                     self.current = i
                 return body, lost
             except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -138,16 +144,21 @@ def build_title(pres: Presentation, renditions: list[Rendition], report: dict | 
         sizes.append(row)
         vmaf.append(vrow)
     has_vmaf = all(v is not None for row in vmaf for v in row)
-    title = Title(pres.url, [r.id for r in renditions], [r.bandwidth / 1000 for r in renditions], seg_s, sizes,
-                  vmaf if has_vmaf else None)
+    title = Title(
+        pres.url,
+        [r.id for r in renditions],
+        [r.bandwidth / 1000 for r in renditions],
+        seg_s,
+        sizes,
+        vmaf if has_vmaf else None,
+    )
     return title, exact
 
 
 class HttpFetcher(Fetcher):
     """Fetches init/media segments (and the audio that goes with them) and queues decodes."""
 
-    def __init__(self, http: Http, renditions: list[Rendition], audio: Rendition | None,
-                 decoder: Decoder | None):
+    def __init__(self, http: Http, renditions: list[Rendition], audio: Rendition | None, decoder: Decoder | None):
         self.http = http
         self.renditions = renditions
         self.audio = audio
@@ -185,8 +196,7 @@ class HttpFetcher(Fetcher):
                 self.audio_init, lost = self.http.get(a.init_url, f"{a.id} init")
                 nbytes += len(self.audio_init)
         last_video = end_s >= sum(s.duration_s for s in self.renditions[0].segments) - 1e-3
-        while self.audio_next < len(a.segments) and (a.segments[self.audio_next].start_s < end_s - 1e-3
-                                                      or last_video):
+        while self.audio_next < len(a.segments) and (a.segments[self.audio_next].start_s < end_s - 1e-3 or last_video):
             seg = a.segments[self.audio_next]
             body, l2 = self.http.get(seg.url, f"{a.id} segment {seg.number}")
             if self.decoder:
@@ -232,8 +242,15 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
         opt = offline_optimum(title, net, cfg, start_s=start)
         result.optimum_qoe = opt.qoe
         result.fraction_of_optimum = result.qoe_lin / opt.qoe if opt.qoe > 0 else None
-    out = PlayReport(result, url, group, [r.id for r in rends], exact, failovers=http.events,
-                     audio_rendition=audio.id if isinstance(audio, Rendition) else None)
+    out = PlayReport(
+        result,
+        url,
+        group,
+        [r.id for r in rends],
+        exact,
+        failovers=http.events,
+        audio_rendition=audio.id if isinstance(audio, Rendition) else None,
+    )
     if not exact:
         result.notes.append("segment sizes for the offline optimum estimated from BANDWIDTH (no report.json)")
     for ev in http.events:

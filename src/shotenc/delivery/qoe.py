@@ -55,9 +55,7 @@ def qoe_lin(
     return sum(q) - model.rebuffer_penalty * stall_s - model.smooth_penalty * smooth
 
 
-def sabre_score(
-    played_kbps: Sequence[float], lowest_kbps: float, rebuffer_s: float, segment_s: float
-) -> float:
+def sabre_score(played_kbps: Sequence[float], lowest_kbps: float, rebuffer_s: float, segment_s: float) -> float:
     """Sabre's score: per-segment mean of ln(bitrate/lowest) − 5 × rebuffer time in segments."""
     n = len(played_kbps)
     if n == 0:

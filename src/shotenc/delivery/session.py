@@ -104,8 +104,15 @@ class SessionConfig:
 
 
 def _abandon_check(
-    network: Network, t: float, lat: float, nbytes: int, buf: float, seg_s: float, rung: int,
-    title: Title, index: int,
+    network: Network,
+    t: float,
+    lat: float,
+    nbytes: int,
+    buf: float,
+    seg_s: float,
+    rung: int,
+    title: Title,
+    index: int,
 ) -> tuple[float, int] | None:
     """Watch a download as a player does: after a while, project its end from the bytes seen so
     far; if it would stall and a lower rung would not, return (seconds spent, rung to switch to).
@@ -155,9 +162,16 @@ def run_session(
     notes: list[str] = []
     for n in range(title.n_segments):
         ctx = AbrContext(
-            index=n, bitrates_kbps=title.bitrates_kbps, segment_s=title.segment_s, buffer_s=buf,
-            max_buffer_s=cfg.max_buffer_s, last_rung=last, throughput_kbps=tput, download_s=weights,
-            latency_s=lats, playing=playing,
+            index=n,
+            bitrates_kbps=title.bitrates_kbps,
+            segment_s=title.segment_s,
+            buffer_s=buf,
+            max_buffer_s=cfg.max_buffer_s,
+            last_rung=last,
+            throughput_kbps=tput,
+            download_s=weights,
+            latency_s=lats,
+            playing=playing,
         )
         dec = abr.choose(ctx)
         rung = max(0, min(dec.rung, len(title.bitrates_kbps) - 1))
@@ -185,8 +199,10 @@ def run_session(
                 first_choice = rung
                 spent, rung = cut
                 spent += extra
-                notes.append(f"segment {n + 1}: abandoned {title.rung_ids[first_choice]}"
-                             f"->{title.rung_ids[rung]} download after {spent:.2f} s")
+                notes.append(
+                    f"segment {n + 1}: abandoned {title.rung_ids[first_choice]}"
+                    f"->{title.rung_ids[rung]} download after {spent:.2f} s"
+                )
                 got = fetcher.segment(n, rung)
                 nbytes = got.nbytes
                 if rung not in have_init:

@@ -56,8 +56,12 @@ class ValidationReport:
         self.checks.append(Check(name, bool(ok), detail))
 
     def to_dict(self) -> dict:
-        return {"folder": self.folder, "ok": self.ok,
-                "checks": [c.__dict__ for c in self.checks], "defects": len(self.defects)}
+        return {
+            "folder": self.folder,
+            "ok": self.ok,
+            "checks": [c.__dict__ for c in self.checks],
+            "defects": len(self.defects),
+        }
 
 
 def _codec_ok(codec: str) -> bool:
@@ -77,18 +81,25 @@ def check_alignment(rep: ValidationReport, pres: Presentation, label: str) -> No
     for r in videos[1:]:
         starts_ref = [round(s.start_s, 3) for s in ref.segments]
         starts = [round(s.start_s, 3) for s in r.segments]
-        same = len(starts) == len(starts_ref) and all(abs(a - b) <= 0.002 for a, b in zip(starts, starts_ref,
-                                                                                          strict=False))
-        rep.add(f"{label}: {r.id} aligned with {ref.id}", same,
-                "" if same else f"{len(starts)} vs {len(starts_ref)} segments, starts {starts[:6]} vs {starts_ref[:6]}")
+        same = len(starts) == len(starts_ref) and all(
+            abs(a - b) <= 0.002 for a, b in zip(starts, starts_ref, strict=False)
+        )
+        rep.add(
+            f"{label}: {r.id} aligned with {ref.id}",
+            same,
+            "" if same else f"{len(starts)} vs {len(starts_ref)} segments, starts {starts[:6]} vs {starts_ref[:6]}",
+        )
 
 
 def check_codecs(rep: ValidationReport, pres: Presentation, label: str) -> None:
     for r in pres.video + pres.audio:
         if pres.kind == "hls" and r.kind == "audio":
             continue  # HLS carries audio codecs in the variant's CODECS
-        rep.add(f"{label}: {r.id} CODECS", bool(r.codecs) and all(_codec_ok(c.strip()) for c in r.codecs.split(",")),
-                r.codecs or "missing")
+        rep.add(
+            f"{label}: {r.id} CODECS",
+            bool(r.codecs) and all(_codec_ok(c.strip()) for c in r.codecs.split(",")),
+            r.codecs or "missing",
+        )
 
 
 def check_extinf(rep: ValidationReport, pres: Presentation) -> None:
@@ -97,8 +108,11 @@ def check_extinf(rep: ValidationReport, pres: Presentation) -> None:
             rep.add(f"hls: {r.id} TARGETDURATION", False, "missing")
             continue
         worst = max((s.duration_s for s in r.segments), default=0.0)
-        rep.add(f"hls: {r.id} EXTINF ≤ TARGETDURATION", round(worst) <= r.target_duration,
-                f"longest {worst:.3f} s, target {r.target_duration}")
+        rep.add(
+            f"hls: {r.id} EXTINF ≤ TARGETDURATION",
+            round(worst) <= r.target_duration,
+            f"longest {worst:.3f} s, target {r.target_duration}",
+        )
 
 
 def measure(http: Http, r: Rendition) -> tuple[list[bytes], bytes]:
@@ -108,8 +122,9 @@ def measure(http: Http, r: Rendition) -> tuple[list[bytes], bytes]:
 
 def _rates(r: Rendition, bodies: list[bytes]) -> tuple[float, float]:
     """(peak, average) bit rate of the media segments, bit/s."""
-    peak = max((len(b) * 8 / s.duration_s for b, s in zip(bodies, r.segments, strict=False) if s.duration_s > 0),
-               default=0.0)
+    peak = max(
+        (len(b) * 8 / s.duration_s for b, s in zip(bodies, r.segments, strict=False) if s.duration_s > 0), default=0.0
+    )
     total = sum(s.duration_s for s in r.segments)
     return peak, (sum(len(b) for b in bodies) * 8 / total if total else 0.0)
 
@@ -176,8 +191,11 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
                 check_keyframes(rep, r, init, bodies)
             if dash is not None and r in dash.video + dash.audio:
                 peak = measured[r.id][0]
-                rep.add(f"dash: {r.id} @bandwidth vs measured peak", _within(r.bandwidth, peak),
-                        f"declared {r.bandwidth / 1000:.0f} kbps, measured {peak / 1000:.0f} kbps")
+                rep.add(
+                    f"dash: {r.id} @bandwidth vs measured peak",
+                    _within(r.bandwidth, peak),
+                    f"declared {r.bandwidth / 1000:.0f} kbps, measured {peak / 1000:.0f} kbps",
+                )
         if hls is not None:
             _check_hls_bandwidth(rep, hls, http, measured, dash)
         if dash is not None and hls is not None:
@@ -206,11 +224,17 @@ def _check_hls_bandwidth(rep, hls: Presentation, http: Http, measured: dict, das
                 rep.add(f"hls: {r.id} every segment fetched", False, str(exc))
                 continue
         peak, avg = v_peak + a_peak, v_avg + a_avg
-        rep.add(f"hls: {r.id} BANDWIDTH vs measured peak", _within(r.bandwidth, peak),
-                f"declared {r.bandwidth / 1000:.0f} kbps, measured {peak / 1000:.0f} kbps (video+audio)")
+        rep.add(
+            f"hls: {r.id} BANDWIDTH vs measured peak",
+            _within(r.bandwidth, peak),
+            f"declared {r.bandwidth / 1000:.0f} kbps, measured {peak / 1000:.0f} kbps (video+audio)",
+        )
         if r.average_bandwidth:
-            rep.add(f"hls: {r.id} AVERAGE-BANDWIDTH vs measured", _within(r.average_bandwidth, avg),
-                    f"declared {r.average_bandwidth / 1000:.0f} kbps, measured {avg / 1000:.0f} kbps")
+            rep.add(
+                f"hls: {r.id} AVERAGE-BANDWIDTH vs measured",
+                _within(r.average_bandwidth, avg),
+                f"declared {r.average_bandwidth / 1000:.0f} kbps, measured {avg / 1000:.0f} kbps",
+            )
 
 
 def _check_same_cuts(rep, dash: Presentation, hls: Presentation) -> None:
@@ -221,7 +245,8 @@ def _check_same_cuts(rep, dash: Presentation, hls: Presentation) -> None:
         if other is None:
             continue
         same = len(other.segments) == len(r.segments) and all(
-            abs(a.duration_s - b.duration_s) < 0.002 for a, b in zip(other.segments, r.segments, strict=False))
+            abs(a.duration_s - b.duration_s) < 0.002 for a, b in zip(other.segments, r.segments, strict=False)
+        )
         rep.add(f"{r.id}: HLS EXTINF match DASH timeline", same)
 
 
@@ -229,8 +254,7 @@ def _play_all(rep: ValidationReport, pres: Presentation, manifest_url: str, http
     """Play every video rendition (one rung pinned) and decode every audio segment."""
     for rends in pres.groups().values():
         for i, r in enumerate(rends):
-            opts = PlayOptions(constant(100_000), codec=rends[0].codec_family, rung=i, audio=False,
-                               optimum=False)
+            opts = PlayOptions(constant(100_000), codec=rends[0].codec_family, rung=i, audio=False, optimum=False)
             try:
                 played = play_url([manifest_url], opts, audio=None)
             except ShotencError as exc:
@@ -239,10 +263,13 @@ def _play_all(rep: ValidationReport, pres: Presentation, manifest_url: str, http
             expected = round(r.duration_s * (r.fps or 0)) if r.fps else None
             frames_ok = expected is None or abs(played.decoded_frames - expected) <= len(r.segments)
             ok = not played.decode_errors and played.decoded_segments == len(r.segments) and frames_ok
-            rep.add(f"{r.id}: plays end to end", ok,
-                    f"{played.decoded_segments} segments, {played.decoded_frames} frames decoded"
-                    + (f" (expected {expected})" if expected else "")
-                    + ("; " + "; ".join(played.decode_errors[:3]) if played.decode_errors else ""))
+            rep.add(
+                f"{r.id}: plays end to end",
+                ok,
+                f"{played.decoded_segments} segments, {played.decoded_frames} frames decoded"
+                + (f" (expected {expected})" if expected else "")
+                + ("; " + "; ".join(played.decode_errors[:3]) if played.decode_errors else ""),
+            )
     for a in pres.audio:
         dec = Decoder()
         try:
@@ -254,6 +281,9 @@ def _play_all(rep: ValidationReport, pres: Presentation, manifest_url: str, http
             dec.submit(init, b, f"{a.id}#{s.number}")
         results = dec.results()
         errors = [f"{x.label}: {x.error or 'no frames'}" for x in results if x.error or x.frames == 0]
-        rep.add(f"{a.id}: plays end to end", not errors and len(results) == len(a.segments),
-                f"{len(results)} segments, {sum(x.frames for x in results)} audio frames"
-                + ("; " + "; ".join(errors[:3]) if errors else ""))
+        rep.add(
+            f"{a.id}: plays end to end",
+            not errors and len(results) == len(a.segments),
+            f"{len(results)} segments, {sum(x.frames for x in results)} audio frames"
+            + ("; " + "; ".join(errors[:3]) if errors else ""),
+        )
