@@ -176,17 +176,10 @@ def analyze(
     Console().print(table)
 
 
-from .batch_cli import batch  # noqa: E402 - registered last: it builds on the helpers above
-
-main.add_command(batch)
-
+# commands that build on the helpers above live in their own modules
+from .batch_cli import batch  # noqa: E402
 from .delivery.cli import play, serve, validate  # noqa: E402
-
-main.add_command(serve)
-main.add_command(play)
-main.add_command(validate)
-
 from .quality.cli import compare, train  # noqa: E402
 
-main.add_command(compare)
-main.add_command(train)
+for _command in (batch, serve, play, validate, compare, train):
+    main.add_command(_command)
