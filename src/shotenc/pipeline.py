@@ -18,7 +18,7 @@ from pathlib import Path
 from .analyze import Analysis
 from .encode import Chunk, ChunkJob, SourceRef, encode_chunk
 from .errors import ShotencError
-from .ladder import Rung, fit_to_source, load_ladder
+from .ladder import fit_to_source, load_ladder
 from .manifest import master_playlist, media_playlist, write_mpd
 from .package import Rendition, audio_renditions, encode_audio, package_audio, package_video
 from .plan import Allocator, ComplexityAllocator, EncodePlan
@@ -178,20 +178,56 @@ def encode_title(
     work.mkdir(parents=True, exist_ok=True)
     own_executor = executor is None
     executor = executor or ThreadPoolExecutor(max_workers=n_jobs)
-    side = ThreadPoolExecutor(max_workers=n_jobs)  # audio now, then packaging: fills idle cores
+    try:
+        return _encode_and_publish(
+            analysis,
+            plan,
+            jobs,
+            work,
+            out_dir,
+            options,
+            n_jobs,
+            timings,
+            t,
+            t_start,
+            reporter,
+            executor,
+            submit_kwargs or {},
+        )
+    finally:
+        if own_executor:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _encode_and_publish(
+    analysis: Analysis,
+    plan: EncodePlan,
+    jobs: list[ChunkJob],
+    work: Path,
+    out_dir: Path,
+    options: EncodeOptions,
+    n_jobs: int,
+    timings: dict[str, float],
+    t: float,
+    t_start: float,
+    reporter: Reporter,
+    executor: Executor,
+    submit_kwargs: dict,
+) -> TitleResult:
+    """Chunks, audio and packaging all run as tasks on ``executor`` (a local pool or Dask workers)."""
     media = analysis.media
     audio = {
-        spec.id: side.submit(encode_audio, spec, media, media.duration_s, work / "audio" / f"{spec.id}.mp4")
+        spec.id: executor.submit(
+            encode_audio, spec, media, media.duration_s, work / "audio" / f"{spec.id}.mp4", **submit_kwargs
+        )
         for spec in audio_renditions(media)
     }
     try:
         chunks = run_chunks(jobs, work, executor, reporter, submit_kwargs, in_flight=n_jobs + 1)
     except BaseException:
-        side.shutdown(wait=True, cancel_futures=True)
+        for fut in audio.values():
+            fut.cancel()
         raise
-    finally:
-        if own_executor:
-            executor.shutdown(wait=True, cancel_futures=True)
     timings["encode_s"] = time.perf_counter() - t
     reused = sum(1 for c in chunks.values() if c.reused)
     if reused:
@@ -203,7 +239,7 @@ def encode_title(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        report = _package(analysis, plan, chunks, audio, staging, work / "stitch", reporter, side)
+        report = _package(analysis, plan, chunks, audio, staging, work / "stitch", reporter, executor, submit_kwargs)
         timings["package_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t_start
         report["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -224,8 +260,6 @@ def encode_title(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    finally:
-        side.shutdown(wait=True, cancel_futures=True)
     if not options.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return TitleResult(out_dir, report)
@@ -251,15 +285,29 @@ def _package(
     scratch: Path,
     reporter: Reporter,
     pool: Executor,
+    submit_kwargs: dict,
 ) -> dict:
     media = analysis.media
     shots = plan.shots
     specs = audio_renditions(media)
     reporter.stage("package", len(plan.rungs) + len(specs))
 
-    def one_rung(rung: Rung) -> Rendition:
-        paths = [chunks[(rung.id, s.index)].path for s in shots]
-        rend = package_video(rung, paths, shots, media, staging, scratch)
+    stitched = [
+        pool.submit(
+            package_video,
+            rung,
+            [chunks[(rung.id, s.index)].path for s in shots],
+            shots,
+            media,
+            staging,
+            scratch,
+            **submit_kwargs,
+        )
+        for rung in plan.rungs
+    ]
+    video: list[Rendition] = []
+    for rung, fut in zip(plan.rungs, stitched, strict=True):
+        rend = fut.result()
         rend.extra["rung"] = rung.to_dict()
         rend.extra["shots"] = [
             {
@@ -273,9 +321,7 @@ def _package(
         ]
         (staging / rend.directory / "playlist.m3u8").write_text(media_playlist(rend), encoding="utf-8")
         reporter.advance("package")
-        return rend
-
-    video = list(pool.map(one_rung, plan.rungs))
+        video.append(rend)
     audio: list[Rendition] = []
     for spec in specs:
         rend = package_audio(spec, audio_files[spec.id].result(), video[0].segments, staging)
