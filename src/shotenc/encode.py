@@ -205,6 +205,11 @@ class ChunkJob:
             "-y",
             "-v",
             "error",
+            # decoder and filters get the chunk's thread budget too: a 1-thread task uses one core
+            "-filter_threads",
+            str(self.threads),
+            "-threads",
+            str(self.threads),
             *seek_args(media, self.start_frame),
             "-i",
             self.source.path,
