@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from .cli_support import user_errors
 from .errors import ShotencError
 from .quality.cli import quality_encode_options, wrap_encode_with
 from .shots import DETECTORS, ShotOptions
-
-
-def user_errors(fn: Callable) -> Callable:
-    """Turn known failures (and Ctrl-C) into one line on stderr and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ShotencError as exc:
-            click.echo(f"shotenc: error: {exc}", err=True)
-            sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("shotenc: interrupted", err=True)
-            sys.exit(130)
-        except OSError as exc:
-            click.echo(f"shotenc: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 def shot_options(fn: Callable) -> Callable:

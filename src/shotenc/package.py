@@ -8,7 +8,7 @@ so every rendition has the same segment instants and every segment starts with a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -139,15 +139,12 @@ def _split(
     return ts, segments, len(init)
 
 
-def package_video(
-    rung: Rung, chunk_paths: list[str], shots: list[Shot], media: MediaInfo, out_root: Path, scratch: Path
-) -> Rendition:
-    """One video rendition: stitched from its chunks, cut at shot starts."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    listing = scratch / f"{rung.id}.ffconcat"
-    _concat_list(chunk_paths, listing)
-    stitched = scratch / f"{rung.id}.mp4"
-    tag = ["-tag:v", "hvc1"] if rung.codec == "hevc" else []
+def stitch_chunks(paths: Sequence[str], dest: Path, hevc: bool, fragmented: bool) -> None:
+    """Join chunks without re-encoding; the concat demuxer rebases their timestamps."""
+    listing = dest.with_suffix(".ffconcat")
+    _concat_list(list(paths), listing)
+    tag = ["-tag:v", "hvc1"] if hevc else []
+    flags = ["-movflags", FRAG_FLAGS] if fragmented else []
     ffmpeg.run(
         [
             "-y",
@@ -164,14 +161,23 @@ def package_video(
             "-c",
             "copy",
             *tag,
-            "-movflags",
-            FRAG_FLAGS,
+            *flags,
             "-f",
             "mp4",
-            stitched,
+            dest,
         ],
-        what=f"stitch {rung.id}",
+        what=f"stitch {dest.stem}",
     )
+    listing.unlink(missing_ok=True)
+
+
+def package_video(
+    rung: Rung, chunk_paths: list[str], shots: list[Shot], media: MediaInfo, out_root: Path, scratch: Path
+) -> Rendition:
+    """One video rendition: stitched from its chunks, cut at shot starts."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    stitched = scratch / f"{rung.id}.mp4"
+    stitch_chunks(chunk_paths, stitched, hevc=rung.codec == "hevc", fragmented=True)
     out_dir = out_root / "video" / rung.id
     fps = media.fps
 

@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from ..cli_support import user_errors
 from ..errors import ShotencError
 from .qoe import QoEModel
-
-
-def _errors(fn: Callable) -> Callable:
-    """Known failures become one line on stderr and exit status 2, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ShotencError as exc:
-            click.echo(f"shotenc: error: {exc}", err=True)
-            sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("shotenc: interrupted", err=True)
-            sys.exit(130)
-        except OSError as exc:
-            click.echo(f"shotenc: error: {exc.strerror or exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
@@ -77,7 +56,7 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
 )
 @click.option("--origin-timeout", type=float, default=2.0, show_default=True, help="Seconds before failing over.")
 @click.option("--allow-throttle", is_flag=True, help="Enable /_edge/throttle?kbps=N (for player tests).")
-@_errors
+@user_errors
 def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, origin_timeout, allow_throttle):
     """Serve output folders (and/or upstream origins) through the caching edge."""
     from .edge import EdgeConfig, start
@@ -143,7 +122,7 @@ def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, 
 )
 @click.option("--no-decode", is_flag=True, help="Skip FFmpeg decoding of fetched segments.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-@_errors
+@user_errors
 def play(target, trace_path, abr, codec, edges, max_buffer, qoe, no_decode, as_json):
     """Play a title with an ABR rule over a throughput trace (folder, manifest URL, or Sabre movie)."""
     from . import sabre
@@ -209,7 +188,7 @@ def _print_session(d: dict, as_json: bool) -> None:
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--no-play", is_flag=True, help="Structural checks only.")
 @click.option("--json", "as_json", is_flag=True)
-@_errors
+@user_errors
 def validate(folder, no_play, as_json):
     """Check an output folder (alignment, keyframes, CODECS, BANDWIDTH, EXTINF) and play every rendition."""
     from .validate import validate as run

@@ -12,16 +12,10 @@ from pathlib import Path
 
 import click
 
+from ..batch import VIDEO_SUFFIXES
+from ..cli_support import user_errors
 from ..errors import ShotencError
 from .optimize import MODES
-
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".ts", ".y4m", ".mxf"}
-
-
-def _user_errors(fn: Callable) -> Callable:
-    from ..cli import user_errors
-
-    return user_errors(fn)
 
 
 def quality_encode_options(fn: Callable) -> Callable:
@@ -201,7 +195,7 @@ def compare(
 ) -> None:
     """Encode SOURCE's ladder the traditional way and per shot; report rates, VMAF and BD-rate."""
 
-    @_user_errors
+    @user_errors
     def run() -> None:
         from ..cli import parse_codecs
         from .compare import CompareOptions, worst_shot_summary
@@ -267,7 +261,7 @@ def compare(
 def train(clips: Path, output: Path, codecs: str, cache: Path | None, jobs: int | None) -> None:
     """Fit the complexity -> rate/quality model on the videos in CLIPS (a folder or one file)."""
 
-    @_user_errors
+    @user_errors
     def run() -> None:
         from ..cli import parse_codecs
         from ..ladder import CODECS

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -33,6 +32,7 @@ from ..encode import encode_chunk, encoder_args
 from ..errors import ShotencError
 from ..ladder import Rung, fit_to_source, load_ladder
 from ..normalize import make_mezzanine, video_filters
+from ..package import stitch_chunks
 from ..pipeline import chunk_jobs, default_jobs
 from ..probe import MediaInfo, packet_info, probe
 from ..shots import ShotOptions
@@ -151,36 +151,6 @@ def encode_traditional(media: MediaInfo, rung: Rung, method: str, dest: Path, go
     else:
         ffmpeg.run([*base, *enc, "-f", "mp4", dest], what=f"encode {dest.name}")
     return time.perf_counter() - t0
-
-
-def stitch(paths: Sequence[str], dest: Path, tag_hvc1: bool) -> None:
-    """Join per-shot chunks into one file without re-encoding (for scoring and for a look)."""
-    listing = dest.with_suffix(".ffconcat")
-    listing.write_text("ffconcat version 1.0\n" + "".join(f"file '{os.path.abspath(p)}'\n" for p in paths))
-    tag = ["-tag:v", "hvc1"] if tag_hvc1 else []
-    ffmpeg.run(
-        [
-            "-y",
-            "-v",
-            "error",
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            listing,
-            "-map",
-            "0:v:0",
-            "-c",
-            "copy",
-            *tag,
-            "-f",
-            "mp4",
-            dest,
-        ],
-        what=f"stitch {dest.name}",
-    )
-    listing.unlink()
 
 
 def frame_sizes(path: str | Path) -> list[int]:
@@ -325,7 +295,7 @@ def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | N
         mine = sorted((c for c in chunks if c.rung_id == rung.id), key=lambda c: c.shot_index)
         path = rend_dir / "per-shot" / f"{rung.id}.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)
-        stitch([c.path for c in mine], path, rung.codec == "hevc")
+        stitch_chunks([c.path for c in mine], path, hevc=rung.codec == "hevc", fragmented=False)
         tasks.append(
             {
                 "method": "per-shot",
