@@ -50,6 +50,11 @@ def test_fit_drops_rungs_above_source_and_keeps_aspect():
     assert [(r.width, r.height) for r in rungs] == [(640, 360), (1280, 720)]
     rungs = fit_to_source(ladder, 320, 240)  # smaller than every rung: the smallest, at source size
     assert [(r.width, r.height) for r in rungs] == [(320, 240)]
+    assert rungs[0].bitrate_kbps < 800  # rates scaled down with the pixels
+    # a letterboxed 640x272 source: 360p is dropped, and its place is taken at the source size
+    rungs = fit_to_source(Ladder("t", "", [_rung(height=234, kbps=300), _rung(height=360, kbps=750)]), 640, 272)
+    assert [(r.id, r.width, r.height) for r in rungs] == [("h264-234p", 550, 234), ("h264-272p", 640, 272)]
+    assert 300 < rungs[1].bitrate_kbps < 750 and rungs[1].maxrate_kbps > rungs[1].bitrate_kbps
     with pytest.raises(ShotencError):
         fit_to_source(ladder, 640, 360, ["h266"])
 

@@ -117,13 +117,29 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
+def _source_size_rung(bigger: Rung, top: Rung | None, height: int, width: int) -> Rung:
+    scale = ((width * height) / (bigger.width * bigger.height)) ** 0.75
+    floor = top.bitrate_kbps / bigger.bitrate_kbps if top else 0.0
+    scale = min(1.0, max(scale, floor))
+    return replace(
+        bigger,
+        id=f"{bigger.codec}-{height}p",
+        height=height,
+        width=width,
+        bitrate_kbps=round(bigger.bitrate_kbps * scale, 1),
+        maxrate_kbps=round(bigger.maxrate_kbps * scale, 1),
+        bufsize_kbps=round(bigger.bufsize_kbps * scale, 1),
+    )
+
+
 def fit_to_source(
     ladder: Ladder, display_width: int, display_height: int, codecs: list[str] | None = None
 ) -> list[Rung]:
     """Rungs for this source: chosen codecs, widths from its aspect ratio, none above its size.
 
-    When every rung of a codec is larger than the source, that codec keeps its smallest rung,
-    scaled down to the source size, so a tiny source still gets an output.
+    When rungs were dropped for being larger than the source and the codec's top kept rung is
+    well below the source (or none is left), a rung at the source size takes their place: the
+    smallest dropped rung, its rates scaled by (pixel ratio)^0.75, never under the top kept rung's.
     """
     if codecs:
         unknown = sorted(set(codecs) - set(CODECS))
@@ -138,15 +154,23 @@ def fit_to_source(
         mine = [r for r in ladder.rungs if r.codec == codec]
         if not mine:
             continue
-        fitted = []
+        fitted, dropped = [], []
         for r in mine:
             width = r.width or _even(r.height * aspect)
             if r.height <= display_height and width <= cap + 2:
                 fitted.append(replace(r, width=min(width, cap)))
-        if not fitted:
-            smallest = min(mine, key=lambda r: (r.height, r.bitrate_kbps))
-            height = display_height - display_height % 2
-            fitted.append(replace(smallest, height=height, width=_even(height * aspect), id=f"{codec}-{height}p"))
+            else:
+                dropped.append(replace(r, width=width))
+        top = max(fitted, key=lambda r: (r.height, r.bitrate_kbps), default=None)
+        if dropped and (top is None or top.height < 0.9 * display_height):
+            fitted.append(
+                _source_size_rung(
+                    min(dropped, key=lambda r: (r.height, r.bitrate_kbps)),
+                    top,
+                    display_height - display_height % 2,
+                    min(cap, _even(display_height * aspect)),
+                )
+            )
         out.extend(fitted)
     if not out:
         raise ShotencError("the ladder has no rung for the chosen codecs")

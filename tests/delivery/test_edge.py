@@ -79,9 +79,18 @@ def test_security(edge, title_copy, tmp_path):
     os.symlink(secret, title_copy / "leak.txt")
     os.symlink("/etc", title_copy / "etc")
     port = edge.port
-    for path in (b"/movie/../../etc/passwd", b"/movie/%2e%2e/%2e%2e/etc/passwd", b"/movie/%2E%2E/x",
-                 b"/movie/leak.txt", b"/movie/etc/passwd", b"/movie/a%00.m4s", b"//etc/passwd",
-                 b"/etc/passwd", b"/movie/video%2f..%2f..%2fmanifest.mpd", b"/nosuchtitle/manifest.mpd"):
+    for path in (
+        b"/movie/../../etc/passwd",
+        b"/movie/%2e%2e/%2e%2e/etc/passwd",
+        b"/movie/%2E%2E/x",
+        b"/movie/leak.txt",
+        b"/movie/etc/passwd",
+        b"/movie/a%00.m4s",
+        b"//etc/passwd",
+        b"/etc/passwd",
+        b"/movie/video%2f..%2f..%2fmanifest.mpd",
+        b"/nosuchtitle/manifest.mpd",
+    ):
         line = _raw(port, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert line.split(b" ")[1] == b"404", (path, line)
     assert _raw(port, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n").split(b" ")[1] in (b"400", b"414")
@@ -145,9 +154,25 @@ def test_serve_command_runs(title_copy):
         port = s.getsockname()[1]
     src = Path(__file__).resolve().parents[2] / "src"
     env = {**os.environ, "PYTHONPATH": str(src)}
-    proc = subprocess.Popen([sys.executable, "-m", "shotenc", "serve", str(title_copy), "--port", str(port),
-                             "--prefetch", "2", "--policy", "sieve"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shotenc",
+            "serve",
+            str(title_copy),
+            "--port",
+            str(port),
+            "--prefetch",
+            "2",
+            "--policy",
+            "sieve",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         stats = None
         for _ in range(100):

@@ -39,7 +39,8 @@ def test_hls_and_slow_link(sample_encode):
         rep = play_url([f"{e.url}/sample/master.m3u8"], PlayOptions(trace, abr="bba", codec="av1"))
     assert rep.decode_errors == [] and rep.codec_group == "av01"
     assert rep.decoded_segments == _segments(sample_encode, "av1-180p") + len(
-        list((sample_encode / "audio" / "aac-2ch").glob("seg-*.m4s")))
+        list((sample_encode / "audio" / "aac-2ch").glob("seg-*.m4s"))
+    )
 
 
 def test_fast_link_reaches_top_rung_and_slow_link_stays_low(sample_encode):

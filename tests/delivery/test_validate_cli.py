@@ -58,8 +58,9 @@ def test_cli_play_folder_and_sabre_movie(sample_encode):
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert d["session"]["abr"] == "hybrid" and d["decode_errors"] == [] and d["decoded_segments"] > 0
-    res = CliRunner().invoke(main, ["play", str(DATA / "traces" / "bbb.json"), "--trace", str(trace),
-                                    "--abr", "bola-e"])
+    res = CliRunner().invoke(
+        main, ["play", str(DATA / "traces" / "bbb.json"), "--trace", str(trace), "--abr", "bola-e"]
+    )
     assert res.exit_code == 0 and "simulation only" in res.output and "QoE_lin" in res.output
 
 
