@@ -23,7 +23,8 @@ from .errors import ShotencError
 from .ladder import fit_to_source, load_ladder
 from .pipeline import EncodeOptions, TitleResult, encode_title, work_dir_for
 from .progress import Reporter
-from .tasks import analyse_task, content_key, sha256_file
+from .receipts import content_key, sha256_file, write_atomic
+from .tasks import analyse_task
 
 VIDEO_SUFFIXES = frozenset(
     ".mp4 .m4v .mov .mkv .webm .avi .mxf .ts .m2ts .mts .mpg .mpeg .flv .wmv .y4m .ogv .3gp".split()
@@ -129,15 +130,6 @@ def already_published(out_dir: Path, key: str) -> dict | None:
         return json.loads(report.read_text())
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def one_line(exc: BaseException) -> str:

@@ -8,7 +8,6 @@ kept beside a small JSON receipt (size, SHA-256) and reused only when both still
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, replace
@@ -22,6 +21,7 @@ from .mp4box import sample_summary
 from .normalize import seek_args, video_filters
 from .plan import RatePoint
 from .probe import MediaInfo
+from .receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 
 ENCODER = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
 # rough relative cost per pixel-frame, to start the slowest chunks first
@@ -249,7 +249,7 @@ class ChunkJob:
             "ff": ffmpeg_version(),
             "v": 1,
         }
-        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
+        return content_key(spec)
 
     def cost(self) -> float:
         w, h = self.size
@@ -275,27 +275,16 @@ def ffmpeg_version() -> str:
     return Path(ffmpeg.ffmpeg_path()).name
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def chunk_path(work_dir: Path, job: ChunkJob) -> Path:
     return work_dir / "chunks" / job.rung.id / f"shot{job.shot_index:05d}-{job.key}.mp4"
 
 
 def load_receipt(path: Path) -> Chunk | None:
     """The chunk at ``path`` if its receipt matches its bytes; None if missing or corrupt."""
-    receipt = path.with_suffix(".json")
+    meta = read_receipt(path, path.with_suffix(".json"))
     try:
-        meta = json.loads(receipt.read_text())
-        if path.stat().st_size != meta["bytes"] or _sha256(path) != meta["sha256"]:
-            return None
-        return Chunk(**{**meta, "path": str(path), "reused": True})
-    except (OSError, ValueError, KeyError, TypeError):
+        return Chunk(**{**meta, "path": str(path), "reused": True}) if meta else None
+    except TypeError:
         return None
 
 
@@ -306,7 +295,7 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
     if done is not None:
         return done
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{time.monotonic_ns()}.part.mp4")
+    tmp = temp_name(out)
     t0 = time.perf_counter()
     try:
         ffmpeg.run(job.args(tmp), what=f"encode shot {job.shot_index} for {job.rung.id}")
@@ -325,17 +314,14 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
             job.shot_index,
             str(out),
             tmp.stat().st_size,
-            _sha256(tmp),
+            sha256_file(tmp),
             frames,
             time.perf_counter() - t0,
             False,
             job.encoder_rate.value if job.rate.kind == "bitrate" else 0.0,
         )
         os.replace(tmp, out)
-        receipt = out.with_suffix(".json")
-        rtmp = receipt.with_name(f".{receipt.name}.{os.getpid()}.part")
-        rtmp.write_text(json.dumps({k: v for k, v in asdict(chunk).items() if k not in ("path", "reused")}))
-        os.replace(rtmp, receipt)
+        write_receipt(out.with_suffix(".json"), {k: v for k, v in asdict(chunk).items() if k not in ("path", "reused")})
         return chunk
     finally:
         tmp.unlink(missing_ok=True)

@@ -9,12 +9,9 @@ data (paths, checksums), so they run the same in a local pool or on a Dask worke
 from __future__ import annotations
 
 import glob
-import hashlib
-import json
 import os
 import pickle
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +20,7 @@ from .analyze import ANALYSIS_WIDTH, Analysis, analyze
 from .encode import ffmpeg_version, source_fingerprint
 from .normalize import make_mezzanine
 from .probe import MediaInfo, probe
+from .receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 from .shots import ShotOptions
 
 ANALYSIS_VERSION = 1
@@ -38,46 +36,23 @@ class TaskResult:
     reused: bool
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def content_key(spec: dict) -> str:
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
 def _receipt(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
 def verified(path: Path, key: str) -> TaskResult | None:
     """The result at ``path`` if its receipt names ``key`` and matches its size and checksum."""
-    try:
-        meta = json.loads(_receipt(path).read_text())
-        if meta["key"] != key or path.stat().st_size != meta["bytes"] or sha256_file(path) != meta["sha256"]:
-            return None
-        return TaskResult(str(path), meta["bytes"], meta["sha256"], True)
-    except (OSError, ValueError, KeyError, TypeError):
+    meta = read_receipt(path, _receipt(path))
+    if meta is None or meta.get("key") != key:
         return None
+    return TaskResult(str(path), meta["bytes"], meta["sha256"], True)
 
 
-def commit(tmp: Path, path: Path, key: str) -> TaskResult:
-    """Rename a finished temp file into place, then write its receipt (also via a temp name)."""
-    result = TaskResult(str(path), tmp.stat().st_size, sha256_file(tmp), False)
-    os.replace(tmp, path)
-    receipt = _receipt(path)
-    rtmp = receipt.with_name(f".{receipt.name}.{os.getpid()}.part")
-    rtmp.write_text(json.dumps({"key": key, "bytes": result.bytes, "sha256": result.sha256}))
-    os.replace(rtmp, receipt)
+def record(path: Path, key: str) -> TaskResult:
+    """Write the receipt of a result already in place at ``path``."""
+    result = TaskResult(str(path), path.stat().st_size, sha256_file(path), False)
+    write_receipt(_receipt(path), {"key": key, "bytes": result.bytes, "sha256": result.sha256})
     return result
-
-
-def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.{os.getpid()}.{time.monotonic_ns()}.part{path.suffix}")
 
 
 def analysis_key(media: MediaInfo, options: ShotOptions) -> str:
@@ -120,10 +95,11 @@ def cached_analysis(
             pass  # unreadable: analyse again
     analysis = analyze(media, options, on_progress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(path)
+    tmp = temp_name(path)
     try:
         tmp.write_bytes(pickle.dumps(analysis))
-        commit(tmp, path, key)
+        os.replace(tmp, path)
+        record(path, key)
     finally:
         tmp.unlink(missing_ok=True)
     return analysis, False
@@ -145,11 +121,7 @@ def cached_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float]
         return mezz
     _receipt(dest).unlink(missing_ok=True)
     mezz = make_mezzanine(media, dest, on_progress)
-    result = TaskResult(str(dest), dest.stat().st_size, sha256_file(dest), False)
-    receipt = _receipt(dest)
-    rtmp = receipt.with_name(f".{receipt.name}.{os.getpid()}.part")
-    rtmp.write_text(json.dumps({"key": key, "bytes": result.bytes, "sha256": result.sha256}))
-    os.replace(rtmp, receipt)
+    record(dest, key)
     return mezz
 
 
