@@ -29,11 +29,24 @@ COST = {"h264": 1.0, "hevc": 3.0, "vp9": 2.5, "av1": 2.0}
 
 
 def encoder_args(
-    codec: str, preset: str, rate: RatePoint, frames: int, threads: int, options: dict[str, str] | None = None
+    codec: str,
+    preset: str,
+    rate: RatePoint,
+    frames: int,
+    threads: int,
+    options: dict[str, str] | None = None,
+    *,
+    cap: bool = True,
+    tight_abr: bool = True,
 ) -> list[str]:
-    """Encoder options for a chunk: one closed GOP (IDR first, no scene-cut keyframes), the given rate."""
+    """Encoder options for a chunk: one closed GOP (IDR first, no scene-cut keyframes), the given rate.
+
+    ``cap`` keeps the VBV peak cap (maxrate/bufsize); ``tight_abr`` narrows x264's ABR tolerance,
+    which suits short chunks (a whole-title encode keeps the encoder's default).
+    """
     gop = str(frames + 1)
-    maxrate, bufsize = f"{rate.maxrate_kbps:.0f}k", f"{rate.bufsize_kbps:.0f}k"
+    maxrate = f"{rate.maxrate_kbps:.0f}k"
+    vbv = ["-maxrate", maxrate, "-bufsize", f"{rate.bufsize_kbps:.0f}k"] if cap else []
     if codec == "h264":
         args = [
             "-c:v",
@@ -52,15 +65,14 @@ def encoder_args(
             str(threads),
             "-x264-params",
             # a tight ABR tolerance: a chunk is short, its bitrate should be what the plan asked for
-            "open-gop=0:scenecut=0:repeat-headers=0" + (":ratetol=0.1" if rate.kind == "bitrate" else ""),
+            "open-gop=0:scenecut=0:repeat-headers=0" + (":ratetol=0.1" if rate.kind == "bitrate" and tight_abr else ""),
         ]
         args += ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"]
-        args += ["-maxrate", maxrate, "-bufsize", bufsize]
+        args += vbv
     elif codec == "hevc":
-        params = (
-            f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error:"
-            f"vbv-maxrate={rate.maxrate_kbps:.0f}:vbv-bufsize={rate.bufsize_kbps:.0f}"
-        )
+        params = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error"
+        if cap:
+            params += f":vbv-maxrate={rate.maxrate_kbps:.0f}:vbv-bufsize={rate.bufsize_kbps:.0f}"
         if threads == 1:
             params += ":pools=1:frame-threads=1"
         args = ["-c:v", "libx265", "-preset", preset, "-tag:v", "hvc1", "-x265-params", params]
@@ -89,7 +101,7 @@ def encoder_args(
             "0",
         ]
         if rate.kind == "bitrate":
-            args += ["-b:v", f"{rate.value:.0f}k", "-maxrate", maxrate, "-bufsize", bufsize]
+            args += ["-b:v", f"{rate.value:.0f}k", *vbv]
         else:
             args += ["-crf", f"{round(rate.value)}", "-b:v", maxrate]  # constrained quality
     elif codec == "av1":
@@ -98,7 +110,7 @@ def encoder_args(
         if rate.kind == "bitrate":  # SVT-AV1 caps peaks only in CRF mode: plain VBR here
             args += ["-b:v", f"{rate.value:.0f}k"]
         else:
-            args += ["-crf", f"{round(rate.value)}", "-maxrate", maxrate, "-bufsize", bufsize]
+            args += ["-crf", f"{round(rate.value)}", *vbv]
     else:
         raise ShotencError(f"unknown codec {codec!r}")
     for k, v in (options or {}).items():

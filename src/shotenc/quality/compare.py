@@ -82,37 +82,16 @@ def scaled_rungs(rungs: Sequence[Rung], scales: Sequence[float]) -> list[tuple[R
     return out
 
 
-def _strip_vbv(args: list[str]) -> list[str]:
-    """Encoder options without the peak cap (plain 2-pass VBR)."""
-    out: list[str] = []
-    skip = False
-    for i, a in enumerate(args):
-        if skip:
-            skip = False
-            continue
-        if a in ("-maxrate", "-bufsize"):
-            skip = True
-            continue
-        if i > 0 and args[i - 1] == "-x265-params":
-            a = ":".join(p for p in a.split(":") if not p.startswith(("vbv-maxrate=", "vbv-bufsize=")))
-        out.append(a)
-    return out
-
-
 def traditional_args(rung: Rung, method: str, media: MediaInfo, gop_s: float, threads: int) -> list[str]:
     """Whole-title encoder options: one bitrate, a fixed closed GOP, capped or not."""
     from ..plan import RatePoint
 
     gop = max(1, int(round(gop_s * float(media.fps))))
     rate = RatePoint("bitrate", rung.bitrate_kbps, rung.maxrate_kbps, rung.bufsize_kbps)
-    args = encoder_args(rung.codec, rung.preset, rate, gop - 1, threads, rung.options)
-    # the chunk encoder tightens x264's ABR tolerance for short chunks; a whole-title encode keeps
-    # the encoder's default, as a user of plain FFmpeg would
-    args = [
-        ":".join(p for p in a.split(":") if not p.startswith("ratetol=")) if i and args[i - 1] == "-x264-params" else a
-        for i, a in enumerate(args)
-    ]
-    return _strip_vbv(args) if method == "2pass-vbr" else args
+    # a whole-title encode keeps x264's default ABR tolerance, as a user of plain FFmpeg would
+    return encoder_args(
+        rung.codec, rung.preset, rate, gop - 1, threads, rung.options, cap=method != "2pass-vbr", tight_abr=False
+    )
 
 
 def encode_traditional(media: MediaInfo, rung: Rung, method: str, dest: Path, gop_s: float, threads: int = 1) -> float:
