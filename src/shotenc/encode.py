@@ -23,7 +23,6 @@ from .plan import RatePoint
 from .probe import MediaInfo
 from .receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 
-ENCODER = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
 # rough relative cost per pixel-frame, to start the slowest chunks first
 COST = {"h264": 1.0, "hevc": 3.0, "vp9": 2.5, "av1": 2.0}
 

@@ -55,12 +55,6 @@ class ShotFeatures:
     def to_dict(self) -> dict:
         return {k: round(v, 4) for k, v in asdict(self).items()}
 
-    def vector(self) -> list[float]:
-        return [self.si, self.ti, self.texture, self.temporal_texture, self.motion, self.brightness]
-
-
-FEATURE_NAMES = ["si", "ti", "texture", "temporal_texture", "motion", "brightness"]
-
 
 def complexity_score(si: float, ti: float, texture: float, temporal_texture: float, motion: float) -> float:
     """A rough bits-needed index: spatial detail times (1 + how much of it changes)."""

@@ -265,7 +265,7 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
     return out
 
 
-def target_urls(target: str, edges: list[str], edge_thread: EdgeThread | None = None) -> list[str]:
+def target_urls(target: str, edges: list[str]) -> list[str]:
     """Manifest URLs for a target that is a URL, plus the same path on each extra edge."""
     urls = [target]
     path = "/" + target.split("://", 1)[1].split("/", 1)[1] if "://" in target else ""
