@@ -21,10 +21,11 @@ from .cluster import Runner
 from .encode import ffmpeg_version, source_fingerprint
 from .errors import ShotencError
 from .ladder import fit_to_source, load_ladder
-from .pipeline import EncodeOptions, TitleResult, encode_title, work_dir_for
+from .pipeline import EncodeOptions, Prepared, TitleResult, encode_title, work_dir_for
+from .plan import Allocator
 from .progress import Reporter
 from .receipts import content_key, sha256_file, write_atomic
-from .tasks import analyse_task
+from .tasks import analyse_task, load_analysis
 
 VIDEO_SUFFIXES = frozenset(
     ".mp4 .m4v .mov .mkv .webm .avi .mxf .ts .m2ts .mts .mpg .mpeg .flv .wmv .y4m .ogv .3gp".split()
@@ -151,7 +152,12 @@ class BatchReporter:
 
 
 def encode_with(
-    runner: Runner, source: Path, out: Path, options: EncodeOptions, reporter: Reporter | None = None
+    runner: Runner,
+    source: Path,
+    out: Path,
+    options: EncodeOptions,
+    reporter: Reporter | None = None,
+    allocator: Allocator | None = None,
 ) -> tuple[TitleResult, bool]:
     """One title through ``runner``: the analysis as a task first (on a worker, on Dask), then the encode.
 
@@ -161,9 +167,15 @@ def encode_with(
     fit_to_source(load_ladder(options.ladder), 1920, 1080, options.codecs)  # bad options fail before any work
     out.parent.mkdir(parents=True, exist_ok=True)  # an unusable output fails now, not after the analysis
     work = Path(options.work_dir) if options.work_dir else work_dir_for(out)
+    t = time.perf_counter()
     analysed = runner.executor.submit(analyse_task, str(source), options.shot_options, str(work)).result()
+    analysis = load_analysis(Path(analysed.path))
+    prepared = Prepared(analysis, analysed.reused, time.perf_counter() - t) if analysis is not None else None
     options = dataclasses.replace(options, jobs=runner.encode_jobs)
-    return encode_title(source, out, options, reporter=reporter, executor=runner.executor), analysed.reused
+    result = encode_title(
+        source, out, options, allocator=allocator, reporter=reporter, executor=runner.executor, prepared=prepared
+    )
+    return result, analysed.reused
 
 
 def check_batch(folder: Path, out: Path, options: EncodeOptions) -> list[Path]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from .analyze import Analysis
 from .encode import Chunk, ChunkJob, SourceRef, encode_chunk
 from .errors import ShotencError
-from .ladder import fit_to_source, load_ladder
+from .ladder import Ladder, fit_to_source, load_ladder
 from .manifest import master_playlist, media_playlist, write_mpd
 from .package import Rendition, audio_renditions, encode_audio, package_audio, package_video
 from .plan import Allocator, ComplexityAllocator, EncodePlan
@@ -37,6 +37,15 @@ class EncodeOptions:
     shot_options: ShotOptions = field(default_factory=ShotOptions)
     work_dir: Path | None = None
     keep_work: bool = False
+
+
+@dataclass
+class Prepared:
+    """An analysis already made for this title (e.g. by a task on a worker), with what it cost."""
+
+    analysis: Analysis
+    reused: bool
+    seconds: float
 
 
 @dataclass
@@ -71,13 +80,19 @@ def plan_title(
     allocator: Allocator | None = None,
     reporter: Reporter | None = None,
     work: Path | None = None,
+    prepared: Prepared | None = None,
 ) -> tuple[Analysis, EncodePlan, dict]:
-    """Probe, analyse and allocate: everything before the first encode."""
+    """Probe, analyse and allocate: everything before the first encode (probe and analysis skipped when prepared)."""
     reporter = reporter or Reporter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
     ladder = load_ladder(options.ladder)  # option errors first, before any decoding
     fit_to_source(ladder, 1920, 1080, options.codecs)
+    if prepared is not None:
+        if prepared.reused:
+            reporter.note(f"reused the analysis of {Path(source).name} from {work}")
+        timings.update(probe_s=0.0, analyse_s=prepared.seconds)
+        return prepared.analysis, _allocate(prepared.analysis, ladder, options, allocator, timings), timings
     media = probe(source)
     if media.vfr:
         if work is None:
@@ -97,11 +112,18 @@ def plan_title(
         reporter.note(f"reused the analysis of {Path(source).name} from {work}")
     timings["analyse_s"] = time.perf_counter() - t
 
+    return analysis, _allocate(analysis, ladder, options, allocator, timings), timings
+
+
+def _allocate(
+    analysis: Analysis, ladder: Ladder, options: EncodeOptions, allocator: Allocator | None, timings: dict
+) -> EncodePlan:
     t = time.perf_counter()
+    media = analysis.media
     rungs = fit_to_source(ladder, media.width, media.height, options.codecs)
     plan = (allocator or ComplexityAllocator()).allocate(analysis, rungs)
     timings["plan_s"] = time.perf_counter() - t
-    return analysis, plan, timings
+    return plan
 
 
 def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[ChunkJob]:
@@ -156,6 +178,7 @@ def encode_title(
     reporter: Reporter | None = None,
     executor: Executor | None = None,
     submit_kwargs: dict | None = None,
+    prepared: Prepared | None = None,
 ) -> TitleResult:
     """Encode one title into ``out_dir`` (DASH + HLS + report.json), published atomically."""
     options = options or EncodeOptions()
@@ -169,7 +192,7 @@ def encode_title(
         raise ShotencError(f"cannot write to {out_dir.parent}")
     work = Path(options.work_dir) if options.work_dir else work_dir_for(out_dir)
 
-    analysis, plan, timings = plan_title(source, options, allocator, reporter, work)
+    analysis, plan, timings = plan_title(source, options, allocator, reporter, work, prepared)
 
     t = time.perf_counter()
     n_jobs = options.jobs or default_jobs()

@@ -73,6 +73,15 @@ def analysis_path(work: Path, key: str) -> Path:
     return work / "analysis" / f"analysis-{key}.pickle"
 
 
+def load_analysis(path: Path) -> Analysis | None:
+    """An analysis saved by :func:`cached_analysis`; None if it cannot be read."""
+    try:
+        analysis = pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return analysis if isinstance(analysis, Analysis) else None
+
+
 def cached_analysis(
     media: MediaInfo,
     options: ShotOptions,
@@ -85,14 +94,11 @@ def cached_analysis(
     key = analysis_key(media, options)
     path = analysis_path(work, key)
     if verified(path, key) is not None:
-        try:
-            analysis = pickle.loads(path.read_bytes())
-            if isinstance(analysis, Analysis):
-                if on_progress:
-                    on_progress(1.0)
-                return analysis, True
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-            pass  # unreadable: analyse again
+        analysis = load_analysis(path)
+        if analysis is not None:
+            if on_progress:
+                on_progress(1.0)
+            return analysis, True
     analysis = analyze(media, options, on_progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)

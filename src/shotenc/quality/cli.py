@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import os
@@ -51,8 +50,7 @@ def quality_encode_options(fn: Callable) -> Callable:
 def wrap_encode_with(encode_with: Callable, options, quality: dict) -> Callable:
     """``encode_with`` (one title through a runner) with the chosen optimizer and, if asked, VMAF after.
 
-    The default mode keeps the plain path; another mode plans in the title's own job, with the
-    runner's executor for the chunk encodes.
+    Every mode runs the same path (the analysis as a task, then the encode); only the allocator differs.
     """
     from .optimize import make_allocator
 
@@ -75,14 +73,7 @@ def wrap_encode_with(encode_with: Callable, options, quality: dict) -> Callable:
 
             if probe(source).vfr:
                 raise ShotencError("--measure-vmaf needs a constant-frame-rate source")
-        if plain:
-            result, reused = encode_with(runner, source, out, opts, reporter)
-        else:
-            from ..pipeline import encode_title
-
-            opts = dataclasses.replace(opts, jobs=runner.encode_jobs)
-            result = encode_title(source, out, opts, allocator=allocator, reporter=reporter, executor=runner.executor)
-            reused = False
+        result, reused = encode_with(runner, source, out, opts, reporter, None if plain else allocator)
         if quality["measure_vmaf"]:
             measure_renditions(source, Path(out), result.report)
         return result, reused
