@@ -36,3 +36,11 @@ def segment_packets(rendition_dir: Path, number: int, tmp: Path) -> list[dict]:
     f = tmp / f"{rendition_dir.name}-{number}.mp4"
     f.write_bytes(blob)
     return packet_info(f)
+
+
+def audio_channels(path: Path) -> int:
+    """Channels of the first audio stream of ``path`` (a file with no video, e.g. an audio init segment)."""
+    res = ffmpeg.run(["-i", path, "-t", "0", "-f", "null", "-"], what="audio header")
+    m = re.search(r"Audio: [^\n]*?, \d+ Hz, ([^,\n]+)", res.stderr)
+    assert m, res.stderr[-500:]
+    return {"mono": 1, "stereo": 2, "5.1": 6, "5.1(side)": 6}[m.group(1).strip()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -35,8 +36,30 @@ def _truncated(p: Path, tiny_clip: Path) -> Path:
     return p
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "text", "audio-only", "truncated", "directory"])
-def test_bad_input_one_line_error_no_output(case, tmp_path, tiny_clip):
+def _no_streams(p: Path) -> Path:
+    """An MP4 with its headers (ftyp, moov with mvhd) and no track at all."""
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    mvhd = box(b"mvhd", bytes(12) + struct.pack(">II", 1000, 0) + struct.pack(">IH", 0x10000, 0x100) + bytes(74))
+    p.write_bytes(box(b"ftyp", b"isom" + bytes(4) + b"isom") + box(b"moov", mvhd + struct.pack(">I", 1)))
+    return p
+
+
+@pytest.mark.parametrize(
+    "case, says",
+    [
+        ("missing", "no such file"),
+        ("empty", "file is empty"),
+        ("text", "not a readable media file (moov atom not found)"),
+        ("audio-only", "audio-only"),
+        ("truncated", "moov atom not found"),  # the moov is at the end of the cut-off file
+        ("directory", "is a directory"),
+        ("no streams", "has no audio or video streams"),
+    ],
+)
+def test_bad_input_one_line_error_no_output(case, says, tmp_path, tiny_clip):
     src = {
         "missing": lambda: tmp_path / "nope.mp4",
         "empty": lambda: (tmp_path / "empty.mp4").touch() or tmp_path / "empty.mp4",
@@ -44,13 +67,14 @@ def test_bad_input_one_line_error_no_output(case, tmp_path, tiny_clip):
         "audio-only": lambda: _audio_only(tmp_path / "tone.m4a"),
         "truncated": lambda: _truncated(tmp_path / "cut.mp4", tiny_clip),
         "directory": lambda: (tmp_path / "adir").mkdir() or tmp_path / "adir",
+        "no streams": lambda: _no_streams(tmp_path / "hollow.mp4"),
     }[case]()
     out = tmp_path / "out" / "title"
     res = run_cli("encode", str(src), "-o", str(out), "--ladder", "tiny", "--codecs", "h264", cwd=tmp_path)
-    assert res.returncode != 0
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()  # exactly one line: no blank line, no usage text, no traceback
     assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("shotenc: error:") and "Traceback" not in res.stderr
+    assert lines[0].startswith("shotenc: error:") and says in lines[0] and " @ 0x" not in lines[0]
     assert not out.exists()
     assert (
         not any(p.name.startswith(".title.tmp") for p in (tmp_path / "out").glob(".*"))
@@ -60,10 +84,21 @@ def test_bad_input_one_line_error_no_output(case, tmp_path, tiny_clip):
 
 
 def test_bad_options_are_one_line_errors(tmp_path, tiny_clip):
-    for args in (["--ladder", "nosuch"], ["--codecs", "h266"], ["--min-shot", "9", "--max-segment", "2"]):
+    for args in (
+        ["--ladder", "nosuch"],
+        ["--codecs", "h266"],
+        ["--min-shot", "9", "--max-segment", "2"],
+        ["--jobs", "0"],
+        ["--no-such-option"],
+    ):
         res = run_cli("encode", str(tiny_clip), "-o", str(tmp_path / "o"), *args, cwd=tmp_path)
-        assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert res.returncode == 2 and len(res.stderr.splitlines()) == 1, res.stderr
+        assert res.stderr.startswith("shotenc: error:")
         assert not (tmp_path / "o").exists()
+    for args in (["encode"], ["serve", "--popularity", "nosuch.txt", "."], ["nosuch-command"]):
+        res = run_cli(*args, cwd=tmp_path)
+        assert res.returncode == 2 and res.stderr.startswith("shotenc: error:"), res.stderr
+        assert len(res.stderr.splitlines()) == 1, res.stderr
 
 
 def _lavfi(dest: Path, vf: str, args: list[str], seconds: float = 2.0, src: str = "testsrc2=s=320x180:r=25") -> Path:

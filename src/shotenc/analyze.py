@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
@@ -13,6 +13,7 @@ from . import ffmpeg
 from .features import FeatureAccumulator, ShotFeatures
 from .normalize import video_filters
 from .probe import MediaInfo
+from .receipts import plain_fields
 from .shots import CutDetector, Shot, ShotOptions, shots_from_cuts
 
 ANALYSIS_WIDTH = 320
@@ -27,6 +28,17 @@ class Analysis:
     seconds: float
     options: ShotOptions = field(default_factory=ShotOptions)
 
+    def to_data(self) -> dict:
+        """Everything, at full precision, as plain JSON data (the cached form; see :func:`analysis_from_data`)."""
+        return {
+            "media": self.media.to_dict(),
+            "shots": [asdict(s) for s in self.shots],
+            "features": [asdict(f) for f in self.features],
+            "cuts": self.cuts,
+            "seconds": self.seconds,
+            "options": asdict(self.options),
+        }
+
     def to_dict(self) -> dict:
         return {
             "source": self.media.to_dict(),
@@ -34,6 +46,25 @@ class Analysis:
             "shots": [{**s.to_dict(), "features": f.to_dict()} for s, f in zip(self.shots, self.features, strict=True)],
             "seconds": round(self.seconds, 3),
         }
+
+
+def analysis_from_data(data: dict) -> Analysis:
+    """Rebuild an :class:`Analysis` from :meth:`Analysis.to_data`; ValueError if it is not one.
+
+    Only plain values are read (numbers, strings, lists), checked field by field: a file in a work
+    folder is data, never code.
+    """
+    try:
+        return Analysis(
+            media=MediaInfo.from_dict(data["media"]),
+            shots=[Shot(**plain_fields(s, Shot)) for s in data["shots"]],
+            features=[ShotFeatures(**plain_fields(f, ShotFeatures)) for f in data["features"]],
+            cuts=[int(c) for c in data["cuts"]],
+            seconds=float(data["seconds"]),
+            options=ShotOptions(**plain_fields(data["options"], ShotOptions)),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"not an analysis: {exc}") from None
 
 
 def analysis_size(media: MediaInfo, max_width: int = ANALYSIS_WIDTH) -> tuple[int, int]:

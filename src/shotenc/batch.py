@@ -21,6 +21,7 @@ from .cluster import Runner
 from .encode import ffmpeg_version, source_fingerprint
 from .errors import ShotencError
 from .ladder import fit_to_source, load_ladder
+from .output import check_output
 from .pipeline import EncodeOptions, Prepared, TitleResult, encode_title, work_dir_for
 from .plan import Allocator
 from .progress import Reporter
@@ -165,6 +166,7 @@ def encode_with(
     """
     assert runner.executor is not None
     fit_to_source(load_ladder(options.ladder), 1920, 1080, options.codecs)  # bad options fail before any work
+    check_output(out, [source], options.force)
     out.parent.mkdir(parents=True, exist_ok=True)  # an unusable output fails now, not after the analysis
     work = Path(options.work_dir) if options.work_dir else work_dir_for(out)
     t = time.perf_counter()
@@ -186,10 +188,21 @@ def check_batch(folder: Path, out: Path, options: EncodeOptions) -> list[Path]:
     titles = find_titles(folder, exclude=out)
     if not titles:
         raise ShotencError(f"no video files under {folder}")
+    summary = out / SUMMARY_NAME
+    if summary.exists() and not _is_summary(summary) and not options.force:
+        raise ShotencError(f"{summary} exists and is not a batch summary shotenc wrote; choose another -o")
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise ShotencError(f"cannot write to {out}")
     return titles
+
+
+def _is_summary(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("titles"), list) and "scheduler" in data
 
 
 def run_batch(

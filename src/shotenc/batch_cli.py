@@ -105,6 +105,7 @@ def summary_table(result: BatchResult) -> Any:
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--scheduler", default=None, help=SCHEDULER_HELP)
 @click.option("--keep-work", is_flag=True, help="Keep each title's chunk work folder after success.")
+@click.option("--force", is_flag=True, help="Publish titles into folders holding other files (they are kept).")
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary instead of progress and a table.")
 @user_errors
@@ -116,6 +117,7 @@ def batch(
     jobs: int | None,
     scheduler: str | None,
     keep_work: bool,
+    force: bool,
     detector: str,
     threshold: float | None,
     min_shot: float,
@@ -136,6 +138,7 @@ def batch(
         jobs=jobs,
         shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
         keep_work=keep_work,
+        force=force,
     )
     total = len(check_batch(folder, output, options))
     with Runner(scheduler, jobs) as runner:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,7 +47,23 @@ def parse_codecs(value: str | None) -> list[str] | None:
     return [c.strip().lower() for c in value.split(",") if c.strip()] if value else None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """Usage errors (bad option, missing file) as one ``shotenc: error:`` line, like every other failure."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("shotenc: interrupted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            click.echo(f"shotenc: error: {message}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="shotenc")
 def main() -> None:
     """Per-shot video encoding: shots, complexity, per-shot rate points, ladder, DASH + HLS."""
@@ -62,6 +79,9 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=None, help="Where chunks are kept until publish.")
 @click.option("--keep-work", is_flag=True, help="Keep the chunk work folder after success.")
+@click.option(
+    "--force", is_flag=True, help="Publish into an output folder holding other files (they are kept, never deleted)."
+)
 @click.option("--scheduler", default=None, help="Dask scheduler (tcp://host:8786) or local:N; default: local threads.")
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress bars.")
@@ -75,6 +95,7 @@ def encode(
     jobs: int | None,
     work_dir: Path | None,
     keep_work: bool,
+    force: bool,
     scheduler: str | None,
     detector: str,
     threshold: float | None,
@@ -97,6 +118,7 @@ def encode(
         shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
         work_dir=work_dir,
         keep_work=keep_work,
+        force=force,
     )
     encode_with = wrap_encode_with(encode_with, options, quality)  # --mode, --ladder auto, --measure-vmaf
     with Runner(scheduler, jobs) as runner:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,3 +89,26 @@ class Runner(AbstractContextManager):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class TaskGroup(Executor):
+    """The tasks of one title on a shared executor, so a failure can wait for all of them to stop.
+
+    A title that fails must not clean up while its other tasks still write (a stitch still
+    filling the staging folder would leave it behind): :meth:`settle` cancels what has not
+    started and waits for what has.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        self.futures: list[Future] = []
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
+        fut = self.executor.submit(fn, *args, **kwargs)
+        self.futures.append(fut)
+        return fut
+
+    def settle(self) -> None:
+        for fut in self.futures:
+            fut.cancel()
+        wait([f for f in self.futures if not f.cancelled()])

@@ -12,6 +12,7 @@ class InputError(ShotencError):
 class FFmpegError(ShotencError):
     """FFmpeg exited with an error; the message carries its useful stderr lines."""
 
-    def __init__(self, message: str, stderr_tail: list[str] | None = None):
+    def __init__(self, message: str, stderr_tail: list[str] | None = None, stderr: str = ""):
         super().__init__(message)
         self.stderr_tail = stderr_tail or []
+        self.stderr = stderr  # everything FFmpeg printed, for callers that read more than the tail

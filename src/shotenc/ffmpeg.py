@@ -8,12 +8,14 @@ a list (never a shell string), progress is parsed in one way and failures become
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -46,10 +48,18 @@ def ffmpeg_path() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+_CONTEXT = re.compile(r"^\[[^\]]+ @ 0x[0-9a-f]+\]\s*")
+
+
+def plain_line(line: str) -> str:
+    """An FFmpeg log line without its ``[component @ 0xADDRESS]`` prefix."""
+    return _CONTEXT.sub("", line.strip())
+
+
 def _useful_lines(lines: Sequence[str], limit: int = 4) -> list[str]:
-    picked = [ln.strip() for ln in lines if _USEFUL.search(ln)]
+    picked = [plain_line(ln) for ln in lines if _USEFUL.search(ln)]
     if not picked:
-        picked = [ln.strip() for ln in lines if ln.strip()]
+        picked = [plain_line(ln) for ln in lines if ln.strip()]
     # keep the last distinct lines: they are the closest to the failure
     out: list[str] = []
     for ln in reversed(picked):
@@ -60,9 +70,31 @@ def _useful_lines(lines: Sequence[str], limit: int = 4) -> list[str]:
     return list(reversed(out))
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGKILL the child when shotenc dies (even by SIGKILL); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig, sigkill = 1, int(signal.SIGKILL)
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, sigkill, 0, 0, 0)
+
+    return hook
+
+
+_PREEXEC = _die_with_parent()
+
+
 def _start(argv: list[str], stdout: int, keep_lines: int) -> tuple[subprocess.Popen, deque[str], threading.Thread]:
-    """Start FFmpeg with stderr drained by a thread (so a chatty run never blocks on a full pipe)."""
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE)
+    """Start FFmpeg with stderr drained by a thread (so a chatty run never blocks on a full pipe).
+
+    The child dies with this process: a killed encode leaves no FFmpeg running on.
+    """
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=_PREEXEC)
     err_lines: deque[str] = deque(maxlen=keep_lines)
 
     def _drain() -> None:
@@ -138,7 +170,7 @@ def run(
     if proc.returncode != 0:
         tail = _useful_lines(lines)
         reason = "; ".join(tail) if tail else exit_reason(proc.returncode)
-        raise FFmpegError(f"{what} failed: {reason}", tail)
+        raise FFmpegError(f"{what} failed: {reason}", tail, "\n".join(lines))
     if want_progress:
         on_progress(1.0)
     return RunResult(stderr="\n".join(lines), stdout=stdout)

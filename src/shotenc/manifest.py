@@ -97,6 +97,7 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
         for r in reps:
             size = {"width": str(r.width), "height": str(r.height), "frameRate": r.fps, "sar": "1:1"}
             _template(_representation(aset, r, size), r)
+    default = next((a for a in audio if a.default), audio[0] if audio else None)
     for r in audio:
         aset = ET.SubElement(
             period,
@@ -111,6 +112,10 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
             },
         )
         set_id += 1
+        if r.name:
+            ET.SubElement(aset, "Label").text = r.name
+        role = "main" if r is default else "alternate"
+        ET.SubElement(aset, "Role", {"schemeIdUri": "urn:mpeg:dash:role:2011", "value": role})
         rep = _representation(aset, r, {"audioSamplingRate": str(r.sample_rate)})
         ET.SubElement(
             rep,
@@ -152,12 +157,19 @@ def media_playlist(r: Rendition) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _quoted(text: str) -> str:
+    """An HLS quoted-string may not hold a double quote or a line break."""
+    return text.replace('"', "'").replace("\n", " ").replace("\r", " ")
+
+
 def master_playlist(video: list[Rendition], audio: list[Rendition]) -> str:
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for i, a in enumerate(audio):
+    default = next((a for a in audio if a.default), audio[0] if audio else None)
+    for a in audio:
+        lang = f',LANGUAGE="{a.language}"' if a.language != "und" else ""
         lines.append(
-            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="{a.id}",LANGUAGE="{a.language}",'
-            f'CHANNELS="{a.channels}",DEFAULT={"YES" if i == 0 else "NO"},AUTOSELECT=YES,'
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="{_quoted(a.name or a.id)}"{lang},'
+            f'CHANNELS="{a.channels}",DEFAULT={"YES" if a is default else "NO"},AUTOSELECT=YES,'
             f'URI="{a.directory}/playlist.m3u8"'
         )
     peak_audio = max((a.peak_kbps for a in audio), default=0.0)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import ffmpeg
 from .probe import MediaInfo, probe
+from .receipts import temp_name
 
 
 def video_filters(
@@ -50,40 +51,43 @@ def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], 
     Per-shot seeking on a VFR source does not give the same frames as a whole-file decode; on
     this intermediate it does. Audio is left in the original (it is encoded from there).
     """
-    tmp = dest.with_name(dest.stem + ".part" + dest.suffix)
+    tmp = temp_name(dest)
     fps = media.fps
     deint = "yadif=mode=send_frame:parity=auto:deint=all," if media.interlaced else ""
-    ffmpeg.run(
-        [
-            "-y",
-            "-i",
-            media.path,
-            "-map",
-            f"0:v:{media.video_stream}",
-            "-an",
-            "-sn",
-            "-dn",
-            "-vf",
-            f"{deint}fps={fps.numerator}/{fps.denominator}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-qp",
-            "0",
-            "-g",
-            str(max(1, round(float(fps)))),
-            "-pix_fmt",
-            _lossless_pix_fmt(media),
-            "-f",
-            "mp4",
-            tmp,
-        ],
-        what="constant-frame-rate intermediate",
-        duration_s=media.duration_s,
-        on_progress=on_progress,
-    )
-    tmp.replace(dest)
+    try:
+        ffmpeg.run(
+            [
+                "-y",
+                "-i",
+                media.path,
+                "-map",
+                f"0:v:{media.video_stream}",
+                "-an",
+                "-sn",
+                "-dn",
+                "-vf",
+                f"{deint}fps={fps.numerator}/{fps.denominator}",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-qp",
+                "0",
+                "-g",
+                str(max(1, round(float(fps)))),
+                "-pix_fmt",
+                _lossless_pix_fmt(media),
+                "-f",
+                "mp4",
+                tmp,
+            ],
+            what="constant-frame-rate intermediate",
+            duration_s=media.duration_s,
+            on_progress=on_progress,
+        )
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
     mezz = probe(dest)
     mezz.audio = media.audio
     mezz.audio_path = media.path

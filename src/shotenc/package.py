@@ -18,6 +18,7 @@ from .errors import ShotencError
 from .ladder import Rung
 from .mp4box import Fragment, read_layout, timescale
 from .probe import AudioStream, MediaInfo
+from .receipts import temp_name
 from .shots import Shot
 
 FRAG_FLAGS = "+frag_keyframe+empty_moov+default_base_moof+cmaf"
@@ -53,6 +54,8 @@ class Rendition:
     channels: int = 0
     sample_rate: int = 0
     language: str = "und"
+    name: str = ""
+    default: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -213,55 +216,85 @@ class AudioSpec:
     stream: AudioStream
     channels: int
     kbps: int
+    default: bool = False  # the rendition players pick first: the stereo one of the source's default track
+
+    @property
+    def name(self) -> str:
+        """What a player lists: the track's title or its language's name, and the channel layout."""
+        base = self.stream.title or language_name(self.stream.language) or f"Audio {self.stream.index + 1}"
+        return base if self.channels == 2 else f"{base} ({'5.1' if self.channels == 6 else self.channels})"
+
+
+def language_name(tag: str) -> str:
+    """The language's own English name (``fr`` → ``French``); empty for ``und``."""
+    if tag == "und":
+        return ""
+    import langcodes
+
+    try:
+        return langcodes.Language.get(tag).display_name()
+    except (ImportError, LookupError, ValueError):
+        return tag
 
 
 def audio_renditions(media: MediaInfo) -> list[AudioSpec]:
-    """Audio renditions of a title: AAC stereo always, AAC 5.1 too when the source has 5.1 or more."""
+    """Every audio track of the source: AAC stereo always, AAC 5.1 too where the track has 5.1 or more.
+
+    Ids name the channels and, with several tracks, the language (``aac-2ch-fr``); the source's
+    default track (the first when none is marked) gives the default rendition.
+    """
     if not media.audio:
         return []
-    main = media.audio[0]
-    out = [AudioSpec("aac-2ch", main, 2, 128)]
-    if main.channels >= 6:
-        out.append(AudioSpec("aac-6ch", main, 6, 384))
+    default = next((a for a in media.audio if a.default), media.audio[0])
+    tags = [f"-{a.language}" if len(media.audio) > 1 else "" for a in media.audio]
+    tags = [t + (f"-{a.index + 1}" if tags.count(t) > 1 else "") for t, a in zip(tags, media.audio, strict=True)]
+    out = []
+    for track, tag in zip(media.audio, tags, strict=True):
+        out.append(AudioSpec(f"aac-2ch{tag}", track, 2, 128, default=track is default))
+        if track.channels >= 6:
+            out.append(AudioSpec(f"aac-6ch{tag}", track, 6, 384))
     return out
 
 
 def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Path) -> Path:
     """AAC-LC of the whole title in fragments of about half a second, padded or cut to ``duration_s``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.part")
+    tmp = temp_name(dest)
     layout = "stereo" if spec.channels == 2 else "5.1"
-    ffmpeg.run(
-        [
-            "-y",
-            "-v",
-            "error",
-            "-i",
-            media.audio_path or media.path,
-            "-map",
-            f"0:a:{spec.stream.index}",
-            "-vn",
-            "-sn",
-            "-dn",
-            "-af",
-            f"aresample=48000,aformat=channel_layouts={layout},apad",
-            "-t",
-            f"{duration_s:.6f}",
-            "-c:a",
-            "aac",
-            "-b:a",
-            f"{spec.kbps}k",
-            "-movflags",
-            "+empty_moov+default_base_moof+cmaf",
-            "-frag_duration",
-            "480000",
-            "-f",
-            "mp4",
-            tmp,
-        ],
-        what=f"audio {spec.id}",
-    )
-    os.replace(tmp, dest)
+    try:
+        ffmpeg.run(
+            [
+                "-y",
+                "-v",
+                "error",
+                "-i",
+                media.audio_path or media.path,
+                "-map",
+                f"0:a:{spec.stream.index}",
+                "-vn",
+                "-sn",
+                "-dn",
+                "-af",
+                f"aresample=48000,aformat=channel_layouts={layout},apad",
+                "-t",
+                f"{duration_s:.6f}",
+                "-c:a",
+                "aac",
+                "-b:a",
+                f"{spec.kbps}k",
+                "-movflags",
+                "+empty_moov+default_base_moof+cmaf",
+                "-frag_duration",
+                "480000",
+                "-f",
+                "mp4",
+                tmp,
+            ],
+            what=f"audio {spec.id}",
+        )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
     return dest
 
 
@@ -275,5 +308,16 @@ def package_audio(spec: AudioSpec, encoded: Path, video_segments: list[Segment],
     ts, segs, init_len = _split(encoded, bounds, out_dir, 0.24)
     init = (out_dir / "init.mp4").read_bytes()
     return Rendition(
-        spec.id, "audio", "aac", codec_string(init), ts, segs, init_len, channels=spec.channels, sample_rate=48000
+        spec.id,
+        "audio",
+        "aac",
+        codec_string(init),
+        ts,
+        segs,
+        init_len,
+        channels=spec.channels,
+        sample_rate=48000,
+        language=spec.stream.language,
+        name=spec.name,
+        default=spec.default,
     )

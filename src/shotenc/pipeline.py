@@ -16,17 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analyze import Analysis
+from .cluster import TaskGroup
 from .encode import Chunk, ChunkJob, SourceRef, encode_chunk
 from .errors import ShotencError
 from .ladder import Ladder, fit_to_source, load_ladder
 from .manifest import master_playlist, media_playlist, write_mpd
+from .output import REPORT, check_output, files_under, publish, remove_stale_staging, staging_dir
 from .package import Rendition, audio_renditions, encode_audio, package_audio, package_video
 from .plan import Allocator, ComplexityAllocator, EncodePlan
 from .probe import probe
 from .progress import Reporter
 from .ratecontrol import RateFeedback
 from .shots import ShotOptions
-from .tasks import cached_analysis, cached_mezzanine, remove_stale_staging
+from .tasks import cached_analysis, cached_mezzanine, clean_work, remove_partials
 
 
 @dataclass
@@ -37,6 +39,7 @@ class EncodeOptions:
     shot_options: ShotOptions = field(default_factory=ShotOptions)
     work_dir: Path | None = None
     keep_work: bool = False
+    force: bool = False  # publish into a folder holding foreign files (they are kept)
 
 
 @dataclass
@@ -185,12 +188,13 @@ def encode_title(
     reporter = reporter or Reporter()
     out_dir = Path(out_dir)
     t_start = time.perf_counter()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ShotencError(f"{out_dir} exists and is not a folder")
+    check_output(out_dir, [Path(source)], options.force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     if not os.access(out_dir.parent, os.W_OK):
         raise ShotencError(f"cannot write to {out_dir.parent}")
     work = Path(options.work_dir) if options.work_dir else work_dir_for(out_dir)
+    if remove_partials(work):
+        reporter.note(f"removed half-written files of an earlier run from {work}")
 
     analysis, plan, timings = plan_title(source, options, allocator, reporter, work, prepared)
 
@@ -200,7 +204,7 @@ def encode_title(
     jobs = chunk_jobs(analysis, plan, threads)
     work.mkdir(parents=True, exist_ok=True)
     own_executor = executor is None
-    executor = executor or ThreadPoolExecutor(max_workers=n_jobs)
+    base = executor or ThreadPoolExecutor(max_workers=n_jobs)
     try:
         return _encode_and_publish(
             analysis,
@@ -214,12 +218,12 @@ def encode_title(
             t,
             t_start,
             reporter,
-            executor,
+            TaskGroup(base),
             submit_kwargs or {},
         )
     finally:
         if own_executor:
-            executor.shutdown(wait=True, cancel_futures=True)
+            base.shutdown(wait=True, cancel_futures=True)
 
 
 def _encode_and_publish(
@@ -234,10 +238,13 @@ def _encode_and_publish(
     t: float,
     t_start: float,
     reporter: Reporter,
-    executor: Executor,
+    executor: TaskGroup,
     submit_kwargs: dict,
 ) -> TitleResult:
-    """Chunks, audio and packaging all run as tasks on ``executor`` (a local pool or Dask workers)."""
+    """Chunks, audio and packaging all run as tasks on ``executor`` (a local pool or Dask workers).
+
+    On any failure every task of the title is stopped or finished before the staging folder goes.
+    """
     media = analysis.media
     audio = {
         spec.id: executor.submit(
@@ -248,8 +255,7 @@ def _encode_and_publish(
     try:
         chunks = run_chunks(jobs, work, executor, reporter, submit_kwargs, in_flight=n_jobs + 1)
     except BaseException:
-        for fut in audio.values():
-            fut.cancel()
+        executor.settle()
         raise
     timings["encode_s"] = time.perf_counter() - t
     reused = sum(1 for c in chunks.values() if c.reused)
@@ -257,7 +263,7 @@ def _encode_and_publish(
         reporter.note(f"reused {reused} of {len(chunks)} finished chunks from {work}")
 
     t = time.perf_counter()
-    staging = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    staging = staging_dir(out_dir)
     remove_stale_staging(out_dir)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -278,25 +284,17 @@ def _encode_and_publish(
             "min_shot_s": options.shot_options.min_shot_s,
             "max_segment_s": options.shot_options.max_segment_s,
         }
-        (staging / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        report["files"] = files_under(staging)  # the inventory that lets a later run replace this folder
+        (staging / REPORT).write_text(json.dumps(report, indent=2), encoding="utf-8")
+        check_output(out_dir, [Path(analysis.media.path)], options.force)  # it may have changed meanwhile
         publish(staging, out_dir)
     except BaseException:
+        executor.settle()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if not options.keep_work:
-        shutil.rmtree(work, ignore_errors=True)
+        clean_work(work)
     return TitleResult(out_dir, report)
-
-
-def publish(staging: Path, out_dir: Path) -> None:
-    """Swap the finished folder into place: a reader sees the old title or the new, never half of one."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        os.replace(out_dir, old)
-    os.replace(staging, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _package(

@@ -10,25 +10,16 @@ from pathlib import Path
 
 from . import ffmpeg
 from .errors import FFmpegError, InputError
+from .receipts import plain_fields
 
-_STANDARD_RATES = [
-    Fraction(24000, 1001),
-    Fraction(24),
-    Fraction(25),
-    Fraction(30000, 1001),
-    Fraction(30),
-    Fraction(48000, 1001),
-    Fraction(48),
-    Fraction(50),
-    Fraction(60000, 1001),
-    Fraction(60),
-    Fraction(100),
-    Fraction(120000, 1001),
-    Fraction(120),
-    Fraction(15),
-    Fraction(12),
-    Fraction(10),
-]
+# rates a camera or a broadcast chain really uses; a rate measured from coarse timestamps snaps
+# to the nearest of these (never just to the first one close enough: 24 is not 23.976)
+_STANDARD_RATES = (
+    [Fraction(n) for n in (10, 12, 15, 24, 25, 30, 48, 50, 60, 90, 100, 120, 144, 240)]
+    + [Fraction(n * 1000, 1001) for n in (24, 30, 48, 60, 120, 240)]
+    + [Fraction(25, 2)]
+)
+_RATE_RE = re.compile(r"(\d+(?:\.\d+)?)(k?) (fps|tbr)\b")
 _LAYOUT_CHANNELS = {
     "mono": 1,
     "stereo": 2,
@@ -63,7 +54,8 @@ _VIDEO_RE = re.compile(
     r"(?: \[SAR (?P<sn>\d+):(?P<sd>\d+))?"
 )
 _AUDIO_RE = re.compile(r"Audio: (?P<codec>\w+)[^,]*, (?P<rate>\d+) Hz, (?P<layout>[^,]+)")
-_STREAM_RE = re.compile(r"^\s*Stream #\d+:(?P<idx>\d+)")
+_STREAM_RE = re.compile(r"^\s*Stream #\d+:(?P<idx>\d+)(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?")
+_TITLE_RE = re.compile(r"^\s+title\s*: (?P<title>.*)$", re.IGNORECASE)
 
 
 @dataclass
@@ -73,6 +65,9 @@ class AudioStream:
     sample_rate: int
     channels: int
     layout: str
+    language: str = "und"  # BCP 47 (the container's ISO 639-2 ``fra`` becomes ``fr``)
+    title: str = ""
+    default: bool = False  # marked as the default track by the source
 
 
 @dataclass
@@ -105,6 +100,18 @@ class MediaInfo:
     def frame_duration_s(self) -> float:
         return float(1 / self.fps)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> MediaInfo:
+        """Inverse of :meth:`to_dict` for plain data read back from disk (ValueError/TypeError if malformed)."""
+        num, den = (int(x) for x in str(d["fps"]).split("/"))
+        sn, sd = (int(x) for x in str(d["sar"]).split(":"))
+        return cls(
+            **plain_fields(d, cls, skip=("fps", "sar", "audio")),
+            fps=Fraction(num, den),
+            sar=Fraction(sn, sd),
+            audio=[AudioStream(**plain_fields(a, AudioStream)) for a in d["audio"]],
+        )
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
@@ -134,10 +141,79 @@ def _field_order(extra: str | None) -> str:
 
 
 def _snap_rate(rate: float) -> Fraction:
-    for std in _STANDARD_RATES:
-        if abs(float(std) - rate) / rate < 0.002:
-            return std
+    """The standard rate nearest to ``rate`` if one is within 0.2 %, else ``rate`` itself."""
+    best = min(_STANDARD_RATES, key=lambda std: abs(float(std) - rate))
+    if abs(float(best) - rate) / rate < 0.002:
+        return best
     return Fraction(rate).limit_denominator(1001)
+
+
+def _printed_rate(text: str, kilo: bool) -> Fraction:
+    """The exact rate behind FFmpeg's printed one: ``24`` is 24, ``23.98`` is 24000/1001, ``12.50`` is 25/2.
+
+    FFmpeg prints whole rates as integers and others with two decimals, so an NTSC rate is told
+    from its neighbour by the decimals alone.
+    """
+    if kilo:
+        return Fraction(text) * 1000
+    if "." not in text:
+        return Fraction(int(text))
+    ntsc = Fraction(round(float(text) * 1.001) * 1000, 1001)
+    if f"{float(ntsc):.2f}" == text:
+        return ntsc
+    return Fraction(text)
+
+
+def nominal_rates(stream_line: str) -> dict[str, Fraction]:
+    """The stream's stated rates from its ``ffmpeg -i`` line: ``fps`` (average) and ``tbr`` (base)."""
+    return {kind: _printed_rate(num, bool(k)) for num, k, kind in _RATE_RE.findall(stream_line) if float(num) > 0}
+
+
+def frame_rate(nominal: dict[str, Fraction], pts: list[int], timebase: Fraction, vfr: bool) -> Fraction:
+    """The source's exact frame rate: the stated rate that its timestamps bear out, else a measured one.
+
+    The stated rate wins over an average of timestamps (a few gaps must not turn 25 fps into 24.67);
+    it is accepted when the typical frame step or the mean rate agrees with it to within one tick
+    or 0.2 %. A variable-frame-rate source takes its base rate (``tbr``) first.
+    """
+    deltas = [b - a for a, b in zip(pts, pts[1:], strict=False) if b > a]
+    order = ("tbr", "fps") if vfr else ("fps", "tbr")
+    stated = [nominal[k] for k in order if k in nominal]
+    if not deltas:
+        return stated[0] if stated else Fraction(25)
+    step = statistics.median(deltas) * timebase
+    span = (pts[-1] - pts[0]) * timebase
+    mean_rate = (len(pts) - 1) / span if span > 0 else 1 / step
+    for rate in stated:
+        if abs(1 / rate - step) <= timebase + Fraction(1, 500) / rate or abs(rate - mean_rate) <= rate / 500:
+            return rate
+    if stated and vfr:
+        return stated[0]
+    return _snap_rate(float(mean_rate if vfr else 1 / step))
+
+
+def language_tag(code: str) -> str:
+    """A container's language code as a BCP 47 tag (``eng`` → ``en``); ``und`` when unknown or invalid."""
+    import langcodes
+
+    try:
+        tag = langcodes.standardize_tag(code.strip())
+    except (ValueError, langcodes.tag_parser.LanguageTagError):
+        return "und"
+    return tag if langcodes.tag_is_valid(tag) else "und"
+
+
+def _unreadable(exc: FFmpegError) -> str:
+    """Why FFmpeg could not open a source, in the source's terms (not the null output's)."""
+    if "Input #0" in exc.stderr and "Stream #" not in exc.stderr:
+        return "has no audio or video streams"
+    said = [ffmpeg.plain_line(ln) for ln in exc.stderr.splitlines() if ln.startswith("[in#")]
+    said = [ln for ln in said if "misdetection possible" not in ln]
+    specific = [ln for ln in said if not ln.startswith("Error opening input")]
+    reason = (specific or said or exc.stderr_tail[-1:] or [str(exc)])[-1].removeprefix("Error opening input: ")
+    if any(k in exc.stderr for k in ("Invalid data", "invalid as first byte", "could not find codec")):
+        return f"not a readable media file ({reason})"
+    return f"cannot be read ({reason})"
 
 
 def _check_path(path: Path) -> None:
@@ -157,10 +233,7 @@ def probe(path: str | Path) -> MediaInfo:
         # "-i" alone exits non-zero (no output); its stderr is still the stream listing
         header = ffmpeg.run(["-i", path, "-t", "0", "-f", "null", "-"], what="probe").stderr
     except FFmpegError as exc:
-        reason = "; ".join(exc.stderr_tail[-1:]) or str(exc)
-        if "Invalid data" in reason or "could not find codec" in reason.lower():
-            raise InputError(f"{path}: not a readable media file ({reason})") from None
-        raise InputError(f"{path}: cannot be read ({reason})") from None
+        raise InputError(f"{path}: {_unreadable(exc)}") from None
 
     blocks: list[list[str]] = []
     for line in header.splitlines():
@@ -195,28 +268,31 @@ def probe(path: str | Path) -> MediaInfo:
         layout = am["layout"].strip()
         cm = re.match(r"(\d+) channels", layout)
         channels = int(cm.group(1)) if cm else _LAYOUT_CHANNELS.get(layout, 2)
-        audio.append(AudioStream(i, am["codec"], int(am["rate"]), channels, layout))
+        audio.append(
+            AudioStream(
+                i,
+                am["codec"],
+                int(am["rate"]),
+                channels,
+                layout,
+                language_tag(_STREAM_RE.match(block[0])["lang"] or "und"),
+                next((t["title"].strip() for ln in block[1:] if (t := _TITLE_RE.match(ln))), ""),
+                "(default)" in block[0],
+            )
+        )
 
     packets = _video_packets(path, vindex)
     if not packets:
         raise InputError(f"{path}: the video stream has no frames")
     pts = sorted(packets)
     count = len(pts)
-    tb = packets.timebase
     deltas = [b - a for a, b in zip(pts, pts[1:], strict=False) if b > a]
+    # any frame step off the typical one (a gap, a jitter, true VFR) makes the source variable:
+    # it is then read through a constant-rate intermediate, so frame N is always at N / fps
+    med = statistics.median(deltas) if deltas else 0
+    vfr = any(abs(d - med) > 0.25 * med for d in deltas)
+    fps = frame_rate(nominal_rates(vblock[0]), pts, packets.timebase, vfr)
     header_duration = _parse_duration(header)
-    if deltas:
-        med = statistics.median(deltas)
-        irregular = sum(1 for d in deltas if abs(d - med) > 0.25 * med)
-        vfr = irregular > max(1, 0.01 * len(deltas))
-        span = (pts[-1] - pts[0]) * tb
-        rate = float((count - 1) / span) if span > 0 else float(1 / (med * tb))
-        if not vfr:
-            rate = float(1 / (med * tb))
-        fps = _snap_rate(rate)
-    else:
-        vfr = False
-        fps = Fraction(25)
     duration = count / fps
     if header_duration and header_duration > float(duration) * 1.5 + 1.0:
         raise InputError(f"{path}: truncated: frames cover {float(duration):.2f} s of {header_duration:.2f} s")
@@ -260,7 +336,7 @@ def _video_packets(path: Path, vindex: int) -> _Packets:
         raise InputError(f"{path}: cannot be read ({'; '.join(exc.stderr_tail[-1:]) or exc})") from None
     problems = [ln for ln in res.stderr.splitlines() if ln.strip()]
     if problems:
-        raise InputError(f"{path}: truncated or corrupt ({problems[-1].strip()})")
+        raise InputError(f"{path}: truncated or corrupt ({ffmpeg.plain_line(problems[-1])})")
     out = _Packets()
     for line in res.stdout.decode("ascii", "replace").splitlines():
         if line.startswith("#tb"):

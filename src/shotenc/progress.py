@@ -41,13 +41,15 @@ class RichReporter(Reporter, AbstractContextManager):
         self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> RichReporter:
-        self._progress.start()
-        return self
+        return self  # the display starts with the first stage: an early error prints no empty bars
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._tasks:
+            self._progress.stop()
 
     def stage(self, name: str, total: float) -> None:
+        if not self._tasks:
+            self._progress.start()
         self._tasks[name] = self._progress.add_task(name, total=total)
 
     def update(self, name: str, completed: float) -> None:

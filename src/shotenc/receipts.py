@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import fields
 from pathlib import Path
 
 
@@ -55,3 +56,27 @@ def read_receipt(path: Path, receipt: Path) -> dict | None:
         return meta
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+_PLAIN = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def plain_fields(values: dict, cls: type, skip: tuple[str, ...] = ()) -> dict:
+    """``values`` restricted to dataclass ``cls``'s fields (but ``skip``), each of the plain type its annotation names.
+
+    The guard for data read back from disk: only numbers, strings, booleans and None get through.
+    """
+    out = {}
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        v = values[f.name]
+        names = [t.strip() for t in str(f.type).split("|")]
+        allowed = tuple(t for n in names for t in _PLAIN.get(n, ()))
+        if v is None and "None" in names:
+            out[f.name] = None
+        elif not allowed or not isinstance(v, allowed) or (isinstance(v, bool) and bool not in allowed):
+            raise TypeError(f"{cls.__name__}.{f.name}: unexpected {type(v).__name__}")
+        else:
+            out[f.name] = v
+    return out

@@ -8,22 +8,23 @@ data (paths, checksums), so they run the same in a local pool or on a Dask worke
 
 from __future__ import annotations
 
-import glob
+import json
 import os
-import pickle
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .analyze import ANALYSIS_WIDTH, Analysis, analyze
+from .analyze import ANALYSIS_WIDTH, Analysis, analysis_from_data, analyze
 from .encode import ffmpeg_version, source_fingerprint
 from .normalize import make_mezzanine
+from .output import process_alive
 from .probe import MediaInfo, probe
 from .receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 from .shots import ShotOptions
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,15 @@ def analysis_key(media: MediaInfo, options: ShotOptions) -> str:
 
 
 def analysis_path(work: Path, key: str) -> Path:
-    return work / "analysis" / f"analysis-{key}.pickle"
+    return work / "analysis" / f"analysis-{key}.json"
 
 
 def load_analysis(path: Path) -> Analysis | None:
-    """An analysis saved by :func:`cached_analysis`; None if it cannot be read."""
+    """An analysis saved by :func:`cached_analysis` (plain JSON, checked field by field); None if it is not one."""
     try:
-        analysis = pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return analysis_from_data(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
         return None
-    return analysis if isinstance(analysis, Analysis) else None
 
 
 def cached_analysis(
@@ -103,7 +103,7 @@ def cached_analysis(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
     try:
-        tmp.write_bytes(pickle.dumps(analysis))
+        tmp.write_text(json.dumps(analysis.to_data()), encoding="utf-8")
         os.replace(tmp, path)
         record(path, key)
     finally:
@@ -147,25 +147,35 @@ def analyse_task(source: str, options: ShotOptions, work: str) -> TaskResult:
     return TaskResult(found.path, found.bytes, found.sha256, reused)
 
 
-def remove_stale_staging(out_dir: Path) -> list[Path]:
-    """Delete ``.<name>.tmp-<pid>`` / ``.<name>.old-<pid>`` folders left by killed runs (their pid is gone)."""
-    removed = []
-    for p in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*-*"):
-        kind, _, pid = p.name[len(out_dir.name) + 2 :].partition("-")
-        if kind not in ("tmp", "old") or not pid.isdigit() or not p.is_dir() or _alive(int(pid)):
-            continue
-        shutil.rmtree(p, ignore_errors=True)
-        removed.append(p)
-    return removed
+# what shotenc writes in a work folder; nothing else there is ever deleted
+WORK_ENTRIES = ("analysis", "chunks", "audio", "stitch", "cfr-source.mp4", "cfr-source.mp4.json")
+_PART = re.compile(r"^\..*?\.(?P<pid>\d{1,9})(?:\.\d+)?\.part(?:\.\w+)?$")  # receipts.temp_name / write_atomic
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def clean_work(work: Path) -> None:
+    """Remove what shotenc wrote in ``work`` (the folder too, once empty): a user's own files stay."""
+    for name in WORK_ENTRIES:
+        p = work / name
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.is_file() or p.is_symlink():
+            p.unlink(missing_ok=True)
+    remove_partials(work)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        work.rmdir()
+    except OSError:
+        pass  # not empty: it holds something shotenc did not write
+
+
+def remove_partials(work: Path) -> int:
+    """Delete half-written temporary files (``.<name>.<pid>…part``) whose writer is gone; returns how many."""
+    if not work.is_dir():
+        return 0
+    found = [p for p in work.iterdir() if p.is_file()]
+    for name in WORK_ENTRIES:
+        if (work / name).is_dir() and not (work / name).is_symlink():
+            found += [p for p in (work / name).rglob("*") if p.is_file()]
+    stale = [p for p in found if (m := _PART.match(p.name)) and not process_alive(int(m["pid"]))]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)

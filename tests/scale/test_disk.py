@@ -62,7 +62,7 @@ def test_disk_full_during_encode_and_during_packaging_publishes_nothing(tmp_path
     validate_title(out, frames["tiny"])
     before = digest(out)
 
-    res = run_limited(*args)  # chunks are reused; the stitched renditions do not fit
+    res = run_limited(*args)  # chunks are reused; the stitched renditions (two at once) do not fit
     assert_one_line_error(res)
     assert "stitch" in res.stderr, res.stderr  # it failed while packaging, after every chunk was there
     assert digest(out) == before, "the published title changed"

@@ -84,7 +84,7 @@ def test_corrupted_finished_results_are_detected_and_redone(tmp_path, tiny_clip,
     chunks[0].write_bytes(bytes(flipped))
     chunks[1].write_bytes(chunks[1].read_bytes()[:-100])  # truncated
     chunks[2].with_suffix(".json").unlink()  # receipt lost: the chunk cannot be trusted
-    (analysis,) = [p for p in work.glob("analysis/*.pickle") if not p.name.startswith(".")]
+    (analysis,) = [p for p in work.glob("analysis/analysis-*.json") if not p.name.endswith(".json.json")]
     analysis.write_bytes(analysis.read_bytes()[:50])
 
     # staging folders of runs killed while packaging: removed once their process is gone
@@ -180,3 +180,60 @@ def test_killed_after_the_analysis_and_again_while_packaging_then_completes(tmp_
     assert summary["reused_chunks"] == summary["chunks"] == finished  # every chunk was done before packaging
     validate_title(out, frames["tiny"])
     assert leftovers(out.parent) == [] and not work.exists()
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (read from /proc)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.timeout(120)
+def test_sigkill_of_shotenc_takes_its_ffmpeg_children_along_and_partials_go_next_run(tmp_path, tiny_clip, frames):
+    out = tmp_path / "title"
+    work = work_dir_for(out)
+    # an FFmpeg that lingers for a minute after each chunk encode: long enough to see who outlives whom
+    slow = tmp_path / "slow-ffmpeg.sh"
+    slow.write_text(f'#!/bin/sh\n"{ffmpeg.ffmpeg_path()}" "$@"; rc=$?\ncase "$*" in *libx264*) sleep 60;; esac\nexit $rc\n')
+    slow.chmod(0o755)
+    args = ["encode", str(tiny_clip), "-o", str(out), "--ladder", "tiny", "--codecs", "h264", "--jobs", "2", "--json"]
+    env = {**subprocess_env(), "SHOTENC_FFMPEG": str(slow)}
+    proc = subprocess.Popen(shotenc_cmd(*args), env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(kids := children_of(proc.pid)) < 2 or not list(work.glob("chunks/*/.shot*.part.mp4")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no FFmpeg child to watch"
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)  # only shotenc itself, not its process group
+        proc.wait()
+    deadline = time.monotonic() + 3
+    while any(running(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(running(k) for k in kids), "FFmpeg outlived shotenc"
+
+    # a half-written file of the killed run (its pid is gone) goes on the next run; a foreign file stays
+    partial = work / "chunks" / "h264-180p" / f".shot00000-abc.{proc.pid}.123.part.mp4"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(b"half")
+    (work / "mine.txt").write_text("not shotenc's")
+    notes = Notes()
+    encode_title(tiny_clip, out, EncodeOptions(ladder="tiny", codecs=["h264"], jobs=2), reporter=notes)
+    assert not partial.exists() and any("half-written" in n for n in notes.notes)
+    assert sorted(p.name for p in work.iterdir()) == ["mine.txt"]
+    validate_title(out, frames["tiny"])

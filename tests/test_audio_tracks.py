@@ -1,0 +1,67 @@
+"""Every audio track comes along, with its language, its name and the source's default."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import m3u8
+import pytest
+
+import corpus
+from helpers import audio_channels, decoded_seconds
+from shotenc.pipeline import EncodeOptions, encode_title
+from shotenc.probe import probe
+
+NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+
+
+@pytest.fixture(scope="module")
+def two_language_title(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("langs")
+    src = corpus.two_languages(folder / "movie.mkv", seconds=3.0, default="fra")
+    out = folder / "out"
+    return src, out, encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"]))
+
+
+def test_probe_reads_language_title_and_default(two_language_title):
+    src, _, _ = two_language_title
+    en, fr = probe(src).audio
+    assert (en.language, en.channels, en.default) == ("en", 6, False)
+    assert (fr.language, fr.channels, fr.default, fr.title) == ("fr", 2, True, "Français")
+
+
+def test_every_track_becomes_renditions_with_languages_in_hls(two_language_title):
+    _, out, result = two_language_title
+    assert [a["id"] for a in result.report["audio"]] == ["aac-2ch-en", "aac-6ch-en", "aac-2ch-fr"]
+    master = m3u8.load(str(out / "master.m3u8"))
+    media = {m.uri.split("/")[1]: m for m in master.media}
+    assert {k: (m.language, m.name, m.channels, m.default) for k, m in media.items()} == {
+        "aac-2ch-en": ("en", "English", "2", "NO"),
+        "aac-6ch-en": ("en", "English (5.1)", "6", "NO"),
+        "aac-2ch-fr": ("fr", "Français", "2", "YES"),
+    }
+    for rid, channels in (("aac-2ch-en", 2), ("aac-6ch-en", 6), ("aac-2ch-fr", 2)):
+        playlist = out / "audio" / rid / "playlist.m3u8"
+        assert abs(decoded_seconds(playlist) - 3.0) < 0.1
+        assert audio_channels(playlist.with_name("init.mp4")) == channels
+
+
+def test_dash_carries_lang_label_and_the_main_role(two_language_title):
+    _, out, _ = two_language_title
+    mpd = ET.parse(out / "manifest.mpd").getroot()
+    sets = [a for a in mpd.iter(f"{{{NS['d']}}}AdaptationSet") if a.get("contentType") == "audio"]
+    seen = {
+        (a.get("lang"), a.find("d:Label", NS).text, a.find("d:Role", NS).get("value"),
+         a.find(".//d:AudioChannelConfiguration", NS).get("value"))
+        for a in sets
+    }  # fmt: skip
+    assert seen == {("en", "English", "alternate", "2"), ("en", "English (5.1)", "alternate", "6"),
+                    ("fr", "Français", "main", "2")}  # fmt: skip
+
+
+def test_the_first_track_is_default_when_none_is_marked(tmp_path, tiny_clip):
+    out = tmp_path / "out"
+    result = encode_title(tiny_clip, out, EncodeOptions(ladder="tiny", codecs=["h264"]))
+    assert [a["id"] for a in result.report["audio"]] == ["aac-2ch", "aac-6ch"]  # one track: ids as before
+    text = (out / "master.m3u8").read_text()
+    assert text.count("DEFAULT=YES") == 1 and 'NAME="Audio 1",' in text and "LANGUAGE" not in text

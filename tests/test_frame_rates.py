@@ -1,0 +1,89 @@
+"""Exact frame rates: a 24 fps source is 24 (not 23.976), and the published timeline is the source's."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from fractions import Fraction
+from pathlib import Path
+
+import m3u8
+import pytest
+
+import corpus
+from helpers import decoded_frames
+from shotenc.pipeline import EncodeOptions, encode_title
+from shotenc.probe import nominal_rates, probe
+
+ONE_RUNG = str(Path(__file__).parent / "data" / "ladders" / "one-rung.toml")
+NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+
+
+def published_timeline(out: Path) -> dict:
+    """What players read: DASH duration, frame rate and timeline; HLS durations and FRAME-RATE."""
+    mpd = ET.parse(out / "manifest.mpd").getroot()
+    rep = mpd.find(".//d:Representation", NS)
+    template = rep.find("d:SegmentTemplate", NS)
+    ticks = 0
+    for s in template.iter(f"{{{NS['d']}}}S"):
+        ticks += int(s.get("d")) * (int(s.get("r", "0")) + 1)
+    master = m3u8.load(str(out / "master.m3u8"))
+    media = m3u8.load(str(out / master.playlists[0].uri))
+    return {
+        "mpd_duration": mpd.get("mediaPresentationDuration"),
+        "dash_rate": rep.get("frameRate"),
+        "timeline_s": Fraction(ticks, int(template.get("timescale"))),
+        "hls_rate": re.search(r"FRAME-RATE=([\d.]+)", (out / "master.m3u8").read_text()).group(1),
+        "hls_s": sum(seg.duration for seg in media.segments),
+    }
+
+
+@pytest.mark.parametrize("fps", corpus.RATES)
+def test_every_common_rate_comes_out_exact_over_a_minute(fps, tmp_path):
+    expected = corpus.rate(fps)
+    src = corpus.constant_rate(tmp_path / "src.mp4", fps, 60)
+    media = probe(src)
+    assert media.fps == expected and not media.vfr
+    out = tmp_path / "out"
+    result = encode_title(src, out, EncodeOptions(ladder=ONE_RUNG))
+
+    exact_s = Fraction(media.frame_count) / expected
+    assert result.report["source"]["fps"] == f"{expected.numerator}/{expected.denominator}"
+    assert decoded_frames(out / "master.m3u8") == media.frame_count
+    seen = published_timeline(out)
+    assert seen["mpd_duration"] == f"PT{float(exact_s):.3f}S"
+    assert seen["timeline_s"] == exact_s
+    assert seen["dash_rate"] == (str(expected.numerator) if expected.denominator == 1 else f"{expected}")
+    assert seen["hls_rate"] == f"{float(expected):.3f}"
+    assert abs(seen["hls_s"] - float(exact_s)) < 1e-4
+
+
+def test_timestamp_gaps_keep_the_stated_rate(tmp_path):
+    """Two missing frames in an MKV: still 25 fps (the gaps are filled), not an average of 24.67."""
+    src = corpus.with_gaps(tmp_path / "gaps.mkv", seconds=6.0)
+    media = probe(src)
+    assert media.fps == 25 and media.vfr and media.frame_count == 150
+    out = tmp_path / "out"
+    result = encode_title(src, out, EncodeOptions(ladder=ONE_RUNG))
+    assert result.report["source"]["fps"] == "25/1"
+    frames = result.report["totals"]["frames"]
+    assert frames == 152  # the intermediate repeats a frame in each gap: the source's 6.08 s timeline
+    assert decoded_frames(out / "master.m3u8") == frames
+    seen = published_timeline(out)
+    assert seen["hls_rate"] == "25.000" and seen["mpd_duration"] == "PT6.080S"
+
+
+@pytest.mark.parametrize(
+    "line, rates",
+    [
+        ("Video: h264, yuv420p, 64x36, 17 kb/s, 23.98 fps, 23.98 tbr, 24k tbn", {"fps": Fraction(24000, 1001)}),
+        ("Video: h264, yuv420p, 64x36, 24 fps, 24 tbr, 1k tbn", {"fps": Fraction(24)}),
+        ("Video: h264, yuv420p, 64x36, 12.50 fps, 12.50 tbr, 1k tbn", {"fps": Fraction(25, 2)}),
+        ("Video: h264, yuv420p, 64x36, 59.94 fps, 59.94 tbr, 60k tbn", {"fps": Fraction(60000, 1001)}),
+        ("Video: h264, yuv420p, 64x36, 29.83 fps, 30 tbr, 90k tbn", {"fps": Fraction(2983, 100), "tbr": 30}),
+    ],
+)
+def test_stated_rates_are_read_exactly(line, rates):
+    got = nominal_rates(line)
+    assert got["fps"] == rates["fps"]
+    assert got["tbr"] == rates.get("tbr", rates["fps"])
