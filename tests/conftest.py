@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shotenc import ffmpeg
+from shotenc.media import ffmpeg
 from shotenc.pipeline import EncodeOptions, encode_title
 
 ROOT = Path(__file__).resolve().parents[1]

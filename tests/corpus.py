@@ -8,7 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from shotenc import ffmpeg
+from shotenc.media import ffmpeg
 
 # the rates a source may have: broadcast, film, NTSC, and a few odd ones
 RATES = ["24000/1001", "24", "25", "30000/1001", "30", "50", "60000/1001", "60", "12.5", "15", "48", "120"]

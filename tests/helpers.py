@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from shotenc import ffmpeg
-from shotenc.probe import packet_info
+from shotenc.media import ffmpeg
+from shotenc.media.probe import packet_info
 
 
 def decoded_frames(url: str | Path, stream: str = "v:0") -> int:

@@ -9,8 +9,8 @@ import pytest
 
 import corpus
 from helpers import audio_channels, decoded_seconds
+from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, encode_title
-from shotenc.probe import probe
 
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 

@@ -11,7 +11,7 @@ import m3u8
 import pytest
 
 from helpers import decoded_frames, decoded_seconds, segment_packets
-from shotenc.probe import probe
+from shotenc.media.probe import probe
 
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 CODEC_RE = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shotenc import ffmpeg
 from shotenc.errors import FFmpegError
+from shotenc.media import ffmpeg
 
 
 def test_progress_reaches_one_and_grows(tmp_path):

@@ -12,8 +12,8 @@ import pytest
 
 import corpus
 from helpers import decoded_frames
+from shotenc.media.probe import nominal_rates, probe
 from shotenc.pipeline import EncodeOptions, encode_title
-from shotenc.probe import nominal_rates, probe
 
 ONE_RUNG = str(Path(__file__).parent / "data" / "ladders" / "one-rung.toml")
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}

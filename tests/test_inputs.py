@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from helpers import decoded_frames
-from shotenc import ffmpeg
+from shotenc.media import ffmpeg
+from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, encode_title
-from shotenc.probe import probe
 
 ROOT = Path(__file__).resolve().parents[1]
 

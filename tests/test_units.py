@@ -6,15 +6,15 @@ from fractions import Fraction
 
 import pytest
 
-from shotenc.analyze import Analysis
-from shotenc.codecs import _hevc, vp9_level
+from shotenc.allocators.base import ComplexityAllocator
+from shotenc.analysis.analyze import Analysis
+from shotenc.analysis.features import ShotFeatures
+from shotenc.analysis.shots import ShotOptions, shots_from_cuts
 from shotenc.errors import ShotencError
-from shotenc.features import ShotFeatures
 from shotenc.ladder import Ladder, Rung, fit_to_source, load_ladder
-from shotenc.manifest import media_playlist, target_duration
-from shotenc.package import Rendition, Segment
-from shotenc.plan import ComplexityAllocator
-from shotenc.shots import ShotOptions, shots_from_cuts
+from shotenc.package.cmaf import Rendition, Segment
+from shotenc.package.codec_strings import _hevc, vp9_level
+from shotenc.package.manifests import media_playlist, target_duration
 
 FPS = Fraction(25)
 
@@ -66,7 +66,7 @@ def test_shipped_ladders_load():
 
 
 def _analysis(complexities, durations):
-    from shotenc.shots import Shot
+    from shotenc.analysis.shots import Shot
 
     shots, start = [], 0
     for i, d in enumerate(durations):
@@ -108,9 +108,9 @@ def test_hls_target_duration_covers_rounded_extinf():
 
 
 def test_rate_feedback_corrects_an_undershooting_encoder():
-    from shotenc.encode import Chunk, ChunkJob, SourceRef
-    from shotenc.plan import RatePoint
-    from shotenc.ratecontrol import RateFeedback
+    from shotenc.allocators.base import RatePoint
+    from shotenc.encode.chunk import Chunk, ChunkJob, SourceRef
+    from shotenc.encode.ratecontrol import RateFeedback
 
     src = SourceRef("x.mp4", "f", 25, 1, 320, 180, 0, False, "yuv420p")
     rung = _rung("h264", kbps=1000)

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import corpus
+from shotenc.analysis.shots import ShotOptions
+from shotenc.jobs.receipts import sha256_file
+from shotenc.jobs.tasks import analysis_key, analysis_path, record
+from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, encode_title, work_dir_for
-from shotenc.probe import probe
-from shotenc.receipts import sha256_file
-from shotenc.shots import ShotOptions
-from shotenc.tasks import analysis_key, analysis_path, record
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--ladder", "tiny", "--codecs", "h264"]

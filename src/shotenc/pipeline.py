@@ -15,20 +15,20 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .analyze import Analysis
-from .cluster import TaskGroup
-from .encode import Chunk, ChunkJob, SourceRef, encode_chunk
+from .allocators.base import Allocator, ComplexityAllocator, EncodePlan
+from .analysis.analyze import Analysis
+from .analysis.shots import ShotOptions
+from .encode.chunk import Chunk, ChunkJob, SourceRef, encode_chunk
+from .encode.ratecontrol import RateFeedback
 from .errors import ShotencError
+from .jobs.executors import TaskGroup
+from .jobs.tasks import cached_analysis, cached_mezzanine, clean_work, remove_partials
 from .ladder import Ladder, fit_to_source, load_ladder
-from .manifest import master_playlist, media_playlist, write_mpd
+from .media.probe import probe
 from .output import REPORT, check_output, files_under, publish, remove_stale_staging, staging_dir
-from .package import Rendition, audio_renditions, encode_audio, package_audio, package_video
-from .plan import Allocator, ComplexityAllocator, EncodePlan
-from .probe import probe
+from .package.cmaf import Rendition, audio_renditions, encode_audio, package_audio, package_video
+from .package.manifests import master_playlist, media_playlist, write_mpd
 from .progress import Reporter
-from .ratecontrol import RateFeedback
-from .shots import ShotOptions
-from .tasks import cached_analysis, cached_mezzanine, clean_work, remove_partials
 
 
 @dataclass

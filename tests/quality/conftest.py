@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shotenc import ffmpeg
-from shotenc.analyze import analyze
-from shotenc.probe import probe
+from shotenc.analysis.analyze import analyze
+from shotenc.media import ffmpeg
+from shotenc.media.probe import probe
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sample.mp4"
 

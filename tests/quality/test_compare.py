@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from shotenc.cli import main
-from shotenc.probe import packet_info
+from shotenc._cli.main import main
+from shotenc.media.probe import packet_info
 from shotenc.quality.metrics import score
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shotenc import ffmpeg
+from shotenc.media import ffmpeg
 from shotenc.quality.metrics import score, score_many, vmaf_model_for
 
 

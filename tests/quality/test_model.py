@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from shotenc.allocators.model import RateQualityModel, TrainingRow, fit
+from shotenc.analysis.features import ShotFeatures
 from shotenc.errors import ShotencError
-from shotenc.features import ShotFeatures
-from shotenc.quality.model import RateQualityModel, TrainingRow, fit
 
 
 def synthetic_rows(n_shots: int = 8) -> list[TrainingRow]:

@@ -6,14 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
+from shotenc.encode.chunk import encode_chunk
 
-from shotenc.encode import encode_chunk
+from shotenc.allocators.model import RateQualityModel
+from shotenc.allocators.optimize import HullAllocator, ModelAllocator, TargetQualityAllocator
+from shotenc.allocators.probes import ProbeSettings
 from shotenc.ladder import fit_to_source, load_ladder
 from shotenc.pipeline import chunk_jobs
 from shotenc.quality.metrics import score
-from shotenc.quality.model import RateQualityModel
-from shotenc.quality.optimize import HullAllocator, ModelAllocator, TargetQualityAllocator
-from shotenc.quality.probes import ProbeSettings
 
 
 @pytest.fixture(scope="module")

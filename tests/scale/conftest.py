@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shotenc import ffmpeg
-from shotenc.probe import probe
+from shotenc.media import ffmpeg
+from shotenc.media.probe import probe
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sample.mp4"
 

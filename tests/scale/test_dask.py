@@ -11,13 +11,13 @@ import pytest
 from checks import FAST, validate_title
 from click.testing import CliRunner
 
-from shotenc.batch import run_batch
-from shotenc.cli import main
-from shotenc.cluster import Runner
+from shotenc._cli.main import main
+from shotenc.analysis.shots import ShotOptions
 from shotenc.errors import ShotencError
+from shotenc.jobs.batch import run_batch
+from shotenc.jobs.executors import Runner
+from shotenc.jobs.tasks import analyse_task
 from shotenc.pipeline import EncodeOptions
-from shotenc.shots import ShotOptions
-from shotenc.tasks import analyse_task
 
 pytest.importorskip("distributed")  # a declared dependency; this only makes a broken install read clearly
 from distributed import get_task_stream  # noqa: E402

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from checks import FAST, leftovers, shotenc_cmd, subprocess_env, validate_title
 
-from shotenc import ffmpeg
+from shotenc.analysis.shots import ShotOptions
+from shotenc.media import ffmpeg
+from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, encode_title, work_dir_for
-from shotenc.probe import probe
 from shotenc.progress import Reporter
-from shotenc.shots import ShotOptions
 
 
 def receipts(work: Path) -> list[Path]:

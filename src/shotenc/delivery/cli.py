@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_support import user_errors
+from .._cli.support import user_errors
 from ..errors import ShotencError
 from .qoe import QoEModel
 

@@ -12,8 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import ffmpeg
 from ..errors import FFmpegError
+from ..media import ffmpeg
 
 
 @dataclass

@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import probe
 from ..errors import FFmpegError, ShotencError
+from ..media import probe
 from .decode import Decoder
 from .manifests import ManifestError, Presentation, Rendition
 from .manifests import load as load_manifest

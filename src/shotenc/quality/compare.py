@@ -26,19 +26,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import ffmpeg
-from ..analyze import Analysis, analyze
-from ..encode import encode_chunk, encoder_args
+from ..allocators.convex import RDPoint, pareto_front
+from ..allocators.optimize import make_allocator
+from ..analysis.analyze import Analysis, analyze
+from ..analysis.shots import ShotOptions
+from ..encode.chunk import encode_chunk, encoder_args
 from ..errors import ShotencError
 from ..ladder import Rung, fit_to_source, load_ladder
-from ..normalize import make_mezzanine, video_filters
-from ..package import stitch_chunks
+from ..media import ffmpeg
+from ..media.normalize import make_mezzanine, video_filters
+from ..media.probe import MediaInfo, packet_info, probe
+from ..package.cmaf import stitch_chunks
 from ..pipeline import chunk_jobs, default_jobs
-from ..probe import MediaInfo, packet_info, probe
-from ..shots import ShotOptions
-from .hull import RDPoint, pareto_front
 from .metrics import Scores, score
-from .optimize import make_allocator
 
 METHODS = ("per-shot", "2pass-vbr", "1pass-capped")
 TRADITIONAL = ("2pass-vbr", "1pass-capped")
@@ -84,7 +84,7 @@ def scaled_rungs(rungs: Sequence[Rung], scales: Sequence[float]) -> list[tuple[R
 
 def traditional_args(rung: Rung, method: str, media: MediaInfo, gop_s: float, threads: int) -> list[str]:
     """Whole-title encoder options: one bitrate, a fixed closed GOP, capped or not."""
-    from ..plan import RatePoint
+    from ..allocators.base import RatePoint
 
     gop = max(1, int(round(gop_s * float(media.fps))))
     rate = RatePoint("bitrate", rung.bitrate_kbps, rung.maxrate_kbps, rung.bufsize_kbps)

@@ -1,6 +1,6 @@
 """VMAF, PSNR and SSIM per frame and per shot, from one libvmaf pass in the bundled FFmpeg.
 
-The reference is the source through :func:`shotenc.normalize.video_filters` at the source's own
+The reference is the source through :func:`shotenc.media.normalize.video_filters` at the source's own
 size, so "frame N" is the same picture the encoders saw. A rendition smaller than the source is
 upscaled to that size with bicubic before scoring (standard practice: VMAF models a viewer
 watching on the source-size display). libvmaf takes the distorted stream first and the reference
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import ffmpeg
+from ..analysis.shots import Shot
 from ..errors import ShotencError
-from ..normalize import seek_args, video_filters
-from ..probe import MediaInfo
-from ..shots import Shot
+from ..media import ffmpeg
+from ..media.normalize import seek_args, video_filters
+from ..media.probe import MediaInfo
 
 VMAF_MODEL = "vmaf_v0.6.1"
 VMAF_4K_MODEL = "vmaf_4k_v0.6.1"

@@ -68,7 +68,7 @@ def _rq_plot(report: dict, codec: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .hull import RDPoint, pareto_front
+    from ..allocators.convex import RDPoint, pareto_front
 
     fig, ax = plt.subplots(figsize=(9, 5))
     for method, color in COLORS.items():

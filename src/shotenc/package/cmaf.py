@@ -12,14 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import ffmpeg
-from .codecs import codec_string
-from .errors import ShotencError
-from .ladder import Rung
-from .mp4box import Fragment, read_layout, timescale
-from .probe import AudioStream, MediaInfo
-from .receipts import temp_name
-from .shots import Shot
+from ..analysis.shots import Shot
+from ..errors import ShotencError
+from ..jobs.receipts import temp_name
+from ..ladder import Rung
+from ..media import ffmpeg
+from ..media.mp4box import Fragment, read_layout, timescale
+from ..media.probe import AudioStream, MediaInfo
+from .codec_strings import codec_string
 
 FRAG_FLAGS = "+frag_keyframe+empty_moov+default_base_moof+cmaf"
 SEGMENT_NAME = "seg-{:05d}.m4s"

@@ -52,7 +52,7 @@ class CutDetector:
             "threshold": (detectors.ThresholdDetector, "threshold"),
         }
         if options.detector not in kinds:
-            from .errors import ShotencError
+            from ..errors import ShotencError
 
             raise ShotencError(f"unknown detector {options.detector!r}; choose from {', '.join(DETECTORS)}")
         cls, arg = kinds[options.detector]

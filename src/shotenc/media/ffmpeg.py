@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FFmpegError
+from ..errors import FFmpegError
 
 ENV_VAR = "SHOTENC_FFMPEG"
 _USEFUL = re.compile(

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from .cli_support import user_errors
-from .errors import ShotencError
-from .quality.cli import quality_encode_options, wrap_encode_with
-from .shots import DETECTORS, ShotOptions
+from ..analysis.shots import DETECTORS, ShotOptions
+from ..errors import ShotencError
+from .quality import quality_encode_options, wrap_encode_with
+from .support import user_errors
 
 
 def shot_options(fn: Callable) -> Callable:
@@ -105,10 +105,10 @@ def encode(
     **quality,
 ) -> None:
     """Encode SOURCE per shot into a DASH + HLS ladder."""
-    from .batch import encode_with
-    from .cluster import Runner
-    from .pipeline import EncodeOptions
-    from .progress import Reporter, RichReporter
+    from ..jobs.batch import encode_with
+    from ..jobs.executors import Runner
+    from ..pipeline import EncodeOptions
+    from ..progress import Reporter, RichReporter
 
     out = output or Path("out") / source.stem
     options = EncodeOptions(
@@ -142,8 +142,8 @@ def analyze(
     source: Path, detector: str, threshold: float | None, min_shot: float, max_segment: float, as_json: bool
 ) -> None:
     """Show SOURCE's shots and their complexity."""
-    from .analyze import analyze as run_analysis
-    from .probe import probe
+    from ..analysis.analyze import analyze as run_analysis
+    from ..media.probe import probe
 
     media = probe(source)
     if media.vfr:
@@ -178,9 +178,9 @@ def analyze(
 
 
 # commands that build on the helpers above live in their own modules
-from .batch_cli import batch  # noqa: E402
-from .delivery.cli import play, serve, validate  # noqa: E402
-from .quality.cli import compare, train  # noqa: E402
+from ..delivery.cli import play, serve, validate  # noqa: E402
+from .batch import batch  # noqa: E402
+from .quality import compare, train  # noqa: E402
 
 for _command in (batch, serve, play, validate, compare, train):
     main.add_command(_command)

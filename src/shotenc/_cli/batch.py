@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from .batch import SUMMARY_NAME, BatchReporter, BatchResult, TitleOutcome
-from .cli import make_shot_options, parse_codecs, shot_options, user_errors
-from .progress import Reporter
+from ..jobs.batch import SUMMARY_NAME, BatchReporter, BatchResult, TitleOutcome
+from ..progress import Reporter
+from .main import make_shot_options, parse_codecs, shot_options, user_errors
 
 SCHEDULER_HELP = "Dask scheduler: tcp://host:8786 for a running cluster, local:N for N local worker processes."
 
@@ -128,9 +128,9 @@ def batch(
 
     Exit status 1 when any title failed. The summary is also written to OUTPUT/batch.json.
     """
-    from .batch import check_batch, run_batch
-    from .cluster import Runner
-    from .pipeline import EncodeOptions
+    from ..jobs.batch import check_batch, run_batch
+    from ..jobs.executors import Runner
+    from ..pipeline import EncodeOptions
 
     options = EncodeOptions(
         ladder=ladder,

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ShotencError
+from ..errors import ShotencError
 
 # Tasks are never deduplicated (``pure=False``): two identical submissions are two encodes, and
 # the chunk receipts, not Dask, decide what is reused. Failures raised by a task (a bad file, an
@@ -36,7 +36,7 @@ class Runner(AbstractContextManager):
     _owned: list = field(default_factory=list)
 
     def __enter__(self) -> Runner:
-        from .pipeline import default_jobs
+        from ..pipeline import default_jobs
 
         if not self.scheduler:
             self.workers = self.jobs or default_jobs()
@@ -76,7 +76,7 @@ class Runner(AbstractContextManager):
     @property
     def encode_jobs(self) -> int:
         """``EncodeOptions.jobs`` to use: on Dask one chunk is one single-threaded task per worker thread."""
-        from .pipeline import default_jobs
+        from ..pipeline import default_jobs
 
         return self.workers if self.client is None else max(self.workers, default_jobs())
 

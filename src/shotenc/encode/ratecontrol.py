@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .encode import Chunk, ChunkJob
+from .chunk import Chunk, ChunkJob
 
 # planned / actual for short chunks, measured on real footage with the shipped presets
 PRIOR = {"h264": 1.0, "hevc": 1.3, "vp9": 1.4, "av1": 1.45}

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analyze import Analysis
-from ..encode import SourceRef
+from ..analysis.analyze import Analysis
+from ..encode.chunk import SourceRef
 from ..errors import ShotencError
 from ..ladder import Rung
-from ..plan import EncodePlan, RatePoint
-from .hull import Allocation, RDPoint, equal_slope, equal_slope_for_quality, upper_hull
+from .base import EncodePlan, RatePoint
+from .convex import Allocation, RDPoint, equal_slope, equal_slope_for_quality, upper_hull
 from .probes import CRF_RANGE, ProbeResult, ProbeSettings, ProbeSpec, interpolate, probe_shot, run_probes
 
 MODES = ("complexity", "hull", "target-quality", "model")
@@ -370,7 +370,7 @@ def _crf_for_target(tried: Sequence[ProbeResult], target: float, codec: str) -> 
 class ModelAllocator:
     """The hull method on rate-quality curves predicted from each shot's features: no probe encodes."""
 
-    model: object = None  # a shotenc.quality.model.RateQualityModel (the shipped one when None)
+    model: object = None  # a shotenc.allocators.model.RateQualityModel (the shipped one when None)
     target_vmaf: float | None = None
     floor_vmaf: float | None = None
     floor_gap: float = 6.0
@@ -427,7 +427,7 @@ def make_allocator(
     model_path: str | os.PathLike | None = None,
 ):
     """The allocator for a CLI ``--mode`` (``complexity`` keeps the probe-free default)."""
-    from ..plan import ComplexityAllocator
+    from .base import ComplexityAllocator
 
     settings = ProbeSettings(jobs=jobs or 0)
     if mode == "complexity":

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from ..batch import VIDEO_SUFFIXES
-from ..cli_support import user_errors
+from ..allocators.optimize import MODES
 from ..errors import ShotencError
-from .optimize import MODES
+from ..jobs.batch import VIDEO_SUFFIXES
+from .support import user_errors
 
 
 def quality_encode_options(fn: Callable) -> Callable:
@@ -52,7 +52,7 @@ def wrap_encode_with(encode_with: Callable, options, quality: dict) -> Callable:
 
     Every mode runs the same path (the analysis as a task, then the encode); only the allocator differs.
     """
-    from .optimize import make_allocator
+    from ..allocators.optimize import make_allocator
 
     auto = options.ladder == "auto"
     if auto:
@@ -69,7 +69,7 @@ def wrap_encode_with(encode_with: Callable, options, quality: dict) -> Callable:
     @functools.wraps(encode_with)
     def run(runner, source, out, opts, reporter=None):
         if quality["measure_vmaf"]:
-            from ..probe import probe
+            from ..media.probe import probe
 
             if probe(source).vfr:
                 raise ShotencError("--measure-vmaf needs a constant-frame-rate source")
@@ -89,9 +89,9 @@ def measure_renditions(
     Each rendition is read back from its published init and media segments (what a player gets),
     so the scores are of the delivered bytes. Segments are cut at shot starts: segment i is shot i.
     """
-    from ..probe import probe
-    from ..shots import Shot
-    from .metrics import score
+    from ..analysis.shots import Shot
+    from ..media.probe import probe
+    from ..quality.metrics import score
 
     media = probe(source)
     path = out_dir / "report.json"
@@ -188,9 +188,9 @@ def compare(
 
     @user_errors
     def run() -> None:
-        from ..cli import parse_codecs
-        from .compare import CompareOptions, worst_shot_summary
-        from .compare import compare as run_compare
+        from ..quality.compare import CompareOptions, worst_shot_summary
+        from ..quality.compare import compare as run_compare
+        from .main import parse_codecs
 
         try:
             scale_list = tuple(float(s) for s in scales.split(",") if s.strip())
@@ -254,10 +254,10 @@ def train(clips: Path, output: Path, codecs: str, cache: Path | None, jobs: int 
 
     @user_errors
     def run() -> None:
-        from ..cli import parse_codecs
+        from ..allocators.model import fit, training_rows
+        from ..allocators.optimize import default_cache_dir
         from ..ladder import CODECS
-        from .model import fit, training_rows
-        from .optimize import default_cache_dir
+        from .main import parse_codecs
 
         if not clips.exists():
             raise ShotencError(f"{clips}: no such file or folder")

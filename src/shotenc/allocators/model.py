@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.features import ShotFeatures
 from ..errors import ShotencError
-from ..features import ShotFeatures
 from ..ladder import DEFAULT_PRESET
 from .probes import ProbeSettings
 
@@ -141,15 +141,15 @@ class RateQualityModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> RateQualityModel:
-        """Load a model file (the shipped ``shotenc/quality/model.json`` when ``path`` is None)."""
+        """Load a model file (the shipped ``shotenc/allocators/model.json`` when ``path`` is None)."""
         try:
             if path is None:
-                text = resources.files("shotenc.quality").joinpath("model.json").read_text(encoding="utf-8")
+                text = resources.files("shotenc.allocators").joinpath("model.json").read_text(encoding="utf-8")
             else:
                 text = Path(path).read_text(encoding="utf-8")
             return cls.from_dict(json.loads(text))
         except FileNotFoundError:
-            raise ShotencError(f"no rate-quality model at {path or 'shotenc/quality/model.json'}") from None
+            raise ShotencError(f"no rate-quality model at {path or 'shotenc/allocators/model.json'}") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise ShotencError(f"rate-quality model {path or 'model.json'} is not valid ({exc})") from None
 
@@ -223,8 +223,8 @@ def training_rows(
     on_clip: Callable[[str], None] | None = None,
 ) -> list[TrainingRow]:
     """Probe every shot of every clip at three sizes over :data:`TRAIN_CRFS` (cached like all probes)."""
-    from ..analyze import analyze
-    from ..probe import probe
+    from ..analysis.analyze import analyze
+    from ..media.probe import probe
     from .probes import run_probes
 
     rows: list[TrainingRow] = []

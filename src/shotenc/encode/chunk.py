@@ -14,14 +14,14 @@ from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from . import ffmpeg
-from .errors import ShotencError
-from .ladder import Rung
-from .mp4box import sample_summary
-from .normalize import seek_args, video_filters
-from .plan import RatePoint
-from .probe import MediaInfo
-from .receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
+from ..allocators.base import RatePoint
+from ..errors import ShotencError
+from ..jobs.receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
+from ..ladder import Rung
+from ..media import ffmpeg
+from ..media.mp4box import sample_summary
+from ..media.normalize import seek_args, video_filters
+from ..media.probe import MediaInfo
 
 # rough relative cost per pixel-frame, to start the slowest chunks first
 COST = {"h264": 1.0, "hevc": 3.0, "vp9": 2.5, "av1": 2.0}

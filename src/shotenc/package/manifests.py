@@ -10,7 +10,7 @@ import math
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
-from .package import SEGMENT_NAME, Rendition
+from .cmaf import SEGMENT_NAME, Rendition
 
 DASH_NS = "urn:mpeg:dash:schema:mpd:2011"
 MEDIA_TEMPLATE = SEGMENT_NAME.replace("{:05d}", "$Number%05d$")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from .errors import ShotencError
+from ..errors import ShotencError
 
 
 def user_errors(fn: Callable) -> Callable:

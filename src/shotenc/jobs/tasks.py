@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .analyze import ANALYSIS_WIDTH, Analysis, analysis_from_data, analyze
-from .encode import ffmpeg_version, source_fingerprint
-from .normalize import make_mezzanine
-from .output import process_alive
-from .probe import MediaInfo, probe
+from ..analysis.analyze import ANALYSIS_WIDTH, Analysis, analysis_from_data, analyze
+from ..analysis.shots import ShotOptions
+from ..encode.chunk import ffmpeg_version, source_fingerprint
+from ..media.normalize import make_mezzanine
+from ..media.probe import MediaInfo, probe
+from ..output import process_alive
 from .receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
-from .shots import ShotOptions
 
 ANALYSIS_VERSION = 2
 

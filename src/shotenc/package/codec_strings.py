@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .mp4box import sample_entry
+from ..media.mp4box import sample_entry
 
 # VP9 levels (Annex A of the VP9 spec): (max luma sample rate, max luma picture size, level)
 _VP9_LEVELS = [

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..jobs.receipts import temp_name
 from . import ffmpeg
 from .probe import MediaInfo, probe
-from .receipts import temp_name
 
 
 def video_filters(

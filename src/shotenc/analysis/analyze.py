@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-from . import ffmpeg
+from ..jobs.receipts import plain_fields
+from ..media import ffmpeg
+from ..media.normalize import video_filters
+from ..media.probe import MediaInfo
 from .features import FeatureAccumulator, ShotFeatures
-from .normalize import video_filters
-from .probe import MediaInfo
-from .receipts import plain_fields
 from .shots import CutDetector, Shot, ShotOptions, shots_from_cuts
 
 ANALYSIS_WIDTH = 320

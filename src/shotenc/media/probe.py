@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from ..errors import FFmpegError, InputError
+from ..jobs.receipts import plain_fields
 from . import ffmpeg
-from .errors import FFmpegError, InputError
-from .receipts import plain_fields
 
 # rates a camera or a broadcast chain really uses; a rate measured from coarse timestamps snaps
 # to the nearest of these (never just to the first one close enough: 24 is not 23.976)

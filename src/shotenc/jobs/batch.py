@@ -16,15 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import __version__
-from .cluster import Runner
-from .encode import ffmpeg_version, source_fingerprint
-from .errors import ShotencError
-from .ladder import fit_to_source, load_ladder
-from .output import check_output
-from .pipeline import EncodeOptions, Prepared, TitleResult, encode_title, work_dir_for
-from .plan import Allocator
-from .progress import Reporter
+from .. import __version__
+from ..allocators.base import Allocator
+from ..encode.chunk import ffmpeg_version, source_fingerprint
+from ..errors import ShotencError
+from ..ladder import fit_to_source, load_ladder
+from ..output import check_output
+from ..pipeline import EncodeOptions, Prepared, TitleResult, encode_title, work_dir_for
+from ..progress import Reporter
+from .executors import Runner
 from .receipts import content_key, sha256_file, write_atomic
 from .tasks import analyse_task, load_analysis
 

@@ -25,15 +25,15 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from .. import ffmpeg
-from ..encode import SourceRef, encoder_args
+from ..analysis.shots import Shot
+from ..encode.chunk import SourceRef, encoder_args
 from ..errors import ShotencError
-from ..normalize import seek_args, video_filters
-from ..plan import RatePoint
-from ..probe import MediaInfo, packet_info
-from ..shots import Shot
-from .hull import RDPoint
-from .metrics import score_many
+from ..media import ffmpeg
+from ..media.normalize import seek_args, video_filters
+from ..media.probe import MediaInfo, packet_info
+from ..quality.metrics import score_many
+from .base import RatePoint
+from .convex import RDPoint
 
 # probe CRFs per codec: wide enough to cover a ladder's rates from its bottom rung at half rate
 # to its top rung at 1.5x

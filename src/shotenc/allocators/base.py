@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-from .analyze import Analysis
-from .ladder import Rung
-from .shots import Shot
+from ..analysis.analyze import Analysis
+from ..analysis.shots import Shot
+from ..ladder import Rung
 
 
 @dataclass(frozen=True)
