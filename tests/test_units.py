@@ -6,14 +6,15 @@ from fractions import Fraction
 
 import pytest
 
+from shotenc import codecs
 from shotenc.allocators.base import ComplexityAllocator
 from shotenc.analysis.analyze import Analysis
 from shotenc.analysis.features import ShotFeatures
 from shotenc.analysis.shots import ShotOptions, shots_from_cuts
+from shotenc.codecs.vp9 import vp9_level
 from shotenc.errors import ShotencError
 from shotenc.ladder import Ladder, Rung, fit_to_source, load_ladder
 from shotenc.package.cmaf import Rendition, Segment
-from shotenc.package.codec_strings import _hevc, vp9_level
 from shotenc.package.manifests import media_playlist, target_duration
 
 FPS = Fraction(25)
@@ -94,7 +95,7 @@ def test_complexity_allocation_keeps_rung_average_and_favours_hard_shots():
 def test_codec_strings():
     # HEVC Main, level 3.1 as x265 writes it: general_profile_compatibility 0x60000000 → "6"
     cfg = bytes([1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93])
-    assert _hevc("hvc1", cfg) == "hvc1.1.6.L93.90"
+    assert codecs.get("hevc").codec_string("hvc1", cfg, 0, 0, 0.0) == "hvc1.1.6.L93.90"
     assert vp9_level(1920, 1080, 30) == 40
     assert vp9_level(320, 180, 25) == 11
 

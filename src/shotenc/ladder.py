@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from . import codecs as codec_registry
 from .errors import ShotencError
 
 if sys.version_info >= (3, 11):
@@ -14,9 +15,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-CODECS = ("h264", "hevc", "vp9", "av1")
-# what each codec's "preset" means to its encoder, and the default when a rung names none
-DEFAULT_PRESET = {"h264": "faster", "hevc": "faster", "vp9": "4", "av1": "8"}
 
 
 @dataclass(frozen=True)
@@ -88,8 +86,9 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
             bitrate = float(r["bitrate_kbps"])
         except (KeyError, ValueError, TypeError) as exc:
             raise ShotencError(f"ladder {name_or_path}: rung {i} needs codec, height, bitrate_kbps ({exc})") from None
-        if codec not in CODECS:
-            raise ShotencError(f"ladder {name_or_path}: rung {i}: codec {codec!r} is not one of {', '.join(CODECS)}")
+        if codec not in codec_registry.names():
+            known = ", ".join(codec_registry.names())
+            raise ShotencError(f"ladder {name_or_path}: rung {i}: codec {codec!r} is not one of {known}")
         if height < 16 or height % 2 or bitrate <= 0:
             raise ShotencError(f"ladder {name_or_path}: rung {i}: height must be even and >= 16, bitrate > 0")
         maxrate = float(r.get("maxrate_kbps", bitrate * 1.5))
@@ -106,7 +105,7 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
                 bitrate_kbps=bitrate,
                 maxrate_kbps=maxrate,
                 bufsize_kbps=float(r.get("bufsize_kbps", maxrate * 2)),
-                preset=str(r.get("preset", DEFAULT_PRESET[codec])),
+                preset=str(r.get("preset", codec_registry.get(codec).default_preset)),
                 options={str(k): str(v) for k, v in (r.get("options") or {}).items()},
             )
         )
@@ -142,13 +141,14 @@ def fit_to_source(
     smallest dropped rung, its rates scaled by (pixel ratio)^0.75, never under the top kept rung's.
     """
     if codecs:
-        unknown = sorted(set(codecs) - set(CODECS))
+        unknown = sorted(set(codecs) - set(codec_registry.names()))
         if unknown:
-            raise ShotencError(f"unknown codec(s) {', '.join(unknown)}; choose from {', '.join(CODECS)}")
+            known = ", ".join(codec_registry.names())
+            raise ShotencError(f"unknown codec(s) {', '.join(unknown)}; choose from {known}")
     aspect = display_width / display_height
     cap = display_width - display_width % 2
     out: list[Rung] = []
-    for codec in CODECS:
+    for codec in codec_registry.names():
         if codecs and codec not in codecs:
             continue
         mine = [r for r in ladder.rungs if r.codec == codec]

@@ -6,11 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
-from shotenc.encode.chunk import encode_chunk
 
 from shotenc.allocators.model import RateQualityModel
 from shotenc.allocators.optimize import HullAllocator, ModelAllocator, TargetQualityAllocator
 from shotenc.allocators.probes import ProbeSettings
+from shotenc.encode.chunk import encode_chunk
 from shotenc.ladder import fit_to_source, load_ladder
 from shotenc.pipeline import chunk_jobs
 from shotenc.quality.metrics import score

@@ -13,6 +13,7 @@ import click
 from ..jobs.batch import SUMMARY_NAME, BatchReporter, BatchResult, TitleOutcome
 from ..progress import Reporter
 from .main import make_shot_options, parse_codecs, shot_options, user_errors
+from .support import CODECS_HELP
 
 SCHEDULER_HELP = "Dask scheduler: tcp://host:8786 for a running cluster, local:N for N local worker processes."
 
@@ -101,7 +102,7 @@ def summary_table(result: BatchResult) -> Any:
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Folder for the titles.")
 @click.option("--ladder", default="default", show_default=True, help="Ladder name in ladders/ or a .toml path.")
-@click.option("--codecs", default=None, help="Comma-separated subset: h264,hevc,vp9,av1.")
+@click.option("--codecs", default=None, help=CODECS_HELP)
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--scheduler", default=None, help=SCHEDULER_HELP)
 @click.option("--keep-work", is_flag=True, help="Keep each title's chunk work folder after success.")

@@ -12,7 +12,7 @@ import click
 from ..analysis.shots import DETECTORS, ShotOptions
 from ..errors import ShotencError
 from .quality import quality_encode_options, wrap_encode_with
-from .support import user_errors
+from .support import CODECS_HELP, user_errors
 
 
 def shot_options(fn: Callable) -> Callable:
@@ -75,7 +75,7 @@ def main() -> None:
     "-o", "--output", type=click.Path(path_type=Path), default=None, help="Output folder (default: out/<source name>)."
 )
 @click.option("--ladder", default="default", show_default=True, help="Ladder name in ladders/ or a .toml path.")
-@click.option("--codecs", default=None, help="Comma-separated subset: h264,hevc,vp9,av1.")
+@click.option("--codecs", default=None, help=CODECS_HELP)
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=None, help="Where chunks are kept until publish.")
 @click.option("--keep-work", is_flag=True, help="Keep the chunk work folder after success.")

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import click
 
+from .. import codecs as codec_registry
 from ..allocators.optimize import MODES
 from ..errors import ShotencError
 from ..jobs.batch import VIDEO_SUFFIXES
-from .support import user_errors
+from .support import CODECS_HELP, user_errors
 
 
 def quality_encode_options(fn: Callable) -> Callable:
@@ -141,7 +142,7 @@ def measure_renditions(
     show_default=True,
     help="Ladder name or .toml path; 'auto' picks each rung's size from the hulls.",
 )
-@click.option("--codecs", default=None, help="Comma-separated subset: h264,hevc,vp9,av1.")
+@click.option("--codecs", default=None, help=CODECS_HELP)
 @click.option(
     "--mode",
     type=click.Choice([m for m in MODES if m != "complexity"] + ["complexity"]),
@@ -246,7 +247,7 @@ def compare(
     show_default=True,
     help="Where to write the fitted model (plain JSON).",
 )
-@click.option("--codecs", default="h264,hevc,vp9,av1", show_default=True, help="Codecs to fit.")
+@click.option("--codecs", default=",".join(codec_registry.names()), show_default=True, help="Codecs to fit.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None, help="Probe cache folder.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel probes (default: cores).")
 def train(clips: Path, output: Path, codecs: str, cache: Path | None, jobs: int | None) -> None:
@@ -256,7 +257,6 @@ def train(clips: Path, output: Path, codecs: str, cache: Path | None, jobs: int 
     def run() -> None:
         from ..allocators.model import fit, training_rows
         from ..allocators.optimize import default_cache_dir
-        from ..ladder import CODECS
         from .main import parse_codecs
 
         if not clips.exists():
@@ -264,8 +264,8 @@ def train(clips: Path, output: Path, codecs: str, cache: Path | None, jobs: int 
         files = sorted(p for p in clips.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) if clips.is_dir() else [clips]
         if not files:
             raise ShotencError(f"{clips}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))})")
-        wanted = parse_codecs(codecs) or list(CODECS)
-        bad = sorted(set(wanted) - set(CODECS))
+        wanted = parse_codecs(codecs) or list(codec_registry.names())
+        bad = sorted(set(wanted) - set(codec_registry.names()))
         if bad:
             raise ShotencError(f"unknown codec(s) {', '.join(bad)}")
         rows = training_rows(

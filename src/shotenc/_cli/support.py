@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import click
 
+from .. import codecs
 from ..errors import ShotencError
 
 
@@ -29,3 +30,6 @@ def user_errors(fn: Callable) -> Callable:
             sys.exit(2)
 
     return wrapper
+
+
+CODECS_HELP = f"Comma-separated subset: {','.join(codecs.names())}."

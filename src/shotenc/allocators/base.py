@@ -8,29 +8,13 @@ at its target.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..analysis.analyze import Analysis
 from ..analysis.shots import Shot
+from ..codecs import RatePoint
 from ..ladder import Rung
-
-
-@dataclass(frozen=True)
-class RatePoint:
-    """How one chunk is rate-controlled: ``kind`` is ``bitrate`` (kbps) or ``crf`` (quantiser scale)."""
-
-    kind: str
-    value: float
-    maxrate_kbps: float
-    bufsize_kbps: float
-    width: int = 0  # 0: the rung's own size (an optimizer may pick another resolution)
-    height: int = 0
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["value"] = round(self.value, 3)
-        return d
 
 
 @dataclass

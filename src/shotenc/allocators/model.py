@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import codecs as codec_registry
 from ..analysis.features import ShotFeatures
 from ..errors import ShotencError
-from ..ladder import DEFAULT_PRESET
 from .probes import ProbeSettings
 
 INPUTS = [
@@ -35,13 +35,6 @@ INPUTS = [
     "log2_downscale",
     "crf",
 ]
-# CRFs probed for training: wider and denser than the optimizer's probes
-TRAIN_CRFS = {
-    "h264": (15, 21, 27, 33, 39, 45),
-    "hevc": (17, 23, 29, 35, 41, 47),
-    "vp9": (20, 29, 38, 47, 56),
-    "av1": (20, 29, 38, 47, 56),
-}
 MODEL_VERSION = 1
 
 
@@ -222,13 +215,13 @@ def training_rows(
     jobs: int = 0,
     on_clip: Callable[[str], None] | None = None,
 ) -> list[TrainingRow]:
-    """Probe every shot of every clip at three sizes over :data:`TRAIN_CRFS` (cached like all probes)."""
+    """Probe every shot of every clip at three sizes over each codec's ``train_crfs`` (cached like all probes)."""
     from ..analysis.analyze import analyze
     from ..media.probe import probe
     from .probes import run_probes
 
     rows: list[TrainingRow] = []
-    settings = ProbeSettings(crfs={c: TRAIN_CRFS[c] for c in codecs}, jobs=jobs)
+    settings = ProbeSettings(crfs={c: codec_registry.get(c).train_crfs for c in codecs}, jobs=jobs)
     for clip in clips:
         if on_clip:
             on_clip(str(clip))
@@ -240,7 +233,10 @@ def training_rows(
         heights = sorted({src_h, max(144, _even(src_h * 2 / 3)), max(144, _even(src_h / 2))})
         aspect = media.width / media.height
         grid = {
-            c: [(min(_even(h * aspect), media.width - media.width % 2), h, DEFAULT_PRESET[c]) for h in heights]
+            c: [
+                (min(_even(h * aspect), media.width - media.width % 2), h, codec_registry.get(c).default_preset)
+                for h in heights
+            ]
             for c in codecs
         }
         run = run_probes(media, analysis.shots, grid, work_dir, settings)

@@ -24,13 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import codecs
 from ..analysis.analyze import Analysis
 from ..encode.chunk import SourceRef
 from ..errors import ShotencError
 from ..ladder import Rung
 from .base import EncodePlan, RatePoint
 from .convex import Allocation, RDPoint, equal_slope, equal_slope_for_quality, upper_hull
-from .probes import CRF_RANGE, ProbeResult, ProbeSettings, ProbeSpec, interpolate, probe_shot, run_probes
+from .probes import ProbeResult, ProbeSettings, ProbeSpec, interpolate, probe_shot, run_probes
 
 MODES = ("complexity", "hull", "target-quality", "model")
 # heights a per-title ladder may choose from (besides the ladder's own and the source's)
@@ -177,7 +178,7 @@ class HullPlanner:
             used_ids.add(new.id)
             out_rungs.append(new)
             plan_points[new.id] = [
-                RatePoint("crf", _crf_value(rung.codec, p.crf), rung.maxrate_kbps, rung.bufsize_kbps)
+                RatePoint("crf", codecs.get(rung.codec).crf(p.crf), rung.maxrate_kbps, rung.bufsize_kbps)
                 for p in best.allocation.points
             ]
             choices.append({**best.to_dict(), "rung": new.id, "ladder_rung": rung.id})
@@ -199,12 +200,6 @@ def _better(a: RungChoice, b: RungChoice) -> bool:
     if a.target == "vmaf":
         return a.allocation.kbps < b.allocation.kbps
     return a.allocation.quality > b.allocation.quality
-
-
-def _crf_value(codec: str, crf: float) -> float:
-    lo, hi = CRF_RANGE[codec]
-    v = min(hi, max(lo, crf))
-    return float(round(v)) if codec in ("vp9", "av1") else round(v * 2) / 2
 
 
 def _hull_summary(points: list[RDPoint]) -> list[list[float]]:
@@ -276,14 +271,14 @@ class TargetQualityAllocator:
     ) -> tuple[float, list[ProbeResult]]:
         """Bracket the target with probes (start mid-range, step by the measured slope), then interpolate."""
         codec = rung.codec
-        lo_c, hi_c = CRF_RANGE[codec]
+        lo_c, hi_c = codecs.get(codec).crf_range
         grid = self.settings.crfs_for(codec)
         shot = analysis.shots[shot_index]
         preset = self.settings.preset.get(codec, rung.preset)
         tried: list[ProbeResult] = []
 
         def probe(crf: float) -> ProbeResult:
-            spec = ProbeSpec(codec, preset, rung.width, rung.height, float(_crf_value(codec, crf)))
+            spec = ProbeSpec(codec, preset, rung.width, rung.height, codecs.get(codec).crf(crf))
             res = probe_shot(analysis.media, src, shot, [spec], work, self.settings)[0]
             tried.append(res)
             return res
@@ -309,7 +304,7 @@ class TargetQualityAllocator:
                     if slope < -1e-3:
                         nxt = r.crf + min(2 * step, max(1.0, abs((r.vmaf - target) / slope))) * direction
             nxt = min(hi_c, max(lo_c, nxt))
-            if any(abs(_crf_value(codec, nxt) - t.crf) < 0.5 for t in tried):
+            if any(abs(codecs.get(codec).crf(nxt) - t.crf) < 0.5 for t in tried):
                 break
             r = probe(nxt)
         return _crf_for_target(tried, target, codec), tried
@@ -355,15 +350,14 @@ def _crf_for_target(tried: Sequence[ProbeResult], target: float, codec: str) -> 
     s = sorted(tried, key=lambda t: t.crf)
     ok = [t for t in s if t.vmaf >= target]
     if not ok:  # even the best probe misses: take it (the rung's cap or size limits quality)
-        return _crf_value(codec, s[0].crf)
+        return codecs.get(codec).crf(s[0].crf)
     a = max(ok, key=lambda t: t.crf)
     worse = [t for t in s if t.crf > a.crf]
     if not worse:
-        return _crf_value(codec, a.crf)
+        return codecs.get(codec).crf(a.crf)
     b = worse[0]
     crf = a.crf + (a.vmaf - target) / max(1e-6, a.vmaf - b.vmaf) * (b.crf - a.crf)
-    step = 1.0 if codec in ("vp9", "av1") else 0.5
-    return _crf_value(codec, math.floor(crf / step) * step)
+    return codecs.get(codec).crf_floor(crf)
 
 
 @dataclass

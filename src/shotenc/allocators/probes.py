@@ -25,29 +25,26 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from .. import codecs
 from ..analysis.shots import Shot
-from ..encode.chunk import SourceRef, encoder_args
+from ..codecs import RatePoint
+from ..encode.chunk import SourceRef
 from ..errors import ShotencError
 from ..media import ffmpeg
 from ..media.normalize import seek_args, video_filters
 from ..media.probe import MediaInfo, packet_info
 from ..quality.metrics import score_many
-from .base import RatePoint
 from .convex import RDPoint
 
-# probe CRFs per codec: wide enough to cover a ladder's rates from its bottom rung at half rate
-# to its top rung at 1.5x
-DEFAULT_CRFS = {"h264": (17, 27, 37), "hevc": (19, 29, 39), "vp9": (24, 38, 52), "av1": (24, 38, 52)}
 # how far (in CRF) the curves are extended past the probed range, along log-rate and VMAF end slopes
 EXTRAPOLATE = 4.0
-CRF_RANGE = {"h264": (0, 51), "hevc": (0, 51), "vp9": (0, 63), "av1": (1, 63)}
 
 
 @dataclass(frozen=True)
 class ProbeSettings:
     """How probes are made. The defaults aim at a probe cost near the cost of the final encodes."""
 
-    crfs: dict[str, tuple[float, ...]] = field(default_factory=lambda: dict(DEFAULT_CRFS), hash=False)
+    crfs: dict[str, tuple[float, ...]] = field(default_factory=dict, hash=False)  # per codec; default: its probe_crfs
     window_s: float = 0.64  # shortest piece of a shot a probe encodes (from its middle) ...
     window_fraction: float = 0.34  # ... unless this fraction of the shot is longer
     n_subsample: int = 3  # VMAF every n-th frame
@@ -55,7 +52,7 @@ class ProbeSettings:
     jobs: int = 0  # parallel shots (0: CPU count)
 
     def crfs_for(self, codec: str) -> tuple[float, ...]:
-        return tuple(self.crfs.get(codec, DEFAULT_CRFS[codec]))
+        return tuple(self.crfs.get(codec, codecs.get(codec).probe_crfs))
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,7 @@ def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[Prob
             "passthrough",
             "-frames:v",
             str(count),
-            *encoder_args(spec.codec, spec.preset, rate, count, 1),
+            *codecs.get(spec.codec).encoder_args(spec.preset, rate, count + 1, 1),
             "-f",
             "mp4",
             path,
@@ -300,7 +297,7 @@ def interpolate(results: Sequence[ProbeResult], step: float = 1.0, extend: float
     vmaf = PchipInterpolator(crf, [r.vmaf for r in rs], extrapolate=True)
     psnr = PchipInterpolator(crf, [r.psnr for r in rs], extrapolate=True)
     codec = rs[0].codec
-    lo, hi = CRF_RANGE.get(codec, (0, 63))
+    lo, hi = codecs.get(codec).crf_range
     grid = np.arange(max(lo, crf[0] - extend), min(hi, crf[-1] + extend) + 1e-9, step)
 
     def value(f: PchipInterpolator, c: float) -> float:

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from ..allocators.base import RatePoint
+from .. import codecs
+from ..codecs import RatePoint
 from ..errors import ShotencError
 from ..jobs.receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 from ..ladder import Rung
@@ -22,99 +23,6 @@ from ..media import ffmpeg
 from ..media.mp4box import sample_summary
 from ..media.normalize import seek_args, video_filters
 from ..media.probe import MediaInfo
-
-# rough relative cost per pixel-frame, to start the slowest chunks first
-COST = {"h264": 1.0, "hevc": 3.0, "vp9": 2.5, "av1": 2.0}
-
-
-def encoder_args(
-    codec: str,
-    preset: str,
-    rate: RatePoint,
-    frames: int,
-    threads: int,
-    options: dict[str, str] | None = None,
-    *,
-    cap: bool = True,
-    tight_abr: bool = True,
-) -> list[str]:
-    """Encoder options for a chunk: one closed GOP (IDR first, no scene-cut keyframes), the given rate.
-
-    ``cap`` keeps the VBV peak cap (maxrate/bufsize); ``tight_abr`` narrows x264's ABR tolerance,
-    which suits short chunks (a whole-title encode keeps the encoder's default).
-    """
-    gop = str(frames + 1)
-    maxrate = f"{rate.maxrate_kbps:.0f}k"
-    vbv = ["-maxrate", maxrate, "-bufsize", f"{rate.bufsize_kbps:.0f}k"] if cap else []
-    if codec == "h264":
-        args = [
-            "-c:v",
-            "libx264",
-            "-preset",
-            preset,
-            "-profile:v",
-            "high",
-            "-g",
-            gop,
-            "-keyint_min",
-            gop,
-            "-sc_threshold",
-            "0",
-            "-threads",
-            str(threads),
-            "-x264-params",
-            # a tight ABR tolerance: a chunk is short, its bitrate should be what the plan asked for
-            "open-gop=0:scenecut=0:repeat-headers=0" + (":ratetol=0.1" if rate.kind == "bitrate" and tight_abr else ""),
-        ]
-        args += ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"]
-        args += vbv
-    elif codec == "hevc":
-        params = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error"
-        if cap:
-            params += f":vbv-maxrate={rate.maxrate_kbps:.0f}:vbv-bufsize={rate.bufsize_kbps:.0f}"
-        if threads == 1:
-            params += ":pools=1:frame-threads=1"
-        args = ["-c:v", "libx265", "-preset", preset, "-tag:v", "hvc1", "-x265-params", params]
-        args += ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", f"{rate.value:.2f}"]
-    elif codec == "vp9":
-        args = [
-            "-c:v",
-            "libvpx-vp9",
-            "-deadline",
-            "good",
-            "-cpu-used",
-            preset,
-            "-row-mt",
-            "1",
-            "-threads",
-            str(threads),
-            "-g",
-            gop,
-            "-keyint_min",
-            gop,
-            "-auto-alt-ref",
-            "1",
-            "-lag-in-frames",
-            "25",
-            "-tile-columns",
-            "0",
-        ]
-        if rate.kind == "bitrate":
-            args += ["-b:v", f"{rate.value:.0f}k", *vbv]
-        else:
-            args += ["-crf", f"{round(rate.value)}", "-b:v", maxrate]  # constrained quality
-    elif codec == "av1":
-        params = f"scd=0:lp={threads}"
-        args = ["-c:v", "libsvtav1", "-preset", preset, "-g", gop, "-svtav1-params", params]
-        if rate.kind == "bitrate":  # SVT-AV1 caps peaks only in CRF mode: plain VBR here
-            args += ["-b:v", f"{rate.value:.0f}k"]
-        else:
-            args += ["-crf", f"{round(rate.value)}", *vbv]
-    else:
-        raise ShotencError(f"unknown codec {codec!r}")
-    for k, v in (options or {}).items():
-        args += [f"-{k}", v]
-    return args
 
 
 @dataclass(frozen=True)
@@ -235,13 +143,8 @@ class ChunkJob:
             "passthrough",
             "-frames:v",
             str(self.frame_count),
-            *encoder_args(
-                self.rung.codec,
-                self.rung.preset,
-                self.encoder_rate,
-                self.frame_count,
-                self.threads,
-                self.rung.options,
+            *codecs.get(self.rung.codec).encoder_args(
+                self.rung.preset, self.encoder_rate, self.frame_count + 1, self.threads, self.rung.options
             ),
             "-f",
             "mp4",
@@ -264,7 +167,7 @@ class ChunkJob:
 
     def cost(self) -> float:
         w, h = self.size
-        return w * h * self.frame_count * COST.get(self.rung.codec, 1.0)
+        return w * h * self.frame_count * codecs.get(self.rung.codec).cost
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .. import codecs
 from .chunk import Chunk, ChunkJob
 
-# planned / actual for short chunks, measured on real footage with the shipped presets
-PRIOR = {"h264": 1.0, "hevc": 1.3, "vp9": 1.4, "av1": 1.45}
 PRIOR_WEIGHT_S = 2.0  # the prior counts like this many seconds of finished chunks
 LIMITS = (0.5, 2.5)
 
@@ -45,7 +44,7 @@ class RateFeedback:
             return job
         state = self.rungs.setdefault(job.rung.id, _RungState())
         planned = job.rate.value * 1000 * job.seconds
-        prior = PRIOR.get(job.rung.codec, 1.0)
+        prior = codecs.get(job.rung.codec).abr_prior
         w = PRIOR_WEIGHT_S * 1000 * job.rate.value
         ratio = (state.requested_bits + prior * w) / (state.actual_bits + w)
         # unspent (or overspent) bits of finished chunks go to the chunks still to come

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import codecs
 from ..analysis.shots import Shot
 from ..errors import ShotencError
 from ..jobs.receipts import temp_name
@@ -142,11 +143,10 @@ def _split(
     return ts, segments, len(init)
 
 
-def stitch_chunks(paths: Sequence[str], dest: Path, hevc: bool, fragmented: bool) -> None:
+def stitch_chunks(paths: Sequence[str], dest: Path, codec: str, fragmented: bool) -> None:
     """Join chunks without re-encoding; the concat demuxer rebases their timestamps."""
     listing = dest.with_suffix(".ffconcat")
     _concat_list(list(paths), listing)
-    tag = ["-tag:v", "hvc1"] if hevc else []
     flags = ["-movflags", FRAG_FLAGS] if fragmented else []
     ffmpeg.run(
         [
@@ -163,7 +163,7 @@ def stitch_chunks(paths: Sequence[str], dest: Path, hevc: bool, fragmented: bool
             "0:v:0",
             "-c",
             "copy",
-            *tag,
+            *codecs.get(codec).mux_args(),
             *flags,
             "-f",
             "mp4",
@@ -180,7 +180,7 @@ def package_video(
     """One video rendition: stitched from its chunks, cut at shot starts."""
     scratch.mkdir(parents=True, exist_ok=True)
     stitched = scratch / f"{rung.id}.mp4"
-    stitch_chunks(chunk_paths, stitched, hevc=rung.codec == "hevc", fragmented=True)
+    stitch_chunks(chunk_paths, stitched, rung.codec, fragmented=True)
     out_dir = out_root / "video" / rung.id
     fps = media.fps
 

@@ -10,6 +10,7 @@ import math
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
+from .. import codecs
 from .cmaf import SEGMENT_NAME, Rendition
 
 DASH_NS = "urn:mpeg:dash:schema:mpd:2011"
@@ -75,7 +76,7 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
     )
     period = ET.SubElement(mpd, "Period", {"id": "0", "start": "PT0S"})
     set_id = 0
-    for codec in ("h264", "hevc", "vp9", "av1"):
+    for codec in codecs.names():
         reps = sorted((r for r in video if r.codec == codec), key=lambda r: r.peak_kbps)
         if not reps:
             continue

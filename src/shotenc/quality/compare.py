@@ -26,11 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import codecs
 from ..allocators.convex import RDPoint, pareto_front
 from ..allocators.optimize import make_allocator
 from ..analysis.analyze import Analysis, analyze
 from ..analysis.shots import ShotOptions
-from ..encode.chunk import encode_chunk, encoder_args
+from ..encode.chunk import encode_chunk
 from ..errors import ShotencError
 from ..ladder import Rung, fit_to_source, load_ladder
 from ..media import ffmpeg
@@ -84,13 +85,11 @@ def scaled_rungs(rungs: Sequence[Rung], scales: Sequence[float]) -> list[tuple[R
 
 def traditional_args(rung: Rung, method: str, media: MediaInfo, gop_s: float, threads: int) -> list[str]:
     """Whole-title encoder options: one bitrate, a fixed closed GOP, capped or not."""
-    from ..allocators.base import RatePoint
-
     gop = max(1, int(round(gop_s * float(media.fps))))
-    rate = RatePoint("bitrate", rung.bitrate_kbps, rung.maxrate_kbps, rung.bufsize_kbps)
+    rate = codecs.RatePoint("bitrate", rung.bitrate_kbps, rung.maxrate_kbps, rung.bufsize_kbps)
     # a whole-title encode keeps x264's default ABR tolerance, as a user of plain FFmpeg would
-    return encoder_args(
-        rung.codec, rung.preset, rate, gop - 1, threads, rung.options, cap=method != "2pass-vbr", tight_abr=False
+    return codecs.get(rung.codec).encoder_args(
+        rung.preset, rate, gop, threads, rung.options, cap=method != "2pass-vbr", tight_abr=False
     )
 
 
@@ -274,7 +273,7 @@ def compare(source: str | Path, out_dir: str | Path, options: CompareOptions | N
         mine = sorted((c for c in chunks if c.rung_id == rung.id), key=lambda c: c.shot_index)
         path = rend_dir / "per-shot" / f"{rung.id}.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)
-        stitch_chunks([c.path for c in mine], path, hevc=rung.codec == "hevc", fragmented=False)
+        stitch_chunks([c.path for c in mine], path, rung.codec, fragmented=False)
         tasks.append(
             {
                 "method": "per-shot",

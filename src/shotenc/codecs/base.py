@@ -1,0 +1,105 @@
+"""What shotenc knows about one video codec: its encoder, rate control, CRF scale, codec string.
+
+Every question the pipeline asks about a codec goes to its :class:`Codec` (as Av1an's ``Encoder``
+answers every per-encoder question), so adding a codec is one file in this folder plus ladder lines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    """How one chunk is rate-controlled: ``kind`` is ``bitrate`` (kbps) or ``crf`` (quantiser scale)."""
+
+    kind: str
+    value: float
+    maxrate_kbps: float
+    bufsize_kbps: float
+    width: int = 0  # 0: the rung's own size (an optimizer may pick another resolution)
+    height: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["value"] = round(self.value, 3)
+        return d
+
+
+class Codec:
+    """One video codec and its FFmpeg encoder. Subclasses set the class attributes and two methods."""
+
+    name: ClassVar[str]  # ladder and CLI name: h264, hevc, vp9, av1
+    label: ClassVar[str]  # for people: H.264
+    order: ClassVar[int]  # where it stands in ladders, manifests and listings
+    encoder: ClassVar[str]  # FFmpeg encoder
+    sample_entries: ClassVar[tuple[str, ...]]  # MP4 sample entries it is read from (the first is written)
+    default_preset: ClassVar[str]  # what a rung's ``preset`` means when it names none
+    crf_range: ClassVar[tuple[float, float]]
+    crf_step: ClassVar[float] = 0.5  # the encoder's CRF resolution
+    probe_crfs: ClassVar[tuple[float, ...]]  # coarse probe grid of the hull optimizer
+    train_crfs: ClassVar[tuple[float, ...]]  # denser grid for fitting the rate-quality model
+    cost: ClassVar[float]  # relative encode cost per pixel-frame (to start the slowest chunks first)
+    abr_prior: ClassVar[float]  # planned / actual bitrate of a short 1-pass ABR chunk (rate feedback)
+    browser: ClassVar[bool]  # plays through MSE in Chromium (the browser tests)
+
+    _registry: ClassVar[dict[str, type[Codec]]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            Codec._registry[cls.name] = cls
+
+    def encoder_args(
+        self,
+        preset: str,
+        rate: RatePoint,
+        gop: int,
+        threads: int,
+        options: dict[str, str] | None = None,
+        *,
+        cap: bool = True,
+        tight_abr: bool = True,
+    ) -> list[str]:
+        """Output options for one closed GOP of ``gop`` frames (IDR first, no scene-cut keyframes) at ``rate``.
+
+        ``cap`` keeps the VBV peak cap (maxrate/bufsize); ``tight_abr`` lets a short chunk ask for a
+        narrower ABR tolerance than a whole-title encode would use.
+        """
+        args = self.rate_args(preset, rate, gop, threads, cap=cap, tight_abr=tight_abr)
+        for k, v in (options or {}).items():
+            args += [f"-{k}", v]
+        return args
+
+    def rate_args(
+        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool
+    ) -> list[str]:
+        raise NotImplementedError
+
+    def mux_args(self) -> list[str]:
+        """Options for writing (or stream-copying) this codec into MP4."""
+        return []
+
+    def codec_string(self, entry: str, config: bytes, width: int, height: int, fps: float) -> str:
+        """The RFC 6381 CODECS value from the sample entry's configuration record."""
+        raise NotImplementedError
+
+    def crf(self, value: float) -> float:
+        """``value`` clamped to the encoder's range and rounded to its CRF resolution."""
+        lo, hi = self.crf_range
+        v = min(hi, max(lo, value))
+        return float(round(v / self.crf_step) * self.crf_step)
+
+    def crf_floor(self, value: float) -> float:
+        """The largest CRF the encoder takes that is not above ``value`` (never a lower quality)."""
+        return self.crf(math.floor(value / self.crf_step) * self.crf_step)
+
+    @staticmethod
+    def vbv(rate: RatePoint) -> list[str]:
+        return ["-maxrate", f"{rate.maxrate_kbps:.0f}k", "-bufsize", f"{rate.bufsize_kbps:.0f}k"]
+
+    @staticmethod
+    def quality_or_bitrate(rate: RatePoint, crf_text: str) -> list[str]:
+        return ["-b:v", f"{rate.value:.0f}k"] if rate.kind == "bitrate" else ["-crf", crf_text]

@@ -1,0 +1,64 @@
+"""VP9 with libvpx (good quality, row multithreading)."""
+
+from __future__ import annotations
+
+from .base import Codec, RatePoint
+
+# VP9 levels (Annex A of the VP9 spec): (max luma sample rate, max luma picture size, level)
+_LEVELS = [
+    (829440, 36864, 10),
+    (2764800, 73728, 11),
+    (4608000, 122880, 20),
+    (9216000, 245760, 21),
+    (20736000, 552960, 30),
+    (36864000, 983040, 31),
+    (83558400, 2228224, 40),
+    (160432128, 2228224, 41),
+    (311951360, 8912896, 50),
+    (588251136, 8912896, 51),
+    (1176502272, 8912896, 52),
+    (1176502272, 35651584, 60),
+    (2353004544, 35651584, 61),
+    (4706009088, 35651584, 62),
+]
+
+
+def vp9_level(width: int, height: int, fps: float) -> int:
+    pixels = width * height
+    for rate, size, level in _LEVELS:
+        if pixels <= size and pixels * fps <= rate:
+            return level
+    return 62
+
+
+class VP9(Codec):
+    name = "vp9"
+    label = "VP9"
+    order = 2
+    encoder = "libvpx-vp9"
+    sample_entries = ("vp09",)
+    default_preset = "4"
+    crf_range = (0.0, 63.0)
+    crf_step = 1.0
+    probe_crfs = (24, 38, 52)
+    train_crfs = (20, 29, 38, 47, 56)
+    cost = 2.5
+    abr_prior = 1.4
+    browser = True
+
+    def rate_args(
+        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool
+    ) -> list[str]:
+        args = ["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", preset, "-row-mt", "1"]
+        args += ["-threads", str(threads), "-g", str(gop), "-keyint_min", str(gop)]
+        args += ["-auto-alt-ref", "1", "-lag-in-frames", "25", "-tile-columns", "0"]
+        if rate.kind == "bitrate":
+            return args + ["-b:v", f"{rate.value:.0f}k"] + (self.vbv(rate) if cap else [])
+        return args + ["-crf", f"{round(rate.value)}", "-b:v", f"{rate.maxrate_kbps:.0f}k"]  # constrained quality
+
+    def codec_string(self, entry: str, config: bytes, width: int, height: int, fps: float) -> str:
+        # vpcC is a full box: 4 bytes of version/flags, then profile, level, bit depth
+        profile, level, depth = config[4], config[5], config[6] >> 4
+        if level == 0 and width:
+            level = vp9_level(width, height, fps)
+        return f"vp09.{profile:02d}.{level:02d}.{depth:02d}"
