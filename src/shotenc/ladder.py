@@ -16,7 +16,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-
 @dataclass(frozen=True)
 class Rung:
     """One rendition of the ladder. ``width`` is filled in from the source's aspect ratio."""

@@ -31,7 +31,7 @@ from ..codecs import RatePoint
 from ..encode.chunk import SourceRef
 from ..errors import ShotencError
 from ..media import ffmpeg
-from ..media.normalize import seek_args, video_filters
+from ..media.normalize import seek_args, source_pad, video_filters
 from ..media.probe import MediaInfo, packet_info
 from ..quality.metrics import score_many
 from .convex import RDPoint
@@ -135,7 +135,7 @@ def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[Prob
     fps = media.fps
     retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
     n = len(specs)
-    graph = [f"[0:v:{media.video_stream}]trim=end_frame={count},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    graph = [f"{source_pad(media)}trim=end_frame={count},split={n}" + "".join(f"[s{i}]" for i in range(n))]
     outputs: list[str | Path] = []
     paths = []
     for i, spec in enumerate(specs):

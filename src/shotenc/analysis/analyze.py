@@ -11,7 +11,7 @@ import numpy as np
 
 from ..jobs.receipts import plain_fields
 from ..media import ffmpeg
-from ..media.normalize import video_filters
+from ..media.normalize import read_source, video_filters
 from ..media.probe import MediaInfo
 from .features import FeatureAccumulator, ShotFeatures
 from .shots import CutDetector, Shot, ShotOptions, shots_from_cuts
@@ -87,12 +87,7 @@ def analyze(
         [
             "-v",
             "error",
-            "-i",
-            media.path,
-            "-map",
-            f"0:v:{media.video_stream}",
-            "-vf",
-            vf,
+            *read_source(media, vf=vf),
             "-fps_mode",
             "passthrough",
             "-f",

@@ -21,7 +21,7 @@ from ..jobs.receipts import content_key, read_receipt, sha256_file, temp_name, w
 from ..ladder import Rung
 from ..media import ffmpeg
 from ..media.mp4box import sample_summary
-from ..media.normalize import seek_args, video_filters
+from ..media.normalize import read_source, video_filters
 from ..media.probe import MediaInfo
 
 
@@ -129,16 +129,7 @@ class ChunkJob:
             str(self.threads),
             "-threads",
             str(self.threads),
-            *seek_args(media, self.start_frame),
-            "-i",
-            self.source.path,
-            "-map",
-            f"0:v:{self.source.video_stream}",
-            "-an",
-            "-sn",
-            "-dn",
-            "-vf",
-            vf,
+            *read_source(media, self.start_frame, vf),
             "-fps_mode",
             "passthrough",
             "-frames:v",

@@ -45,6 +45,18 @@ def seek_args(media: MediaInfo, start_frame: int) -> list[str]:
     return ["-ss", f"{t:.6f}"]
 
 
+def read_source(media: MediaInfo, start_frame: int = 0, vf: str | None = None) -> list[str]:
+    """Input options of every FFmpeg run that reads the source's picture: from ``start_frame``,
+    its video stream only, through the filter chain ``vf``."""
+    args = [*seek_args(media, start_frame), "-i", media.path, "-map", f"0:v:{media.video_stream}"]
+    return args + ["-an", "-sn", "-dn"] + (["-vf", vf] if vf else [])
+
+
+def source_pad(media: MediaInfo, input_index: int = 0) -> str:
+    """The source's picture as a filter-graph input (``[1:v:0]``) when it is FFmpeg's ``input_index``-th input."""
+    return f"[{input_index}:v:{media.video_stream}]"
+
+
 def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], None] | None = None) -> MediaInfo:
     """Constant-frame-rate, lossless copy of a variable-frame-rate source.
 
@@ -58,15 +70,7 @@ def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], 
         ffmpeg.run(
             [
                 "-y",
-                "-i",
-                media.path,
-                "-map",
-                f"0:v:{media.video_stream}",
-                "-an",
-                "-sn",
-                "-dn",
-                "-vf",
-                f"{deint}fps={fps.numerator}/{fps.denominator}",
+                *read_source(media, vf=f"{deint}fps={fps.numerator}/{fps.denominator}"),
                 "-c:v",
                 "libx264",
                 "-preset",

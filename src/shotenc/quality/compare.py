@@ -35,7 +35,7 @@ from ..encode.chunk import encode_chunk
 from ..errors import ShotencError
 from ..ladder import Rung, fit_to_source, load_ladder
 from ..media import ffmpeg
-from ..media.normalize import make_mezzanine, video_filters
+from ..media.normalize import make_mezzanine, read_source, video_filters
 from ..media.probe import MediaInfo, packet_info, probe
 from ..package.cmaf import stitch_chunks
 from ..pipeline import chunk_jobs, default_jobs
@@ -101,15 +101,7 @@ def encode_traditional(media: MediaInfo, rung: Rung, method: str, dest: Path, go
         "-y",
         "-v",
         "error",
-        "-i",
-        media.path,
-        "-map",
-        f"0:v:{media.video_stream}",
-        "-an",
-        "-sn",
-        "-dn",
-        "-vf",
-        vf,
+        *read_source(media, vf=vf),
         "-frames:v",
         str(media.frame_count),
     ]

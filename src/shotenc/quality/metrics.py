@@ -23,7 +23,7 @@ import numpy as np
 from ..analysis.shots import Shot
 from ..errors import ShotencError
 from ..media import ffmpeg
-from ..media.normalize import seek_args, video_filters
+from ..media.normalize import seek_args, source_pad, video_filters
 from ..media.probe import MediaInfo
 
 VMAF_MODEL = "vmaf_v0.6.1"
@@ -194,7 +194,7 @@ def score_many(
     features = "psnr|name=float_ssim" if ssim else "psnr"
     with tempfile.TemporaryDirectory(prefix="shotenc-vmaf-") as tmp:
         logs = [Path(tmp) / f"vmaf{i}.json" for i in range(n)]
-        parts = [f"[{n}:v]{ref_chain}"]
+        parts = [f"{source_pad(source, n)}{ref_chain}"]
         for i, log in enumerate(logs):
             # libvmaf's option parser treats ':' and '\' specially; a temp path has neither
             vmaf = (
