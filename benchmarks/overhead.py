@@ -17,11 +17,12 @@ from pathlib import Path
 
 from shotenc.allocators.base import RatePoint
 from shotenc.encode.chunk import encoder_args
+from shotenc.jobs.executors import cores
 from shotenc.ladder import fit_to_source, load_ladder
 from shotenc.media import ffmpeg
 from shotenc.media.normalize import video_filters
 from shotenc.media.probe import probe
-from shotenc.pipeline import EncodeOptions, default_jobs, encode_title
+from shotenc.pipeline import EncodeOptions, encode_title
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,7 +81,7 @@ def main() -> None:
             result = encode_title(source, Path(tmp) / "title", EncodeOptions(ladder=a.ladder, codecs=codecs))
             best_shot = min(best_shot, time.perf_counter() - t)
     timings = result.report["timings"]
-    print(f"source: {source.name}  ladder: {a.ladder}  codecs: {codecs or 'all'}  cores: {default_jobs()}")
+    print(f"source: {source.name}  ladder: {a.ladder}  codecs: {codecs or 'all'}  cores: {cores()}")
     print(f"renditions: {len(result.report['renditions'])}  shots: {len(result.report['shots'])}")
     print(f"plain FFmpeg, one pass per rung : {best_plain:8.2f} s")
     print(f"shotenc encode (whole job)      : {best_shot:8.2f} s")

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from shotenc import codecs
-from shotenc.allocators.base import ComplexityAllocator
+from shotenc.allocators.complexity import ComplexityAllocator
 from shotenc.analysis.analyze import Analysis
 from shotenc.analysis.features import ShotFeatures
 from shotenc.analysis.shots import ShotOptions, shots_from_cuts
@@ -15,7 +15,7 @@ from shotenc.codecs.vp9 import vp9_level
 from shotenc.errors import ShotencError
 from shotenc.ladder import Ladder, Rung, fit_to_source, load_ladder
 from shotenc.package.cmaf import Rendition, Segment
-from shotenc.package.manifests import media_playlist, target_duration
+from shotenc.package.hls import media_playlist, target_duration
 
 FPS = Fraction(25)
 

@@ -1,3 +1,6 @@
-from ._cli.main import main
+"""``python -m shotenc``: the command line (``main`` is the click group, for testing it in-process too)."""
 
-main()
+from ._cli import main
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ from pathlib import Path
 from .errors import ShotencError
 
 REPORT = "report.json"
+INVENTORIES = (REPORT, "compare.json")  # a shotenc output lists its files in one of these
 
 
 def files_under(folder: Path) -> list[str]:
@@ -32,13 +33,14 @@ def files_under(folder: Path) -> list[str]:
 
 def owned_files(out: Path) -> set[str]:
     """The files an earlier shotenc run says it wrote in ``out`` (its report's inventory, and the report)."""
-    try:
-        listed = json.loads((out / REPORT).read_text(encoding="utf-8")).get("files")
-    except (OSError, ValueError, AttributeError):
-        return set()
-    if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
-        return set()
-    return {*listed, REPORT}
+    for name in INVENTORIES:
+        try:
+            listed = json.loads((out / name).read_text(encoding="utf-8")).get("files")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(listed, list) and all(isinstance(p, str) for p in listed):
+            return {*listed, name}
+    return set()
 
 
 def foreign_files(out: Path) -> list[str]:
@@ -87,10 +89,13 @@ def publish(staging: Path, out_dir: Path) -> None:
 
 def _merge(staging: Path, out_dir: Path) -> None:
     old = owned_files(out_dir)
-    (out_dir / REPORT).unlink(missing_ok=True)  # first: the folder no longer looks finished
-    for rel in sorted(old - {REPORT}):
+    for name in INVENTORIES:  # first: the folder no longer looks finished
+        if name in old:
+            (out_dir / name).unlink(missing_ok=True)
+    for rel in sorted(old - set(INVENTORIES)):
         (out_dir / rel).unlink(missing_ok=True)
-    for rel in [p for p in files_under(staging) if p != REPORT] + [REPORT]:
+    new = files_under(staging)
+    for rel in [p for p in new if p not in INVENTORIES] + [p for p in new if p in INVENTORIES]:
         dest = out_dir / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / rel, dest)

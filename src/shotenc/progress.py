@@ -39,25 +39,33 @@ class RichReporter(Reporter, AbstractContextManager):
             transient=False,
         )
         self._tasks: dict[str, Any] = {}
+        self._started = False
 
     def __enter__(self) -> RichReporter:
-        return self  # the display starts with the first stage: an early error prints no empty bars
+        return self  # the display starts once work progresses: an input error prints no empty bar
 
     def __exit__(self, *exc: object) -> None:
-        if self._tasks:
+        if self._started:
             self._progress.stop()
 
-    def stage(self, name: str, total: float) -> None:
-        if not self._tasks:
+    def _show(self) -> None:
+        if not self._started:
+            self._started = True
             self._progress.start()
+
+    def stage(self, name: str, total: float) -> None:
+        if self._tasks:
+            self._show()
         self._tasks[name] = self._progress.add_task(name, total=total)
 
     def update(self, name: str, completed: float) -> None:
         if name in self._tasks:
+            self._show()
             self._progress.update(self._tasks[name], completed=completed)
 
     def advance(self, name: str, amount: float = 1) -> None:
         if name in self._tasks:
+            self._show()
             self._progress.advance(self._tasks[name], amount)
 
     def note(self, text: str) -> None:

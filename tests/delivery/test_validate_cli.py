@@ -7,7 +7,7 @@ import re
 
 from click.testing import CliRunner
 
-from shotenc._cli.main import main
+from shotenc.__main__ import main
 from shotenc.delivery.validate import validate
 
 from .conftest import DATA

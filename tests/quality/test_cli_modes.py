@@ -6,8 +6,8 @@ import json
 
 from click.testing import CliRunner
 
-from shotenc._cli.main import main
-from shotenc.allocators.model import RateQualityModel
+from shotenc.__main__ import main
+from shotenc.allocators.rate_quality import RateQualityModel
 
 
 def test_encode_hull_mode_measures_vmaf_into_the_report(q_clip, tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from shotenc._cli.main import main
+from shotenc.__main__ import main
 from shotenc.media.probe import packet_info
 from shotenc.quality.metrics import score
 

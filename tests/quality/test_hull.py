@@ -7,7 +7,7 @@ import math
 import pytest
 
 from shotenc.allocators.convex import RDPoint, equal_slope, equal_slope_for_quality, pareto_front, upper_hull
-from shotenc.allocators.optimize import rung_targets
+from shotenc.allocators.planner import rung_targets
 from shotenc.allocators.probes import ProbeResult, interpolate
 from shotenc.ladder import Rung
 from shotenc.quality.compare import bd_rates

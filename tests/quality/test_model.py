@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from shotenc.allocators.model import RateQualityModel, TrainingRow, fit
+from shotenc.allocators.rate_quality import RateQualityModel, TrainingRow, fit
 from shotenc.analysis.features import ShotFeatures
 from shotenc.errors import ShotencError
 

@@ -7,12 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from shotenc.allocators.model import RateQualityModel
-from shotenc.allocators.optimize import HullAllocator, ModelAllocator, TargetQualityAllocator
+from shotenc.allocators.hull import HullAllocator
+from shotenc.allocators.model import ModelAllocator
 from shotenc.allocators.probes import ProbeSettings
+from shotenc.allocators.rate_quality import RateQualityModel
+from shotenc.allocators.target_quality import TargetQualityAllocator
 from shotenc.encode.chunk import encode_chunk
+from shotenc.encode.run import chunk_jobs
 from shotenc.ladder import fit_to_source, load_ladder
-from shotenc.pipeline import chunk_jobs
 from shotenc.quality.metrics import score
 
 

@@ -8,7 +8,7 @@ import pytest
 from checks import FAST, leftovers, validate_title
 from click.testing import CliRunner
 
-from shotenc._cli.main import main
+from shotenc.__main__ import main
 
 
 def run(*args: str):

@@ -11,7 +11,7 @@ import pytest
 from checks import FAST, validate_title
 from click.testing import CliRunner
 
-from shotenc._cli.main import main
+from shotenc.__main__ import main
 from shotenc.analysis.shots import ShotOptions
 from shotenc.errors import ShotencError
 from shotenc.jobs.batch import run_batch

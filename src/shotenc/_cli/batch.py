@@ -12,8 +12,15 @@ import click
 
 from ..jobs.batch import SUMMARY_NAME, BatchReporter, BatchResult, TitleOutcome
 from ..progress import Reporter
-from .main import make_shot_options, parse_codecs, shot_options, user_errors
-from .support import CODECS_HELP
+from .support import (
+    ladder_options,
+    make_allocator_options,
+    make_shot_options,
+    optimizer_options,
+    parse_codecs,
+    shot_options,
+    user_errors,
+)
 
 SCHEDULER_HELP = "Dask scheduler: tcp://host:8786 for a running cluster, local:N for N local worker processes."
 
@@ -101,8 +108,8 @@ def summary_table(result: BatchResult) -> Any:
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Folder for the titles.")
-@click.option("--ladder", default="default", show_default=True, help="Ladder name in ladders/ or a .toml path.")
-@click.option("--codecs", default=None, help=CODECS_HELP)
+@ladder_options
+@optimizer_options
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--scheduler", default=None, help=SCHEDULER_HELP)
 @click.option("--keep-work", is_flag=True, help="Keep each title's chunk work folder after success.")
@@ -115,6 +122,10 @@ def batch(
     output: Path,
     ladder: str,
     codecs: str | None,
+    mode: str,
+    target_vmaf: float | None,
+    model_file: Path | None,
+    measure_vmaf: bool,
     jobs: int | None,
     scheduler: str | None,
     keep_work: bool,
@@ -138,6 +149,9 @@ def batch(
         codecs=parse_codecs(codecs),
         jobs=jobs,
         shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
+        mode=mode,
+        allocator_options=make_allocator_options(target_vmaf, model_file),
+        measure_vmaf=measure_vmaf,
         keep_work=keep_work,
         force=force,
     )

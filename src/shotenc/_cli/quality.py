@@ -1,130 +1,17 @@
-"""Command-line parts of the quality engine: ``compare``, ``train`` and the optimizer options of encode."""
+"""``shotenc compare`` and ``shotenc train``."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from .. import allocators
 from .. import codecs as codec_registry
-from ..allocators.optimize import MODES
 from ..errors import ShotencError
 from ..jobs.batch import VIDEO_SUFFIXES
-from .support import CODECS_HELP, user_errors
-
-
-def quality_encode_options(fn: Callable) -> Callable:
-    """``--mode``, ``--target-vmaf``, ``--measure-vmaf``, ``--model-file`` for ``shotenc encode``."""
-    fn = click.option(
-        "--model-file",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Rate-quality model for --mode model (default: the shipped one).",
-    )(fn)
-    fn = click.option(
-        "--measure-vmaf",
-        is_flag=True,
-        help="Score every rendition (VMAF per shot and segment) into report.json.",
-    )(fn)
-    fn = click.option(
-        "--target-vmaf",
-        type=click.FloatRange(1, 100),
-        default=None,
-        help="Quality target of each codec's top rung (lower rungs aim lower by their rate).",
-    )(fn)
-    fn = click.option(
-        "--mode",
-        type=click.Choice(MODES),
-        default="complexity",
-        show_default=True,
-        help="Per-shot optimizer: complexity (no probes), hull, target-quality, model. "
-        "--ladder auto picks each rung's size from the hulls.",
-    )(fn)
-    return fn
-
-
-def wrap_encode_with(encode_with: Callable, options, quality: dict) -> Callable:
-    """``encode_with`` (one title through a runner) with the chosen optimizer and, if asked, VMAF after.
-
-    Every mode runs the same path (the analysis as a task, then the encode); only the allocator differs.
-    """
-    from ..allocators.optimize import make_allocator
-
-    auto = options.ladder == "auto"
-    if auto:
-        options.ladder = "default"
-    allocator = make_allocator(
-        quality["mode"],
-        target_vmaf=quality["target_vmaf"],
-        auto_ladder=auto,
-        jobs=options.jobs,
-        model_path=quality["model_file"],
-    )
-    plain = quality["mode"] == "complexity"
-
-    @functools.wraps(encode_with)
-    def run(runner, source, out, opts, reporter=None):
-        if quality["measure_vmaf"]:
-            from ..media.probe import probe
-
-            if probe(source).vfr:
-                raise ShotencError("--measure-vmaf needs a constant-frame-rate source")
-        result, reused = encode_with(runner, source, out, opts, reporter, None if plain else allocator)
-        if quality["measure_vmaf"]:
-            measure_renditions(source, Path(out), result.report)
-        return result, reused
-
-    return run
-
-
-def measure_renditions(
-    source: str | os.PathLike, out_dir: Path, report: dict | None = None, n_subsample: int = 1
-) -> dict:
-    """Add VMAF/PSNR per rendition, per shot and per segment to ``out_dir/report.json``.
-
-    Each rendition is read back from its published init and media segments (what a player gets),
-    so the scores are of the delivered bytes. Segments are cut at shot starts: segment i is shot i.
-    """
-    from ..analysis.shots import Shot
-    from ..media.probe import probe
-    from ..quality.metrics import score
-
-    media = probe(source)
-    path = out_dir / "report.json"
-    report = report if report is not None else json.loads(path.read_text(encoding="utf-8"))
-    shots = [
-        Shot(s["index"], s["start_frame"], s["frame_count"], s["start_s"], s["duration_s"], s["starts_at_cut"])
-        for s in report["shots"]
-    ]
-    for rend in report["renditions"]:
-        folder = out_dir / "video" / rend["id"]
-        with tempfile.TemporaryDirectory(prefix="shotenc-measure-") as tmp:
-            joined = Path(tmp) / "rendition.mp4"
-            with joined.open("wb") as f:
-                f.write((folder / "init.mp4").read_bytes())
-                for seg in rend["segments"]:
-                    f.write((folder / f"seg-{seg['number']:05d}.m4s").read_bytes())
-            sc = score(joined, media, 0, media.frame_count, n_subsample=n_subsample, threads=0)
-        per_shot = sc.per_shot(shots)
-        rend["vmaf"] = round(sc.vmaf, 3)
-        rend["vmaf_worst_shot"] = round(min(q.vmaf for q in per_shot), 3)
-        rend["vmaf_p5"] = round(sc.vmaf_percentile(5), 3)
-        rend["psnr"] = round(sc.psnr, 3)
-        for seg, q in zip(rend["segments"], per_shot, strict=True):
-            seg["vmaf"] = round(q.vmaf, 3)
-        for row, q in zip(rend.get("shots", []), per_shot, strict=True):
-            row["vmaf"] = round(q.vmaf, 3)
-            row["psnr"] = round(q.psnr, 3)
-    report["quality"] = {"model": sc.model, "n_subsample": n_subsample}
-    tmp_path = path.with_name(f".report.{os.getpid()}.json")
-    tmp_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    os.replace(tmp_path, path)
-    return report
+from .support import CODECS_HELP, parse_codecs, user_errors
 
 
 @click.command()
@@ -145,7 +32,7 @@ def measure_renditions(
 @click.option("--codecs", default=None, help=CODECS_HELP)
 @click.option(
     "--mode",
-    type=click.Choice([m for m in MODES if m != "complexity"] + ["complexity"]),
+    type=click.Choice(allocators.names()),
     default="hull",
     show_default=True,
     help="Per-shot optimizer to compare with the traditional ladder.",
@@ -191,7 +78,6 @@ def compare(
     def run() -> None:
         from ..quality.compare import CompareOptions, worst_shot_summary
         from ..quality.compare import compare as run_compare
-        from .main import parse_codecs
 
         try:
             scale_list = tuple(float(s) for s in scales.split(",") if s.strip())
@@ -255,9 +141,8 @@ def train(clips: Path, output: Path, codecs: str, cache: Path | None, jobs: int 
 
     @user_errors
     def run() -> None:
-        from ..allocators.model import fit, training_rows
-        from ..allocators.optimize import default_cache_dir
-        from .main import parse_codecs
+        from ..allocators.planner import default_cache_dir
+        from ..allocators.rate_quality import fit, training_rows
 
         if not clips.exists():
             raise ShotencError(f"{clips}: no such file or folder")

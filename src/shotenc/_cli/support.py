@@ -1,15 +1,21 @@
-"""What every ``shotenc`` command shares: failures reach the user as one line, never a traceback."""
+"""What every ``shotenc`` command shares: option groups whose choices come from the registries, and
+failures reaching the user as one line, never a traceback."""
 
 from __future__ import annotations
 
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
-from .. import codecs
+from .. import allocators, codecs
+from ..allocators import AllocatorOptions
+from ..analysis.shots import DETECTORS, ShotOptions
 from ..errors import ShotencError
+
+CODECS_HELP = f"Comma-separated subset: {','.join(codecs.names())}."
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -32,4 +38,78 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-CODECS_HELP = f"Comma-separated subset: {','.join(codecs.names())}."
+def options(*decorators: Callable) -> Callable:
+    """Apply click option decorators in the order they are listed (top to bottom in --help)."""
+
+    def apply(fn: Callable) -> Callable:
+        for d in reversed(decorators):
+            fn = d(fn)
+        return fn
+
+    return apply
+
+
+shot_options = options(
+    click.option(
+        "--detector", type=click.Choice(DETECTORS), default="content", show_default=True, help="PySceneDetect detector."
+    ),
+    click.option("--threshold", type=float, default=None, help="Detector threshold (its default if unset)."),
+    click.option("--min-shot", type=float, default=1.0, show_default=True, help="Shorter shots (s) are merged."),
+    click.option(
+        "--max-segment", type=float, default=6.0, show_default=True, help="Longer shots (s) are split (HLS target)."
+    ),
+)
+
+ladder_options = options(
+    click.option(
+        "--ladder",
+        default="default",
+        show_default=True,
+        help="Ladder name in ladders/, a .toml path, or 'auto' (each rung's size chosen from the hulls).",
+    ),
+    click.option("--codecs", default=None, help=CODECS_HELP),
+)
+
+
+def _mode_help() -> str:
+    return "Per-shot optimizer: " + "; ".join(f"{n}: {allocators.get(n).summary}" for n in allocators.names())
+
+
+optimizer_options = options(
+    click.option(
+        "--mode",
+        type=click.Choice(allocators.names()),
+        default=allocators.DEFAULT,
+        show_default=True,
+        help=_mode_help(),
+    ),
+    click.option(
+        "--target-vmaf",
+        type=click.FloatRange(1, 100),
+        default=None,
+        help="Quality target of each codec's top rung (lower rungs aim lower by their rate).",
+    ),
+    click.option(
+        "--model-file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Rate-quality model for --mode model (default: the shipped one).",
+    ),
+    click.option(
+        "--measure-vmaf", is_flag=True, help="Score every rendition (VMAF per shot, segment) into report.json."
+    ),
+)
+
+
+def make_shot_options(detector: str, threshold: float | None, min_shot: float, max_segment: float) -> ShotOptions:
+    shots = ShotOptions(detector, threshold, min_shot, max_segment)
+    shots.check()
+    return shots
+
+
+def make_allocator_options(target_vmaf: float | None, model_file: Path | None) -> AllocatorOptions:
+    return AllocatorOptions(target_vmaf=target_vmaf, model_file=str(model_file) if model_file else None)
+
+
+def parse_codecs(value: str | None) -> list[str] | None:
+    return [c.strip().lower() for c in value.split(",") if c.strip()] if value else None

@@ -1,15 +1,15 @@
 """Allocation: the rate point of every (shot, rung). The seam where optimizers plug in.
 
 An :class:`Allocator` takes the analysis and the fitted rungs and returns an :class:`EncodePlan`.
-The first one, :class:`ComplexityAllocator`, needs no probe encodes: it shares each rung's bit
-budget among shots by their complexity, so hard shots get more bits and the rung's average stays
-at its target.
+Each allocator is one module in this folder; subclasses register themselves by ``name``, which is
+what ``shotenc encode --mode`` offers.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar
 
 from ..analysis.analyze import Analysis
 from ..analysis.shots import Shot
@@ -29,58 +29,36 @@ class EncodePlan:
         return self.points[rung_id][shot_index]
 
 
-class Allocator(Protocol):
-    name: str
-
-    def allocate(self, analysis: Analysis, rungs: list[Rung]) -> EncodePlan: ...
-
-
 @dataclass
-class ComplexityAllocator:
-    """Bitrate per shot proportional to complexity**strength, normalized to the rung's average target."""
+class AllocatorOptions:
+    """What a user may ask of an allocator; each takes the parts that apply to it."""
 
-    strength: float = 0.6
-    min_ratio: float = 0.4
-    max_ratio: float = 2.5
-    name: str = "complexity"
-
-    def weights(self, analysis: Analysis) -> list[float]:
-        durations = [s.duration_s for s in analysis.shots]
-        comp = [max(1e-6, f.complexity) for f in analysis.features]
-        raw = [c**self.strength for c in comp]
-        ratios = _normalize(raw, durations)
-        for _ in range(8):  # clamp, then renormalize so the average stays on target
-            ratios = [min(self.max_ratio, max(self.min_ratio, r)) for r in ratios]
-            ratios = _normalize(ratios, durations)
-        return ratios
-
-    def allocate(self, analysis: Analysis, rungs: list[Rung]) -> EncodePlan:
-        ratios = self.weights(analysis)
-        points: dict[str, list[RatePoint]] = {}
-        durations = [s.duration_s for s in analysis.shots]
-        for rung in rungs:
-            kbps = _fill_under_cap([rung.bitrate_kbps * r for r in ratios], durations, rung.maxrate_kbps * 0.95)
-            points[rung.id] = [RatePoint("bitrate", v, rung.maxrate_kbps, rung.bufsize_kbps) for v in kbps]
-        return EncodePlan(self.name, rungs, analysis.shots, points, {"shot_weights": [round(r, 4) for r in ratios]})
+    target_vmaf: float | None = None  # a quality target instead of each rung's bitrate
+    auto_ladder: bool = False  # choose each rung's size from the hulls (a per-title ladder)
+    model_file: str | None = None  # a fitted rate-quality model instead of the shipped one
+    cache_dir: str | None = None  # where probe results are kept between runs
 
 
-def _normalize(values: list[float], durations: list[float]) -> list[float]:
-    total = sum(durations) or 1.0
-    mean = sum(v * d for v, d in zip(values, durations, strict=True)) / total
-    return [v / mean for v in values] if mean > 0 else [1.0] * len(values)
+class Allocator:
+    """Decides every (shot, rung) rate point. Subclasses set ``name`` and implement :meth:`allocate`."""
 
+    name: ClassVar[str]
+    summary: ClassVar[str] = ""  # one line for the CLI help
+    probes: ClassVar[bool] = False  # makes probe encodes
+    chooses_sizes: ClassVar[bool] = False  # can pick each rung's size (--ladder auto)
+    takes_quality_target: ClassVar[bool] = False  # can aim at a VMAF (--target-vmaf)
 
-def _fill_under_cap(values: list[float], durations: list[float], cap: float) -> list[float]:
-    """Clamp to ``cap`` and give the clipped bits to the shots under it, keeping the weighted mean."""
-    total = sum(durations) or 1.0
-    target = sum(v * d for v, d in zip(values, durations, strict=True)) / total
-    out = [min(cap, v) for v in values]
-    for _ in range(20):
-        mean = sum(v * d for v, d in zip(out, durations, strict=True)) / total
-        free = [i for i, v in enumerate(out) if v < cap]
-        if mean >= target * 0.999 or not free:
-            break
-        room = sum(out[i] * durations[i] for i in free)
-        scale = 1 + (target - mean) * total / room if room else 1
-        out = [min(cap, v * scale) if i in free else v for i, v in enumerate(out)]
-    return out
+    _registry: ClassVar[dict[str, type[Allocator]]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            Allocator._registry[cls.name] = cls
+
+    @classmethod
+    def from_options(cls, options: AllocatorOptions) -> Allocator:
+        return cls()
+
+    def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
+        """The plan for ``rungs``; probe encodes (if any) run on ``executor`` (a local pool when None)."""
+        raise NotImplementedError

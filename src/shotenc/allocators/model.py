@@ -1,253 +1,74 @@
-"""A rate-quality model: shot features, size and CRF -> (kbps, VMAF), fitted with scikit-learn.
-
-The fit is a standardized degree-2 polynomial ridge regression per codec, two outputs (log bits
-per pixel, and VMAF). It is stored as plain JSON (scaler means and scales, polynomial exponents,
-coefficients) and evaluated with numpy: no pickle, so a model file is data that can be read,
-diffed and shipped, never code. ``scripts/fit_model.py`` regenerates the shipped ``model.json``
-from clips it can rebuild; ``shotenc train`` refits it on a folder of clips.
-"""
+"""The hull method on rate-quality curves predicted from each shot's features: no probe encodes."""
 
 from __future__ import annotations
 
-import json
-import math
-import os
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from importlib import resources
-from pathlib import Path
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from .. import codecs as codec_registry
-from ..analysis.features import ShotFeatures
+from ..analysis.analyze import Analysis
 from ..errors import ShotencError
-from .probes import ProbeSettings
-
-INPUTS = [
-    "log_si",
-    "log_ti",
-    "log_texture",
-    "log_temporal_texture",
-    "log_motion",
-    "brightness",
-    "log2_height",
-    "log2_downscale",
-    "crf",
-]
-MODEL_VERSION = 1
-
-
-def model_inputs(f: ShotFeatures, height: int, source_height: int, crf: float) -> list[float]:
-    """The model's input row. Logs tame the heavy tails of texture and motion."""
-    return [
-        math.log1p(f.si),
-        math.log1p(f.ti),
-        math.log1p(f.texture),
-        math.log1p(f.temporal_texture),
-        math.log1p(f.motion),
-        f.brightness / 255.0,
-        math.log2(max(16, height) / 360.0),
-        math.log2(max(16, source_height) / max(16, height)),
-        float(crf),
-    ]
+from ..ladder import Rung
+from .base import Allocator, AllocatorOptions, EncodePlan
+from .convex import RDPoint
+from .planner import HullPlanner, candidate_sizes
+from .rate_quality import RateQualityModel
 
 
 @dataclass
-class TrainingRow:
-    codec: str
-    preset: str
-    features: dict
-    width: int
-    height: int
-    source_height: int
-    fps: float
-    crf: float
-    kbps: float
-    vmaf: float
+class ModelAllocator(Allocator):
+    """The hull method on rate-quality curves predicted from each shot's features: no probe encodes."""
 
-    def x(self) -> list[float]:
-        return model_inputs(ShotFeatures(**self.features), self.height, self.source_height, self.crf)
-
-    def y(self) -> tuple[float, float]:
-        bpp = self.kbps * 1000.0 / (self.width * self.height * self.fps)
-        return math.log(max(1e-6, bpp)), self.vmaf
-
-
-class RateQualityModel:
-    """Per-codec polynomial ridge fits, evaluated from plain numbers."""
-
-    def __init__(self, fits: dict[str, dict], source: str = ""):
-        self.fits = fits
-        self.source = source
-
-    @property
-    def codecs(self) -> list[str]:
-        return list(self.fits)
-
-    def crf_range(self, codec: str) -> tuple[float, float]:
-        lo, hi = self.fits[codec]["crf_range"]
-        return float(lo), float(hi)
-
-    def _phi(self, codec: str, x: np.ndarray) -> np.ndarray:
-        fit = self.fits[codec]
-        z = (x - np.array(fit["mean"])) / np.array(fit["scale"])
-        powers = np.array(fit["powers"])  # (terms, inputs)
-        return np.prod(z[:, None, :] ** powers[None, :, :], axis=2)
-
-    def predict_rows(self, codec: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(log bits per pixel, VMAF) for input rows ``x``."""
-        fit = self.fits[codec]
-        phi = self._phi(codec, np.atleast_2d(np.asarray(x, dtype=float)))
-        coef = np.array(fit["coef"])  # (2, terms)
-        y = phi @ coef.T + np.array(fit["intercept"])
-        return y[:, 0], np.clip(y[:, 1], 0.0, 100.0)
-
-    def predict(
-        self,
-        codec: str,
-        features: ShotFeatures,
-        width: int,
-        height: int,
-        fps: float,
-        crfs: Sequence[float],
-        source_height: int | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted (kbps, VMAF) of one shot at one size for each CRF."""
-        src_h = source_height or self.fits[codec].get("reference_height", height)
-        x = np.array([model_inputs(features, height, src_h, c) for c in crfs])
-        log_bpp, vmaf = self.predict_rows(codec, x)
-        kbps = np.exp(log_bpp) * width * height * fps / 1000.0
-        return kbps, vmaf
-
-    def to_dict(self) -> dict:
-        return {"version": MODEL_VERSION, "inputs": INPUTS, "source": self.source, "codecs": self.fits}
-
-    def save(self, path: str | os.PathLike) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+    model: RateQualityModel | None = None  # the shipped one when None
+    target_vmaf: float | None = None
+    floor_vmaf: float | None = None
+    floor_gap: float = 6.0
+    auto_ladder: bool = False
+    name: ClassVar[str] = "model"
+    summary: ClassVar[str] = "hulls predicted from shot features by a fitted model (no probes)"
+    chooses_sizes: ClassVar[bool] = True
+    takes_quality_target: ClassVar[bool] = True
 
     @classmethod
-    def from_dict(cls, d: dict) -> RateQualityModel:
-        if d.get("version") != MODEL_VERSION or d.get("inputs") != INPUTS:
-            raise ShotencError("rate-quality model file is from another shotenc version; refit it (shotenc train)")
-        return cls(d["codecs"], d.get("source", ""))
+    def from_options(cls, options: AllocatorOptions) -> ModelAllocator:
+        model = RateQualityModel.load(options.model_file) if options.model_file else None
+        return cls(model, target_vmaf=options.target_vmaf, auto_ladder=options.auto_ladder)
 
-    @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> RateQualityModel:
-        """Load a model file (the shipped ``shotenc/allocators/model.json`` when ``path`` is None)."""
-        try:
-            if path is None:
-                text = resources.files("shotenc.allocators").joinpath("model.json").read_text(encoding="utf-8")
-            else:
-                text = Path(path).read_text(encoding="utf-8")
-            return cls.from_dict(json.loads(text))
-        except FileNotFoundError:
-            raise ShotencError(f"no rate-quality model at {path or 'shotenc/allocators/model.json'}") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ShotencError(f"rate-quality model {path or 'model.json'} is not valid ({exc})") from None
-
-
-def fit(
-    rows: Sequence[TrainingRow], alphas: Sequence[float] = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0), source: str = ""
-) -> RateQualityModel:
-    """Fit one model per codec in ``rows`` (standardize -> degree-2 polynomial -> ridge, 2 outputs).
-
-    The ridge strength is chosen per codec by cross-validation over held-out shots (rows of one shot
-    share its features, so holding out rows would flatter the fit).
-    """
-    from sklearn.linear_model import Ridge
-    from sklearn.model_selection import GroupKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
-
-    fits: dict[str, dict] = {}
-    for codec in sorted({r.codec for r in rows}):
-        mine = [r for r in rows if r.codec == codec]
-        if len(mine) < 20:
-            raise ShotencError(f"too few training points for {codec} ({len(mine)}); give more clips")
-        x = np.array([r.x() for r in mine])
-        y = np.array([r.y() for r in mine])
-        shot_ids = [json.dumps(r.features, sort_keys=True) for r in mine]
-        groups = np.array([sorted(set(shot_ids)).index(s) for s in shot_ids])
-        folds = min(5, len(set(shot_ids)))
-        best_alpha, cv = alphas[len(alphas) // 2], {}
-        if folds >= 2 and len(alphas) > 1:
-            best_score = -math.inf
-            for alpha in alphas:
-                pipe = make_pipeline(
-                    StandardScaler(), PolynomialFeatures(degree=2, include_bias=False), Ridge(alpha=alpha)
-                )
-                scores = {
-                    name: float(
-                        np.mean(cross_val_score(pipe, x, y[:, k], groups=groups, cv=GroupKFold(folds), scoring="r2"))
-                    )
-                    for k, name in enumerate(("log_bpp", "vmaf"))
-                }
-                if sum(scores.values()) > best_score:
-                    best_score, best_alpha = sum(scores.values()), alpha
-                    cv = {k: round(v, 4) for k, v in scores.items()}
-        elif len(alphas) == 1:
-            best_alpha = alphas[0]
-        scaler = StandardScaler().fit(x)
-        poly = PolynomialFeatures(degree=2, include_bias=False).fit(scaler.transform(x))
-        ridge = Ridge(alpha=best_alpha).fit(poly.transform(scaler.transform(x)), y)
-        crfs = [r.crf for r in mine]
-        fits[codec] = {
-            "preset": mine[0].preset,
-            "mean": scaler.mean_.tolist(),
-            "scale": scaler.scale_.tolist(),
-            "powers": poly.powers_.tolist(),
-            "coef": ridge.coef_.tolist(),
-            "intercept": ridge.intercept_.tolist(),
-            "crf_range": [min(crfs), max(crfs)],
-            "alpha": best_alpha,
-            "points": len(mine),
-            "shots": len(set(shot_ids)),
-            "cv_r2": cv,
-        }
-    return RateQualityModel(fits, source)
-
-
-def training_rows(
-    clips: Sequence[str | os.PathLike],
-    codecs: Sequence[str],
-    work_dir: str | os.PathLike,
-    jobs: int = 0,
-    on_clip: Callable[[str], None] | None = None,
-) -> list[TrainingRow]:
-    """Probe every shot of every clip at three sizes over each codec's ``train_crfs`` (cached like all probes)."""
-    from ..analysis.analyze import analyze
-    from ..media.probe import probe
-    from .probes import run_probes
-
-    rows: list[TrainingRow] = []
-    settings = ProbeSettings(crfs={c: codec_registry.get(c).train_crfs for c in codecs}, jobs=jobs)
-    for clip in clips:
-        if on_clip:
-            on_clip(str(clip))
-        media = probe(clip)
-        if media.vfr:
-            raise ShotencError(f"{clip}: variable frame rate; give constant-frame-rate clips for training")
-        analysis = analyze(media)
-        src_h = media.height - media.height % 2
-        heights = sorted({src_h, max(144, _even(src_h * 2 / 3)), max(144, _even(src_h / 2))})
-        aspect = media.width / media.height
-        grid = {
-            c: [
-                (min(_even(h * aspect), media.width - media.width % 2), h, codec_registry.get(c).default_preset)
-                for h in heights
-            ]
-            for c in codecs
-        }
-        run = run_probes(media, analysis.shots, grid, work_dir, settings)
-        fps = float(media.fps)
-        for r in run.results:
-            feats = analysis.features[r.shot]
-            rows.append(
-                TrainingRow(r.codec, r.preset, asdict(feats), r.width, r.height, src_h, fps, r.crf, r.kbps, r.vmaf)
+    def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
+        model = self.model or RateQualityModel.load()
+        codecs = list(dict.fromkeys(r.codec for r in rungs))
+        missing = [c for c in codecs if c not in model.codecs]
+        if missing:
+            raise ShotencError(
+                f"the rate-quality model has no fit for {', '.join(missing)}; refit it with `shotenc train`"
             )
-    return rows
+        sizes = {c: candidate_sizes(analysis, rungs, c, self.auto_ladder) for c in codecs}
+        fps = float(analysis.media.fps)
+        cache: dict[tuple, list[RDPoint]] = {}
 
+        def points(codec: str, w: int, h: int, shot: int) -> list[RDPoint]:
+            key = (codec, w, h, shot)
+            if key not in cache:
+                lo, hi = model.crf_range(codec)
+                crfs = np.arange(lo, hi + 1e-9, 1.0)
+                kbps, vmaf = model.predict(
+                    codec, analysis.features[shot], w, h, fps, crfs, source_height=analysis.media.height
+                )
+                cache[key] = [
+                    RDPoint(float(k), float(v), float(c), w, h) for k, v, c in zip(kbps, vmaf, crfs, strict=True)
+                ]
+            return cache[key]
 
-def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
+        # the model predicts rates for the preset it was fitted with; another preset shifts them
+        mismatched = sorted(
+            {
+                f"{r.id}: {r.preset} (model: {model.fits[r.codec].get('preset')})"
+                for r in rungs
+                if model.fits[r.codec].get("preset") not in (None, r.preset)
+            }
+        )
+        details = {"model": {"source": model.source, "codecs": sorted(model.codecs), "preset_mismatch": mismatched}}
+        planner = HullPlanner(self.target_vmaf, self.floor_vmaf, self.floor_gap, self.auto_ladder)
+        return planner.plan(self.name, analysis, rungs, points, sizes, details)

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from ..analysis.shots import Shot
 from ..codecs import RatePoint
 from ..encode.chunk import SourceRef
 from ..errors import ShotencError
+from ..jobs.executors import borrowed
 from ..media import ffmpeg
 from ..media.normalize import seek_args, source_pad, video_filters
 from ..media.probe import MediaInfo, packet_info
@@ -49,7 +50,7 @@ class ProbeSettings:
     window_fraction: float = 0.34  # ... unless this fraction of the shot is longer
     n_subsample: int = 3  # VMAF every n-th frame
     preset: dict[str, str] = field(default_factory=dict, hash=False)  # per codec; default: the rung's
-    jobs: int = 0  # parallel shots (0: CPU count)
+    jobs: int = 0  # parallel shots when no executor is given (0: one per core)
 
     def crfs_for(self, codec: str) -> tuple[float, ...]:
         return tuple(self.crfs.get(codec, codecs.get(codec).probe_crfs))
@@ -257,8 +258,12 @@ def run_probes(
     work_dir: str | os.PathLike,
     settings: ProbeSettings | None = None,
     on_progress: Callable[[float], None] | None = None,
+    executor: Executor | None = None,
 ) -> ProbeRun:
-    """Probe every shot over ``grid``: codec -> [(width, height, preset)], times the codec's CRFs."""
+    """Probe every shot over ``grid``: codec -> [(width, height, preset)], times the codec's CRFs.
+
+    Shots are probed in parallel on ``executor`` (a local pool when None).
+    """
     settings = settings or ProbeSettings()
     work = Path(work_dir)
     src = SourceRef.of(media)
@@ -269,10 +274,9 @@ def run_probes(
         for crf in settings.crfs_for(codec)
     ]
     specs = list(dict.fromkeys(specs))
-    jobs = settings.jobs or os.cpu_count() or 1
     t0 = time.perf_counter()
     out: list[ProbeResult] = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with borrowed(executor, settings.jobs or None) as pool:
         futures = [pool.submit(probe_shot, media, src, s, specs, work, settings) for s in shots]
         for k, fut in enumerate(futures, 1):
             out.extend(fut.result())

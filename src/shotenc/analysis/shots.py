@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..errors import ShotencError
+
 DETECTORS = ("content", "adaptive", "histogram", "hash", "threshold")
 
 
@@ -32,10 +34,17 @@ class Shot:
 
 @dataclass(frozen=True)
 class ShotOptions:
-    detector: str = "content"
+    detector: str = "content"  # one of DETECTORS (PySceneDetect's)
     threshold: float | None = None  # detector's own default when None
-    min_shot_s: float = 1.0
-    max_segment_s: float = 6.0
+    min_shot_s: float = 1.0  # shorter shots are merged into a neighbour
+    max_segment_s: float = 6.0  # longer shots are split; bounds every segment
+
+    def check(self) -> None:
+        """ShotencError when the options cannot work together."""
+        if self.detector not in DETECTORS:
+            raise ShotencError(f"unknown detector {self.detector!r}; choose from {', '.join(DETECTORS)}")
+        if self.min_shot_s < 0 or self.max_segment_s <= 0 or self.min_shot_s > self.max_segment_s:
+            raise ShotencError("need 0 <= --min-shot <= --max-segment and --max-segment > 0")
 
 
 class CutDetector:

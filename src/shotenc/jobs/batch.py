@@ -12,21 +12,16 @@ import dataclasses
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..allocators.base import Allocator
 from ..encode.chunk import ffmpeg_version, source_fingerprint
 from ..errors import ShotencError
-from ..ladder import fit_to_source, load_ladder
-from ..output import check_output
-from ..pipeline import EncodeOptions, Prepared, TitleResult, encode_title, work_dir_for
+from ..pipeline import EncodeOptions, encode_title
 from ..progress import Reporter
-from .executors import Runner
+from .executors import Runner, thread_pool
 from .receipts import content_key, sha256_file, write_atomic
-from .tasks import analyse_task, load_analysis
 
 VIDEO_SUFFIXES = frozenset(
     ".mp4 .m4v .mov .mkv .webm .avi .mxf .ts .m2ts .mts .mpg .mpeg .flv .wmv .y4m .ogv .3gp".split()
@@ -103,15 +98,19 @@ def output_paths(titles: list[Path], folder: Path, out: Path) -> dict[Path, Path
 
 def title_key(source: Path, options: EncodeOptions) -> str:
     """Hash of everything that decides a title's output: source bytes and path, ladder, options, FFmpeg."""
-    ladder = load_ladder(options.ladder)
+    ladder, _ = options.checked()
     return content_key(
         {
             "task": "title",
             "src": source_fingerprint(str(source)),
             "path": str(source.resolve()),
             "ladder": [asdict(r) for r in ladder.rungs],
+            "auto": options.ladder == "auto",
             "codecs": options.codecs,
             "shots": asdict(options.shot_options),
+            "mode": options.mode,
+            "allocator": asdict(options.allocator_options),
+            "vmaf": options.measure_vmaf,
             "ff": ffmpeg_version(),
             "shotenc": __version__,
         }
@@ -152,39 +151,11 @@ class BatchReporter:
         """Title ``name`` ended (``outcome.status`` tells how)."""
 
 
-def encode_with(
-    runner: Runner,
-    source: Path,
-    out: Path,
-    options: EncodeOptions,
-    reporter: Reporter | None = None,
-    allocator: Allocator | None = None,
-) -> tuple[TitleResult, bool]:
-    """One title through ``runner``: the analysis as a task first (on a worker, on Dask), then the encode.
-
-    Returns the result and whether a finished analysis was reused.
-    """
-    assert runner.executor is not None
-    fit_to_source(load_ladder(options.ladder), 1920, 1080, options.codecs)  # bad options fail before any work
-    check_output(out, [source], options.force)
-    out.parent.mkdir(parents=True, exist_ok=True)  # an unusable output fails now, not after the analysis
-    work = Path(options.work_dir) if options.work_dir else work_dir_for(out)
-    t = time.perf_counter()
-    analysed = runner.executor.submit(analyse_task, str(source), options.shot_options, str(work)).result()
-    analysis = load_analysis(Path(analysed.path))
-    prepared = Prepared(analysis, analysed.reused, time.perf_counter() - t) if analysis is not None else None
-    options = dataclasses.replace(options, jobs=runner.encode_jobs)
-    result = encode_title(
-        source, out, options, allocator=allocator, reporter=reporter, executor=runner.executor, prepared=prepared
-    )
-    return result, analysed.reused
-
-
 def check_batch(folder: Path, out: Path, options: EncodeOptions) -> list[Path]:
     """What fails the whole batch, checked once before any work: the folder, the options, the output."""
     if not folder.is_dir():
         raise ShotencError(f"{folder} is not a folder")
-    load_ladder(options.ladder)
+    options.checked()
     titles = find_titles(folder, exclude=out)
     if not titles:
         raise ShotencError(f"no video files under {folder}")
@@ -236,7 +207,8 @@ def run_batch(
                 title_reporter.stage("analyse", 100)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 done_receipt(dest).unlink(missing_ok=True)
-                result, outcome.reused_analysis = encode_with(runner, src, dest, title_options, title_reporter)
+                result = encode_title(src, dest, title_options, title_reporter, runner)
+                outcome.reused_analysis = result.reused_analysis
                 write_atomic(
                     done_receipt(dest), json.dumps({"key": key, "report_sha256": sha256_file(dest / "report.json")})
                 )
@@ -252,7 +224,7 @@ def run_batch(
     # titles in flight mostly wait on their tasks; twice the workers keeps the task queue full while
     # some titles are being analysed or packaged (earlier titles' tasks still run first)
     in_flight = min(len(titles), 2 * runner.workers)
-    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="title") as pool:
+    with thread_pool(in_flight, name="title") as pool:
         outcomes = list(pool.map(one, titles))
     result = BatchResult(
         str(folder),

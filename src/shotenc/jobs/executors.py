@@ -1,5 +1,8 @@
 """Where tasks run: a local thread pool (FFmpeg subprocesses give process-level parallelism) or Dask.
 
+This module is the only place that makes pools or counts cores: the pipeline, the optimizers'
+probes, compare and batch all take an executor from here.
+
 ``--scheduler`` picks the place: unset for the local pool, ``local:N`` for a loopback Dask
 ``LocalCluster`` of N single-threaded worker processes, or the address of a running scheduler
 (``tcp://host:8786``). Dask is imported only when asked for.
@@ -8,9 +11,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +26,31 @@ from ..errors import ShotencError
 # FFmpeg error) are deterministic, so they are not retried. A worker that dies is the scheduler's
 # business: its tasks are rescheduled until ``distributed.scheduler.allowed-failures`` deaths,
 # after which the title fails with ``KilledWorker``.
+
+
+def cores() -> int:
+    """The cores this process may use (its CPU affinity, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def thread_pool(workers: int | None = None, name: str = "shotenc-task") -> ThreadPoolExecutor:
+    """A local pool: ``workers`` threads (default: one per core), each driving one FFmpeg process."""
+    return ThreadPoolExecutor(max_workers=max(1, workers or cores()), thread_name_prefix=name)
+
+
+@contextmanager
+def borrowed(executor: Executor | None, workers: int | None = None) -> Iterator[Executor]:
+    """``executor`` when the caller has one, else a local pool for the duration of the block."""
+    if executor is not None:
+        yield executor
+        return
+    pool = thread_pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -36,11 +66,9 @@ class Runner(AbstractContextManager):
     _owned: list = field(default_factory=list)
 
     def __enter__(self) -> Runner:
-        from ..pipeline import default_jobs
-
         if not self.scheduler:
-            self.workers = self.jobs or default_jobs()
-            self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="shotenc-task")
+            self.workers = self.jobs or cores()
+            self.executor = thread_pool(self.workers)
             self._owned.append(lambda: self.executor.shutdown(wait=True, cancel_futures=True))
             return self
         try:
@@ -50,7 +78,7 @@ class Runner(AbstractContextManager):
         m = re.fullmatch(r"local(?::(\d+))?", self.scheduler)
         try:
             if m:
-                n = int(m.group(1) or self.jobs or default_jobs())
+                n = int(m.group(1) or self.jobs or cores())
                 if n < 1:
                     raise ShotencError("--scheduler local:N needs N >= 1")
                 cluster = LocalCluster(
@@ -74,11 +102,9 @@ class Runner(AbstractContextManager):
         return self
 
     @property
-    def encode_jobs(self) -> int:
-        """``EncodeOptions.jobs`` to use: on Dask one chunk is one single-threaded task per worker thread."""
-        from ..pipeline import default_jobs
-
-        return self.workers if self.client is None else max(self.workers, default_jobs())
+    def chunk_threads(self) -> int:
+        """Threads per chunk encode: the cores shared among the local pool's tasks; one per task on Dask."""
+        return max(1, cores() // self.workers) if self.client is None else 1
 
     def close(self) -> None:
         while self._owned:

@@ -13,14 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import codecs
-from ..analysis.shots import Shot
 from ..errors import ShotencError
-from ..jobs.receipts import temp_name
-from ..ladder import Rung
 from ..media import ffmpeg
 from ..media.mp4box import Fragment, read_layout, timescale
-from ..media.probe import AudioStream, MediaInfo
-from .codec_strings import codec_string
 
 FRAG_FLAGS = "+frag_keyframe+empty_moov+default_base_moof+cmaf"
 SEGMENT_NAME = "seg-{:05d}.m4s"
@@ -94,7 +89,7 @@ def _concat_list(paths: list[str], dest: Path) -> None:
     dest.write_text("ffconcat version 1.0\n" + "".join(f"file {quote(p)}\n" for p in paths), encoding="utf-8")
 
 
-def _split(
+def split_fragments(
     stitched: Path, boundaries: Callable[[int], list[int]], out_dir: Path, tolerance_s: float
 ) -> tuple[int, list[Segment], int]:
     """Write init.mp4 and the segment files of ``stitched``.
@@ -172,152 +167,3 @@ def stitch_chunks(paths: Sequence[str], dest: Path, codec: str, fragmented: bool
         what=f"stitch {dest.stem}",
     )
     listing.unlink(missing_ok=True)
-
-
-def package_video(
-    rung: Rung, chunk_paths: list[str], shots: list[Shot], media: MediaInfo, out_root: Path, scratch: Path
-) -> Rendition:
-    """One video rendition: stitched from its chunks, cut at shot starts."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    stitched = scratch / f"{rung.id}.mp4"
-    stitch_chunks(chunk_paths, stitched, rung.codec, fragmented=True)
-    out_dir = out_root / "video" / rung.id
-    fps = media.fps
-
-    def bounds(ts: int) -> list[int]:
-        return [round(s.start_frame * ts * fps.denominator / fps.numerator) for s in shots]
-
-    ts, segs, init_len = _split(stitched, bounds, out_dir, 0.5 / float(fps))
-    if len(segs) != len(shots):
-        raise ShotencError(f"packaging {rung.id}: {len(segs)} segments for {len(shots)} shots")
-    # exact durations from frame counts (the fragment sums say the same, up to rounding)
-    for seg, shot in zip(segs, shots, strict=True):
-        seg.start_s, seg.duration_s = shot.start_s, shot.duration_s
-    stitched.unlink()
-    init = (out_dir / "init.mp4").read_bytes()
-    w, h = rung.width, rung.height
-    return Rendition(
-        rung.id,
-        "video",
-        rung.codec,
-        codec_string(init, w, h, float(fps)),
-        ts,
-        segs,
-        init_len,
-        width=w,
-        height=h,
-        fps=f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator),
-    )
-
-
-@dataclass(frozen=True)
-class AudioSpec:
-    id: str
-    stream: AudioStream
-    channels: int
-    kbps: int
-    default: bool = False  # the rendition players pick first: the stereo one of the source's default track
-
-    @property
-    def name(self) -> str:
-        """What a player lists: the track's title or its language's name, and the channel layout."""
-        base = self.stream.title or language_name(self.stream.language) or f"Audio {self.stream.index + 1}"
-        return base if self.channels == 2 else f"{base} ({'5.1' if self.channels == 6 else self.channels})"
-
-
-def language_name(tag: str) -> str:
-    """The language's own English name (``fr`` → ``French``); empty for ``und``."""
-    if tag == "und":
-        return ""
-    import langcodes
-
-    try:
-        return langcodes.Language.get(tag).display_name()
-    except (ImportError, LookupError, ValueError):
-        return tag
-
-
-def audio_renditions(media: MediaInfo) -> list[AudioSpec]:
-    """Every audio track of the source: AAC stereo always, AAC 5.1 too where the track has 5.1 or more.
-
-    Ids name the channels and, with several tracks, the language (``aac-2ch-fr``); the source's
-    default track (the first when none is marked) gives the default rendition.
-    """
-    if not media.audio:
-        return []
-    default = next((a for a in media.audio if a.default), media.audio[0])
-    tags = [f"-{a.language}" if len(media.audio) > 1 else "" for a in media.audio]
-    tags = [t + (f"-{a.index + 1}" if tags.count(t) > 1 else "") for t, a in zip(tags, media.audio, strict=True)]
-    out = []
-    for track, tag in zip(media.audio, tags, strict=True):
-        out.append(AudioSpec(f"aac-2ch{tag}", track, 2, 128, default=track is default))
-        if track.channels >= 6:
-            out.append(AudioSpec(f"aac-6ch{tag}", track, 6, 384))
-    return out
-
-
-def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Path) -> Path:
-    """AAC-LC of the whole title in fragments of about half a second, padded or cut to ``duration_s``."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(dest)
-    layout = "stereo" if spec.channels == 2 else "5.1"
-    try:
-        ffmpeg.run(
-            [
-                "-y",
-                "-v",
-                "error",
-                "-i",
-                media.audio_path or media.path,
-                "-map",
-                f"0:a:{spec.stream.index}",
-                "-vn",
-                "-sn",
-                "-dn",
-                "-af",
-                f"aresample=48000,aformat=channel_layouts={layout},apad",
-                "-t",
-                f"{duration_s:.6f}",
-                "-c:a",
-                "aac",
-                "-b:a",
-                f"{spec.kbps}k",
-                "-movflags",
-                "+empty_moov+default_base_moof+cmaf",
-                "-frag_duration",
-                "480000",
-                "-f",
-                "mp4",
-                tmp,
-            ],
-            what=f"audio {spec.id}",
-        )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
-
-
-def package_audio(spec: AudioSpec, encoded: Path, video_segments: list[Segment], out_root: Path) -> Rendition:
-    """Group the audio fragments into segments at the video's segment instants."""
-    out_dir = out_root / "audio" / spec.id
-
-    def bounds(ts: int) -> list[int]:
-        return [round(s.start_s * ts) for s in video_segments]
-
-    ts, segs, init_len = _split(encoded, bounds, out_dir, 0.24)
-    init = (out_dir / "init.mp4").read_bytes()
-    return Rendition(
-        spec.id,
-        "audio",
-        "aac",
-        codec_string(init),
-        ts,
-        segs,
-        init_len,
-        channels=spec.channels,
-        sample_rate=48000,
-        language=spec.stream.language,
-        name=spec.name,
-        default=spec.default,
-    )

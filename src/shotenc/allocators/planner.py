@@ -1,0 +1,188 @@
+"""Shared by the allocators that work on rate-quality curves: per-rung targets, candidate sizes,
+and the planner that turns per-shot points into a plan (equal slope, per-shot quality floor)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .. import codecs
+from ..analysis.analyze import Analysis
+from ..codecs import RatePoint
+from ..ladder import Rung
+from .base import EncodePlan
+from .convex import Allocation, RDPoint, equal_slope, equal_slope_for_quality, upper_hull
+
+# heights a per-title ladder may choose from (besides the ladder's own and the source's)
+STANDARD_HEIGHTS = (144, 180, 234, 270, 360, 432, 540, 720, 1080, 1440, 2160)
+
+
+def default_cache_dir() -> Path:
+    """Where probe results are kept between runs (``$SHOTENC_CACHE`` or ``~/.cache/shotenc``)."""
+    env = os.environ.get("SHOTENC_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "shotenc"
+
+
+def rung_targets(rungs: Sequence[Rung], target_vmaf: float, step_per_halving: float = 6.0) -> dict[str, float]:
+    """A VMAF target per rung: ``target_vmaf`` for each codec's top rung, lower ones by their rate.
+
+    A rung with half the top rung's bitrate aims ``step_per_halving`` VMAF lower (a typical slope of
+    rate-VMAF curves in the middle range), so a ladder keeps distinct rungs.
+    """
+    out: dict[str, float] = {}
+    for codec in {r.codec for r in rungs}:
+        mine = [r for r in rungs if r.codec == codec]
+        top = max(r.bitrate_kbps for r in mine)
+        for r in mine:
+            out[r.id] = min(100.0, target_vmaf - step_per_halving * math.log2(top / r.bitrate_kbps))
+    return out
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+def candidate_sizes(analysis: Analysis, rungs: Sequence[Rung], codec: str, auto: bool) -> list[tuple[int, int, str]]:
+    """(width, height, preset) to probe for ``codec``: its rung sizes, plus, for a per-title ladder,
+    standard heights between its smallest rung and the source."""
+    mine = [r for r in rungs if r.codec == codec]
+    sizes = {(r.width, r.height): r.preset for r in mine}
+    if auto:
+        media = analysis.media
+        aspect = media.width / media.height
+        preset = mine[-1].preset
+        lo = min(r.height for r in mine)
+        src_h = media.height - media.height % 2
+        fixed = {r.height for r in mine} | {src_h}
+        # a standard height within 8% of a rung's or the source's adds a probe size, not a choice
+        heights = {h for h in STANDARD_HEIGHTS if lo <= h <= src_h and all(abs(h - f) > 0.08 * f for f in fixed)}
+        heights |= {src_h}
+        for h in heights:
+            w = min(_even(h * aspect), media.width - media.width % 2)
+            sizes.setdefault((w, h), preset)
+    return sorted(((w, h, p) for (w, h), p in sizes.items()), key=lambda s: s[1])
+
+
+@dataclass
+class RungChoice:
+    rung: Rung
+    allocation: Allocation
+    size: tuple[int, int]
+    target: str  # "bitrate" or "vmaf"
+
+    def to_dict(self) -> dict:
+        a = self.allocation
+        return {
+            "rung": self.rung.id,
+            "size": list(self.size),
+            "target": self.target,
+            "predicted_kbps": round(a.kbps, 1),
+            "predicted_vmaf": round(a.quality, 2),
+            "predicted_worst_vmaf": round(a.worst, 2),
+            "floor": None if a.floor is None else round(a.floor, 2),
+            "lambda": None if math.isinf(a.lam) else a.lam,
+            "feasible": a.feasible,
+            "crf": [p.crf for p in a.points],
+        }
+
+
+@dataclass
+class HullPlanner:
+    """Turns per-shot rate-quality points into a plan (shared by the probing and the model modes)."""
+
+    target_vmaf: float | None = None
+    floor_vmaf: float | None = None  # absolute per-shot floor
+    floor_gap: float = 6.0  # and no shot more than this below the rung's mean
+    auto_ladder: bool = False
+
+    def choose(
+        self, hulls: list[list[RDPoint]], weights: list[float], rung: Rung, target_q: float | None
+    ) -> Allocation:
+        # a shot's average must stay under the rung's peak cap, or the cap (not the plan) decides
+        capped = []
+        for h in hulls:
+            ok = [p for p in h if p.kbps <= rung.maxrate_kbps * 0.9]
+            capped.append(upper_hull(ok or [min(h, key=lambda p: p.kbps)]))
+
+        def solve(floor: float | None) -> Allocation:
+            if target_q is not None:
+                return equal_slope_for_quality(capped, weights, target_q, floor)
+            return equal_slope(capped, weights, rung.bitrate_kbps, floor)
+
+        alloc = solve(self.floor_vmaf)
+        for _ in range(3):  # the relative floor depends on the mean it lowers: iterate to a fixed point
+            floor = alloc.quality - self.floor_gap
+            if self.floor_vmaf is not None:
+                floor = max(floor, self.floor_vmaf)
+            if alloc.worst >= floor - 1e-6:
+                break
+            nxt = solve(floor)
+            if not nxt.feasible and alloc.feasible and target_q is None:
+                break  # the floor cannot be paid for in this budget: keep the best mean instead
+            alloc = nxt
+        return alloc
+
+    def plan(
+        self,
+        name: str,
+        analysis: Analysis,
+        rungs: list[Rung],
+        points: Callable[[str, int, int, int], list[RDPoint]],
+        sizes: dict[str, list[tuple[int, int, str]]],
+        details: dict,
+    ) -> EncodePlan:
+        """``points(codec, width, height, shot)`` gives a shot's candidate points at one size."""
+        weights = [s.duration_s for s in analysis.shots]
+        targets = rung_targets(rungs, self.target_vmaf) if self.target_vmaf is not None else {}
+        out_rungs: list[Rung] = []
+        plan_points: dict[str, list[RatePoint]] = {}
+        choices = []
+        used_ids: set[str] = set()
+        for rung in rungs:
+            options = sizes[rung.codec] if self.auto_ladder else [(rung.width, rung.height, rung.preset)]
+            best: RungChoice | None = None
+            for w, h, _preset in options:
+                hulls = [upper_hull(points(rung.codec, w, h, s.index)) for s in analysis.shots]
+                alloc = self.choose(hulls, weights, rung, targets.get(rung.id))
+                cand = RungChoice(rung, alloc, (w, h), "vmaf" if rung.id in targets else "bitrate")
+                if best is None or _better(cand, best):
+                    best = cand
+            assert best is not None
+            new = rung
+            if (best.size[0], best.size[1]) != (rung.width, rung.height):
+                rid = f"{rung.codec}-{best.size[1]}p-{rung.bitrate_kbps:.0f}k"
+                new = replace(rung, width=best.size[0], height=best.size[1], id=rid)
+            if new.id in used_ids:
+                new = replace(new, id=f"{new.id}-{len(used_ids)}")
+            used_ids.add(new.id)
+            out_rungs.append(new)
+            plan_points[new.id] = [
+                RatePoint("crf", codecs.get(rung.codec).crf(p.crf), rung.maxrate_kbps, rung.bufsize_kbps)
+                for p in best.allocation.points
+            ]
+            choices.append({**best.to_dict(), "rung": new.id, "ladder_rung": rung.id})
+        details = {
+            **details,
+            "rungs": choices,
+            "floor_gap": self.floor_gap,
+            "floor_vmaf": self.floor_vmaf,
+            "target_vmaf": self.target_vmaf,
+            "auto_ladder": self.auto_ladder,
+        }
+        return EncodePlan(name, out_rungs, analysis.shots, plan_points, details)
+
+
+def _better(a: RungChoice, b: RungChoice) -> bool:
+    """For a bitrate target: higher mean quality wins; for a quality target: lower rate (if reached)."""
+    if a.allocation.feasible != b.allocation.feasible:
+        return a.allocation.feasible
+    if a.target == "vmaf":
+        return a.allocation.kbps < b.allocation.kbps
+    return a.allocation.quality > b.allocation.quality
+
+
+def hull_summary(points: list[RDPoint]) -> list[list[float]]:
+    return [[round(p.kbps, 2), round(p.quality, 3), p.crf] for p in upper_hull(points)]

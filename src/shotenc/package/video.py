@@ -1,0 +1,48 @@
+"""A video rendition: its chunks stitched without re-encoding, cut at the shot starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..analysis.shots import Shot
+from ..errors import ShotencError
+from ..ladder import Rung
+from ..media.probe import MediaInfo
+from .cmaf import Rendition, split_fragments, stitch_chunks
+from .codec_strings import codec_string
+
+
+def package_video(
+    rung: Rung, chunk_paths: list[str], shots: list[Shot], media: MediaInfo, out_root: Path, scratch: Path
+) -> Rendition:
+    """One video rendition: stitched from its chunks, cut at shot starts."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    stitched = scratch / f"{rung.id}.mp4"
+    stitch_chunks(chunk_paths, stitched, rung.codec, fragmented=True)
+    out_dir = out_root / "video" / rung.id
+    fps = media.fps
+
+    def bounds(ts: int) -> list[int]:
+        return [round(s.start_frame * ts * fps.denominator / fps.numerator) for s in shots]
+
+    ts, segs, init_len = split_fragments(stitched, bounds, out_dir, 0.5 / float(fps))
+    if len(segs) != len(shots):
+        raise ShotencError(f"packaging {rung.id}: {len(segs)} segments for {len(shots)} shots")
+    # exact durations from frame counts (the fragment sums say the same, up to rounding)
+    for seg, shot in zip(segs, shots, strict=True):
+        seg.start_s, seg.duration_s = shot.start_s, shot.duration_s
+    stitched.unlink()
+    init = (out_dir / "init.mp4").read_bytes()
+    w, h = rung.width, rung.height
+    return Rendition(
+        rung.id,
+        "video",
+        rung.codec,
+        codec_string(init, w, h, float(fps)),
+        ts,
+        segs,
+        init_len,
+        width=w,
+        height=h,
+        fps=f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator),
+    )

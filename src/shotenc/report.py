@@ -1,0 +1,104 @@
+"""``report.json``: what was encoded and how (the schema), and optionally how good it is (VMAF).
+
+Quality is measured on the packaged segments before the title is published, so a published
+report is never rewritten afterwards.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .allocators.base import EncodePlan
+from .analysis.analyze import Analysis
+from .encode.chunk import Chunk
+from .package.title import PackagedTitle
+from .quality.metrics import score
+
+
+def rendition_shots(plan: EncodePlan, rung_id: str, chunks: dict[tuple[str, int], Chunk]) -> list[dict]:
+    """Per shot of one rendition: the planned rate point, what was asked of the encoder, what it made."""
+    rows = []
+    for s in plan.shots:
+        chunk = chunks[(rung_id, s.index)]
+        rows.append(
+            {
+                "shot": s.index,
+                "rate": plan.point(rung_id, s.index).to_dict(),
+                "requested_kbps": chunk.requested_kbps,
+                "bytes": chunk.bytes,
+                "kbps": round(chunk.bytes * 8 / s.duration_s / 1000, 2),
+                "encode_s": round(chunk.seconds, 3),
+            }
+        )
+    return rows
+
+
+def build_report(
+    analysis: Analysis, plan: EncodePlan, chunks: dict[tuple[str, int], Chunk], title: PackagedTitle
+) -> dict:
+    """Everything but timings and options (the pipeline adds those)."""
+    media = analysis.media
+    rungs = {r.id: r for r in plan.rungs}
+    renditions = []
+    for rend in title.video:
+        rend.extra["rung"] = rungs[rend.id].to_dict()
+        rend.extra["shots"] = rendition_shots(plan, rend.id, chunks)
+        renditions.append(rend.to_dict())
+    every = title.video + title.audio
+    reused = sum(1 for c in chunks.values() if c.reused)
+    return {
+        "source": media.to_dict(),
+        "allocator": plan.allocator,
+        "plan": plan.details,
+        "shots": [{**s.to_dict(), "features": f.to_dict()} for s, f in zip(plan.shots, analysis.features, strict=True)],
+        "renditions": renditions,
+        "audio": [r.to_dict() for r in title.audio],
+        "totals": {
+            "duration_s": round(title.duration_s, 6),
+            "frames": media.frame_count,
+            "bytes": sum(s.bytes for r in every for s in r.segments),
+            "video_bytes": sum(s.bytes for r in title.video for s in r.segments),
+            "chunks": len(chunks),
+            "reused_chunks": reused,
+            "chunk_encode_s": round(sum(c.seconds for c in chunks.values() if not c.reused), 3),
+        },
+        "outputs": {"dash": "manifest.mpd", "hls": "master.m3u8"},
+    }
+
+
+def measure_quality(report: dict, folder: Path, analysis: Analysis, n_subsample: int = 1) -> None:
+    """Add VMAF/PSNR per rendition, shot and segment to ``report``, scoring the packaged segments in ``folder``.
+
+    Each rendition is read back from its init and media segments (what a player gets), against the
+    source as the encoders saw it (the constant-rate intermediate for a variable-rate source).
+    Segments are cut at shot starts: segment i is shot i.
+    """
+    media = analysis.media
+    model = ""
+    for rend in report["renditions"]:
+        with tempfile.TemporaryDirectory(prefix="shotenc-measure-") as tmp:
+            joined = Path(tmp) / "rendition.mp4"
+            rendition_file(folder / "video" / rend["id"], [s["number"] for s in rend["segments"]], joined)
+            sc = score(joined, media, 0, media.frame_count, n_subsample=n_subsample, threads=0)
+        model = sc.model
+        per_shot = sc.per_shot(analysis.shots)
+        rend["vmaf"] = round(sc.vmaf, 3)
+        rend["vmaf_worst_shot"] = round(min(q.vmaf for q in per_shot), 3)
+        rend["vmaf_p5"] = round(sc.vmaf_percentile(5), 3)
+        rend["psnr"] = round(sc.psnr, 3)
+        for seg, q in zip(rend["segments"], per_shot, strict=True):
+            seg["vmaf"] = round(q.vmaf, 3)
+        for row, q in zip(rend.get("shots", []), per_shot, strict=True):
+            row["vmaf"] = round(q.vmaf, 3)
+            row["psnr"] = round(q.psnr, 3)
+    report["quality"] = {"model": model, "n_subsample": n_subsample}
+
+
+def rendition_file(folder: Path, numbers: list[int], dest: Path) -> Path:
+    """One playable file of a rendition: its init segment and media segments, in order."""
+    with dest.open("wb") as f:
+        f.write((folder / "init.mp4").read_bytes())
+        for n in numbers:
+            f.write((folder / f"seg-{n:05d}.m4s").read_bytes())
+    return dest
