@@ -177,13 +177,20 @@ def _is_summary(path: Path) -> bool:
 
 
 def run_batch(
-    folder: Path,
-    out: Path,
-    options: EncodeOptions,
-    runner: Runner,
+    folder: str | Path,
+    out: str | Path,
+    options: EncodeOptions | None = None,
+    runner: Runner | None = None,
     reporter: BatchReporter | None = None,
 ) -> BatchResult:
-    """Encode every video under ``folder`` into ``out`` with ``runner``'s executor; never raises for one title."""
+    """Encode every video under ``folder`` into ``out`` with ``runner``'s executor; never raises for one title.
+
+    Without a runner, a local pool of ``options.jobs`` (default: one per core) is used.
+    """
+    folder, out, options = Path(folder), Path(out), options or EncodeOptions()
+    if runner is None:
+        with Runner(jobs=options.jobs) as own:
+            return run_batch(folder, out, options, own, reporter)
     reporter = reporter or BatchReporter()
     titles = check_batch(folder, out, options)
     dests = output_paths(titles, folder, out)

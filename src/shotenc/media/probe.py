@@ -234,77 +234,42 @@ def probe(path: str | Path) -> MediaInfo:
         header = ffmpeg.run(["-i", path, "-t", "0", "-f", "null", "-"], what="probe").stderr
     except FFmpegError as exc:
         raise InputError(f"{path}: {_unreadable(exc)}") from None
-
-    blocks: list[list[str]] = []
-    for line in header.splitlines():
-        if line.startswith(("Stream mapping", "Output #")):
-            break
-        if _STREAM_RE.match(line):
-            blocks.append([line])
-        elif blocks and line.startswith("      "):
-            blocks[-1].append(line)
-    video_blocks = [b for b in blocks if "Video:" in b[0] and "attached pic" not in b[0]]
+    blocks = _stream_blocks(header)
+    video = [b for b in blocks if "Video:" in b[0]]
+    pictures = [b for b in video if "attached pic" not in b[0]]
     audio_blocks = [b for b in blocks if "Audio:" in b[0]]
-    if not video_blocks:
+    if not pictures:
         kind = "audio-only" if audio_blocks else "without a video stream"
         raise InputError(f"{path}: file is {kind}; shotenc needs video")
-    all_video = [b for b in blocks if "Video:" in b[0]]
-    vblock = video_blocks[0]
-    vindex = all_video.index(vblock)
+    vblock, vindex = pictures[0], video.index(pictures[0])
     m = _VIDEO_RE.search(vblock[0])
     if not m:
         raise InputError(f"{path}: cannot understand the video stream ({vblock[0].strip()})")
-    coded_w, coded_h = int(m["w"]), int(m["h"])
-    sar = Fraction(int(m["sn"]), int(m["sd"])) if m["sn"] and int(m["sd"]) and int(m["sn"]) else Fraction(1)
-    rotation = 0
-    rot = re.search(r"rotation of (-?\d+(?:\.\d+)?) degrees", "\n".join(vblock))
-    if rot:
-        rotation = int(round(float(rot.group(1)))) % 360
-    audio: list[AudioStream] = []
-    for i, block in enumerate(audio_blocks):
-        am = _AUDIO_RE.search(block[0])
-        if not am:
-            continue
-        layout = am["layout"].strip()
-        cm = re.match(r"(\d+) channels", layout)
-        channels = int(cm.group(1)) if cm else _LAYOUT_CHANNELS.get(layout, 2)
-        audio.append(
-            AudioStream(
-                i,
-                am["codec"],
-                int(am["rate"]),
-                channels,
-                layout,
-                language_tag(_STREAM_RE.match(block[0])["lang"] or "und"),
-                next((t["title"].strip() for ln in block[1:] if (t := _TITLE_RE.match(ln))), ""),
-                "(default)" in block[0],
-            )
-        )
-
     packets = _video_packets(path, vindex)
     if not packets:
         raise InputError(f"{path}: the video stream has no frames")
     pts = sorted(packets)
-    count = len(pts)
     deltas = [b - a for a, b in zip(pts, pts[1:], strict=False) if b > a]
     # any frame step off the typical one (a gap, a jitter, true VFR) makes the source variable:
     # it is then read through a constant-rate intermediate, so frame N is always at N / fps
     med = statistics.median(deltas) if deltas else 0
     vfr = any(abs(d - med) > 0.25 * med for d in deltas)
     fps = frame_rate(nominal_rates(vblock[0]), pts, packets.timebase, vfr)
+    duration = len(pts) / fps
     header_duration = _parse_duration(header)
-    duration = count / fps
     if header_duration and header_duration > float(duration) * 1.5 + 1.0:
         raise InputError(f"{path}: truncated: frames cover {float(duration):.2f} s of {header_duration:.2f} s")
-    disp_w = coded_w * sar if sar != 1 else Fraction(coded_w)
-    width, height = int(round(disp_w)), coded_h
+    coded_w, coded_h = int(m["w"]), int(m["h"])
+    sar = Fraction(int(m["sn"]), int(m["sd"])) if m["sn"] and int(m["sd"]) and int(m["sn"]) else Fraction(1)
+    rotation = _rotation(vblock)
+    width, height = int(round(coded_w * sar)), coded_h
     if rotation in (90, 270):
         width, height = height, width
     return MediaInfo(
         path=str(path),
         duration_s=float(duration),
         fps=fps,
-        frame_count=count,
+        frame_count=len(pts),
         width=width,
         height=height,
         coded_width=coded_w,
@@ -316,8 +281,49 @@ def probe(path: str | Path) -> MediaInfo:
         vfr=vfr,
         video_codec=m["codec"],
         video_stream=vindex,
-        audio=audio,
+        audio=_audio_streams(audio_blocks),
     )
+
+
+def _stream_blocks(header: str) -> list[list[str]]:
+    """The input's stream listing: one block per stream, its ``Stream #`` line then its metadata lines."""
+    blocks: list[list[str]] = []
+    for line in header.splitlines():
+        if line.startswith(("Stream mapping", "Output #")):
+            break
+        if _STREAM_RE.match(line):
+            blocks.append([line])
+        elif blocks and line.startswith("      "):
+            blocks[-1].append(line)
+    return blocks
+
+
+def _rotation(block: list[str]) -> int:
+    rot = re.search(r"rotation of (-?\d+(?:\.\d+)?) degrees", "\n".join(block))
+    return int(round(float(rot.group(1)))) % 360 if rot else 0
+
+
+def _audio_streams(blocks: list[list[str]]) -> list[AudioStream]:
+    audio: list[AudioStream] = []
+    for i, block in enumerate(blocks):
+        am = _AUDIO_RE.search(block[0])
+        if not am:
+            continue
+        layout = am["layout"].strip()
+        cm = re.match(r"(\d+) channels", layout)
+        audio.append(
+            AudioStream(
+                index=i,
+                codec=am["codec"],
+                sample_rate=int(am["rate"]),
+                channels=int(cm.group(1)) if cm else _LAYOUT_CHANNELS.get(layout, 2),
+                layout=layout,
+                language=language_tag(_STREAM_RE.match(block[0])["lang"] or "und"),
+                title=next((t["title"].strip() for ln in block[1:] if (t := _TITLE_RE.match(ln))), ""),
+                default="(default)" in block[0],
+            )
+        )
+    return audio
 
 
 class _Packets(list):
