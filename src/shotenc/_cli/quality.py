@@ -58,6 +58,7 @@ from .support import CODECS_HELP, parse_codecs, user_errors
 )
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--keep-work", is_flag=True, help="Keep the per-shot chunks and probe results.")
+@click.option("--force", is_flag=True, help="Publish into an output folder holding other files (they are kept).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON instead of a summary.")
 def compare(
     source: Path,
@@ -70,57 +71,66 @@ def compare(
     n_subsample: int,
     jobs: int | None,
     keep_work: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Encode SOURCE's ladder the traditional way and per shot; report rates, VMAF and BD-rate."""
 
     @user_errors
     def run() -> None:
-        from ..quality.compare import CompareOptions, worst_shot_summary
+        from ..quality.compare import CompareOptions
         from ..quality.compare import compare as run_compare
 
-        try:
-            scale_list = tuple(float(s) for s in scales.split(",") if s.strip())
-        except ValueError:
-            raise ShotencError(f"--scales: not a list of numbers: {scales!r}") from None
-        if not scale_list or any(s <= 0 for s in scale_list):
-            raise ShotencError("--scales needs positive numbers")
-        auto = ladder == "auto"
         opts = CompareOptions(
-            ladder="default" if auto else ladder,
+            ladder=ladder,
             codecs=parse_codecs(codecs),
-            scales=scale_list,
+            scales=parse_scales(scales),
             mode=mode,
             target_vmaf=target_vmaf,
-            auto_ladder=auto,
             jobs=jobs,
             n_subsample=n_subsample,
             keep_work=keep_work,
+            force=force,
         )
         out = output or Path("out") / f"{source.stem}-compare"
         log = (lambda m: None) if as_json else (lambda m: click.echo(m, err=True))
         report = run_compare(source, out, opts, log=log)
-        if as_json:
-            click.echo(json.dumps(report, indent=1))
-            return
-        for codec, res in report["bd_rate"].items():
-            cells = []
-            for anchor, row in res.items():
-                for metric, e in row.items():
-                    v = e["value"]
-                    text = "n/a" if v is None else f"{v:+.1f}%"
-                    if e.get("note"):
-                        text += f" ({e['note']})"
-                    cells.append(f"{metric} {anchor.replace('vs_', 'vs ')}: {text}")
-            click.echo(f"{codec} BD-rate  " + "  ".join(cells))
-        for codec, w in worst_shot_summary(report).items():
-            click.echo(f"{codec} worst-shot VMAF at x1: " + ", ".join(f"{m} {v:.1f}" for m, v in w.items()))
-        c = report["cost"]
-        if c.get("probe_to_final_ratio") is not None:
-            click.echo(f"probe cost {c['probe_cpu_s']:.1f} s = {c['probe_to_final_ratio']:.2f}x the final encodes")
-        click.echo(f"report: {out / 'compare.html'}  data: {out / 'compare.json'}")
+        click.echo(json.dumps(report, indent=1) if as_json else summary(report, out))
 
     run()
+
+
+def parse_scales(text: str) -> tuple[float, ...]:
+    try:
+        scales = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise ShotencError(f"--scales: not a list of numbers: {text!r}") from None
+    if not scales or any(s <= 0 for s in scales):
+        raise ShotencError("--scales needs positive numbers")
+    return scales
+
+
+def summary(report: dict, out: Path) -> str:
+    """BD-rates, worst shots and probe cost, a few lines for a person."""
+    from ..quality.compare import worst_shot_summary
+
+    lines = []
+    for codec, res in report["bd_rate"].items():
+        cells = []
+        for anchor, row in res.items():
+            for metric, e in row.items():
+                text = "n/a" if e["value"] is None else f"{e['value']:+.1f}%"
+                cells.append(
+                    f"{metric} {anchor.replace('vs_', 'vs ')}: {text}" + (f" ({e['note']})" if e.get("note") else "")
+                )
+        lines.append(f"{codec} BD-rate  " + "  ".join(cells))
+    for codec, w in worst_shot_summary(report).items():
+        lines.append(f"{codec} worst-shot VMAF at x1: " + ", ".join(f"{m} {v:.1f}" for m, v in w.items()))
+    c = report["cost"]
+    if c.get("probe_to_final_ratio") is not None:
+        lines.append(f"probe cost {c['probe_cpu_s']:.1f} s = {c['probe_to_final_ratio']:.2f}x the final encodes")
+    lines.append(f"report: {out / 'compare.html'}  data: {out / 'compare.json'}")
+    return "\n".join(lines)
 
 
 @click.command()

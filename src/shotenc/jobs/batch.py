@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import __version__
 from ..encode.chunk import ffmpeg_version, source_fingerprint
 from ..errors import ShotencError
+from ..output import REPORT
 from ..pipeline import EncodeOptions, encode_title
 from ..progress import Reporter
 from .executors import Runner, thread_pool
@@ -176,6 +177,37 @@ def _is_summary(path: Path) -> bool:
     return isinstance(data, dict) and isinstance(data.get("titles"), list) and "scheduler" in data
 
 
+def encode_one(
+    src: Path, dest: Path, out: Path, options: EncodeOptions, runner: Runner, reporter: BatchReporter
+) -> TitleOutcome:
+    """One title of a batch: skipped when already published from the same inputs, else encoded; never raises."""
+    name = str(dest.relative_to(out))
+    outcome = TitleOutcome(str(src), str(dest))
+    t = time.perf_counter()
+    try:
+        key = title_key(src, options)
+        report = already_published(dest, key)
+        if report is not None:
+            outcome.status, outcome.skipped = "ok", True
+            outcome.shots = len(report["shots"])
+            outcome.chunks = outcome.reused_chunks = report["totals"]["chunks"]
+        else:
+            title_reporter = reporter.title(name)
+            title_reporter.stage("analyse", 100)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            done_receipt(dest).unlink(missing_ok=True)
+            result = encode_title(src, dest, options, title_reporter, runner)
+            write_atomic(done_receipt(dest), json.dumps({"key": key, "report_sha256": sha256_file(dest / REPORT)}))
+            s = result.summary
+            outcome.status, outcome.reused_analysis = "ok", result.reused_analysis
+            outcome.shots, outcome.chunks, outcome.reused_chunks = s["shots"], s["chunks"], s["reused_chunks"]
+    except Exception as exc:  # noqa: BLE001 - one title's failure is reported, the batch goes on
+        outcome.status, outcome.reason = "failed", one_line(exc)
+    outcome.seconds = round(time.perf_counter() - t, 3)
+    reporter.finished(name, outcome)
+    return outcome
+
+
 def run_batch(
     folder: str | Path,
     out: str | Path,
@@ -198,35 +230,7 @@ def run_batch(
     t0 = time.perf_counter()
 
     def one(src: Path) -> TitleOutcome:
-        dest = dests[src]
-        name = str(dest.relative_to(out))
-        outcome = TitleOutcome(str(src), str(dest))
-        t = time.perf_counter()
-        try:
-            key = title_key(src, options)
-            report = already_published(dest, key)
-            if report is not None:
-                outcome.status, outcome.skipped = "ok", True
-                outcome.shots = len(report["shots"])
-                outcome.chunks = outcome.reused_chunks = report["totals"]["chunks"]
-            else:
-                title_reporter = reporter.title(name)
-                title_reporter.stage("analyse", 100)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                done_receipt(dest).unlink(missing_ok=True)
-                result = encode_title(src, dest, title_options, title_reporter, runner)
-                outcome.reused_analysis = result.reused_analysis
-                write_atomic(
-                    done_receipt(dest), json.dumps({"key": key, "report_sha256": sha256_file(dest / "report.json")})
-                )
-                s = result.summary
-                outcome.status = "ok"
-                outcome.shots, outcome.chunks, outcome.reused_chunks = s["shots"], s["chunks"], s["reused_chunks"]
-        except Exception as exc:  # noqa: BLE001 - one title's failure is reported, the batch goes on
-            outcome.status, outcome.reason = "failed", one_line(exc)
-        outcome.seconds = round(time.perf_counter() - t, 3)
-        reporter.finished(name, outcome)
-        return outcome
+        return encode_one(src, dests[src], out, title_options, runner, reporter)
 
     # titles in flight mostly wait on their tasks; twice the workers keeps the task queue full while
     # some titles are being analysed or packaged (earlier titles' tasks still run first)

@@ -60,6 +60,7 @@ def _representation(aset: ET.Element, r: Rendition, extra: dict[str, str]) -> ET
 
 
 def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float) -> str:
+    """A static MPD: one video AdaptationSet per codec (renditions by peak rate), one per audio rendition."""
     ET.register_namespace("", DASH_NS)
     max_seg = max((s.duration_s for r in video + audio for s in r.segments), default=1.0)
     mpd = ET.Element(
@@ -74,60 +75,59 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
         },
     )
     period = ET.SubElement(mpd, "Period", {"id": "0", "start": "PT0S"})
-    set_id = 0
-    for codec in codecs.names():
-        reps = sorted((r for r in video if r.codec == codec), key=lambda r: r.peak_kbps)
-        if not reps:
-            continue
-        aset = ET.SubElement(
-            period,
-            "AdaptationSet",
-            {
-                "id": str(set_id),
-                "contentType": "video",
-                "mimeType": "video/mp4",
-                "segmentAlignment": "true",
-                "startWithSAP": "1",
-                "maxWidth": str(max(r.width for r in reps)),
-                "maxHeight": str(max(r.height for r in reps)),
-                "par": _par(reps[-1].width, reps[-1].height),
-            },
-        )
-        set_id += 1
-        for r in reps:
-            size = {"width": str(r.width), "height": str(r.height), "frameRate": r.fps, "sar": "1:1"}
-            _template(_representation(aset, r, size), r)
+    groups = [sorted((r for r in video if r.codec == c), key=lambda r: r.peak_kbps) for c in codecs.names()]
+    groups = [g for g in groups if g]
+    for set_id, reps in enumerate(groups):
+        _video_set(period, set_id, reps)
     default = next((a for a in audio if a.default), audio[0] if audio else None)
-    for r in audio:
-        aset = ET.SubElement(
-            period,
-            "AdaptationSet",
-            {
-                "id": str(set_id),
-                "contentType": "audio",
-                "mimeType": "audio/mp4",
-                "lang": r.language,
-                "segmentAlignment": "true",
-                "startWithSAP": "1",
-            },
-        )
-        set_id += 1
-        if r.name:
-            ET.SubElement(aset, "Label").text = r.name
-        role = "main" if r is default else "alternate"
-        ET.SubElement(aset, "Role", {"schemeIdUri": "urn:mpeg:dash:role:2011", "value": role})
-        rep = _representation(aset, r, {"audioSamplingRate": str(r.sample_rate)})
-        ET.SubElement(
-            rep,
-            "AudioChannelConfiguration",
-            {
-                "schemeIdUri": "urn:mpeg:dash:23003:3:audio_channel_configuration:2011",
-                "value": str(r.channels),
-            },
-        )
-        _template(rep, r)
+    for set_id, r in enumerate(audio, len(groups)):
+        _audio_set(period, set_id, r, r is default)
     ET.indent(mpd)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(mpd, encoding="unicode") + "\n"
+
+
+def _video_set(period: ET.Element, set_id: int, reps: list[Rendition]) -> None:
+    aset = ET.SubElement(
+        period,
+        "AdaptationSet",
+        {
+            "id": str(set_id),
+            "contentType": "video",
+            "mimeType": "video/mp4",
+            "segmentAlignment": "true",
+            "startWithSAP": "1",
+            "maxWidth": str(max(r.width for r in reps)),
+            "maxHeight": str(max(r.height for r in reps)),
+            "par": _par(reps[-1].width, reps[-1].height),
+        },
+    )
+    for r in reps:
+        size = {"width": str(r.width), "height": str(r.height), "frameRate": r.fps, "sar": "1:1"}
+        _template(_representation(aset, r, size), r)
+
+
+def _audio_set(period: ET.Element, set_id: int, r: Rendition, default: bool) -> None:
+    """One audio rendition: its language, label, role (``main`` for the default) and channel layout."""
+    aset = ET.SubElement(
+        period,
+        "AdaptationSet",
+        {
+            "id": str(set_id),
+            "contentType": "audio",
+            "mimeType": "audio/mp4",
+            "lang": r.language,
+            "segmentAlignment": "true",
+            "startWithSAP": "1",
+        },
+    )
+    if r.name:
+        ET.SubElement(aset, "Label").text = r.name
+    role = "main" if default else "alternate"
+    ET.SubElement(aset, "Role", {"schemeIdUri": "urn:mpeg:dash:role:2011", "value": role})
+    rep = _representation(aset, r, {"audioSamplingRate": str(r.sample_rate)})
+    scheme = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
+    ET.SubElement(rep, "AudioChannelConfiguration", {"schemeIdUri": scheme, "value": str(r.channels)})
+    _template(rep, r)
 
 
 def _par(w: int, h: int) -> str:

@@ -179,71 +179,67 @@ def score_many(
         raise QualityError("nothing to score: empty frame range")
     if not distorted:
         return []
-    w, h = reference_size(source)
-    model = model or vmaf_model_for(h)
-    fps = source.fps
-    n = len(distorted)
+    model = model or vmaf_model_for(reference_size(source)[1])
     k = max(1, n_subsample)
-    retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
-    ref_chain = f"trim=end_frame={frame_count},{video_filters(source, w, h)},{retime}"
-    if n > 1:
-        ref_chain += f",split={n}" + "".join(f"[r{i}]" for i in range(n))
-    else:
-        ref_chain += "[r0]"
-    dist_chain = f"scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p,{retime}"
-    features = "psnr|name=float_ssim" if ssim else "psnr"
     with tempfile.TemporaryDirectory(prefix="shotenc-vmaf-") as tmp:
-        logs = [Path(tmp) / f"vmaf{i}.json" for i in range(n)]
-        parts = [f"{source_pad(source, n)}{ref_chain}"]
-        for i, log in enumerate(logs):
-            # libvmaf's option parser treats ':' and '\' specially; a temp path has neither
-            vmaf = (
-                f"libvmaf=model=version={model}:feature=name={features}:n_threads={threads}:"
-                f"n_subsample={k}:log_fmt=json:log_path={log}:shortest=1"
-            )
-            parts.append(f"[{i}:v]{dist_chain}[d{i}];[d{i}][r{i}]{vmaf}")
+        logs = [Path(tmp) / f"vmaf{i}.json" for i in range(len(distorted))]
+        graph = _scoring_graph(source, frame_count, logs, model, threads, k, ssim)
         inputs: list[str | os.PathLike] = []
         for d in distorted:
             inputs += ["-i", d]
         t0 = time.perf_counter()
         ffmpeg.run(
-            [
-                "-v",
-                "error",
-                *inputs,
-                *seek_args(source, start_frame),
-                "-i",
-                source.path,
-                "-filter_complex",
-                ";".join(parts),
-                "-an",
-                "-f",
-                "null",
-                "-",
-            ],
-            what=f"quality scoring of {Path(distorted[0]).name}" + (f" (+{n - 1} more)" if n > 1 else ""),
+            ["-v", "error", *inputs, *seek_args(source, start_frame), "-i", source.path]
+            + ["-filter_complex", graph, "-an", "-f", "null", "-"],
+            what=f"quality scoring of {Path(distorted[0]).name}"
+            + (f" (+{len(distorted) - 1} more)" if len(distorted) > 1 else ""),
         )
-        seconds = (time.perf_counter() - t0) / n
-        out = []
-        for d, log in zip(distorted, logs, strict=True):
-            try:
-                data = json.loads(log.read_text())
-            except (OSError, ValueError) as exc:
-                raise QualityError(f"libvmaf wrote no readable log for {d} ({exc})") from None
-            frames = [
-                FrameScore(
-                    int(fr["frameNum"]),
-                    float(fr["metrics"]["vmaf"]),
-                    _psnr_cap(float(fr["metrics"]["psnr_y"])),
-                    float(fr["metrics"].get("float_ssim", math.nan)),
-                )
-                for fr in data.get("frames", [])
-            ]
-            expected = math.ceil(frame_count / k)
-            if abs(len(frames) - expected) > 1:
-                raise QualityError(
-                    f"{Path(d).name}: scored {len(frames)} frames, expected {expected} "
-                    f"(does it hold {frame_count} frames?)"
-                )
-            out.append(Scores(frames, model, k, seconds))
-    return out
+        seconds = (time.perf_counter() - t0) / len(distorted)
+        return [
+            Scores(_read_log(d, log, math.ceil(frame_count / k), frame_count), model, k, seconds)
+            for d, log in zip(distorted, logs, strict=True)
+        ]
+
+
+def _scoring_graph(
+    source: MediaInfo, frame_count: int, logs: list[Path], model: str, threads: int, k: int, ssim: bool
+) -> str:
+    """The reference decoded once, normalized and split; each distorted input scaled to it and scored."""
+    w, h = reference_size(source)
+    fps, n = source.fps, len(logs)
+    retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
+    ref_chain = f"trim=end_frame={frame_count},{video_filters(source, w, h)},{retime}"
+    ref_chain += (f",split={n}" + "".join(f"[r{i}]" for i in range(n))) if n > 1 else "[r0]"
+    dist_chain = f"scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p,{retime}"
+    features = "psnr|name=float_ssim" if ssim else "psnr"
+    parts = [f"{source_pad(source, n)}{ref_chain}"]
+    for i, log in enumerate(logs):
+        # libvmaf's option parser treats ':' and '\\' specially; a temp path has neither
+        vmaf = (
+            f"libvmaf=model=version={model}:feature=name={features}:n_threads={threads}:"
+            f"n_subsample={k}:log_fmt=json:log_path={log}:shortest=1"
+        )
+        parts.append(f"[{i}:v]{dist_chain}[d{i}];[d{i}][r{i}]{vmaf}")
+    return ";".join(parts)
+
+
+def _read_log(distorted: str | os.PathLike, log: Path, expected: int, frame_count: int) -> list[FrameScore]:
+    try:
+        data = json.loads(log.read_text())
+    except (OSError, ValueError) as exc:
+        raise QualityError(f"libvmaf wrote no readable log for {distorted} ({exc})") from None
+    frames = [
+        FrameScore(
+            int(fr["frameNum"]),
+            float(fr["metrics"]["vmaf"]),
+            _psnr_cap(float(fr["metrics"]["psnr_y"])),
+            float(fr["metrics"].get("float_ssim", math.nan)),
+        )
+        for fr in data.get("frames", [])
+    ]
+    if abs(len(frames) - expected) > 1:
+        raise QualityError(
+            f"{Path(distorted).name}: scored {len(frames)} frames, expected {expected} "
+            f"(does it hold {frame_count} frames?)"
+        )
+    return frames

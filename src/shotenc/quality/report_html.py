@@ -133,13 +133,32 @@ def _fmt(v) -> str:
     return str(v)
 
 
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
+    "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}th{background:#f3f3f3}"
+)
+_RUNG_HEAD = ["codec", "rung", "scale", "method", "size", "target kbps", "kbps", "VMAF mean", "VMAF worst shot",
+              "VMAF p5 (frames)", "PSNR"]  # fmt: skip
+
+
 def render(report: dict) -> str:
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>shotenc compare</title><style>{_STYLE}</style>"
+        "</head><body>",
+        _summary(report),
+        "<h2>Per rung</h2>",
+        _rung_table(report),
+    ]
+    for codec in report["codecs"]:
+        parts += [f"<h2>{html.escape(codec)}</h2>", _per_shot_plots(report, codec), _rq_plot(report, codec)]
+        parts += [_hull_plot(report, codec), _shot_table(report, codec)]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _summary(report: dict) -> str:
     src = report["source"]
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>shotenc compare</title><style>"
-        "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}th{background:#f3f3f3}"
-        "</style></head><body>",
         f"<h1>Per-shot vs traditional: {html.escape(Path(src['path']).name)}</h1>",
         f"<p>{src['width']}x{src['height']}, {src['duration_s']:.2f} s, {len(report['shots'])} shots; "
         f"ladder <b>{html.escape(report['ladder'])}</b>, mode <b>{html.escape(report['mode'])}</b>, "
@@ -158,67 +177,38 @@ def render(report: dict) -> str:
             f"<p>Probe cost: {cost['probe_cpu_s']:.1f} s of probe work vs {cost['final_encode_cpu_s']:.1f} s "
             f"of final per-shot encodes at scale 1 (ratio {cost.get('probe_to_final_ratio', 0):.2f}).</p>"
         )
-    parts.append("<h2>Per rung</h2>")
-    rows = []
-    for r in report["rungs"]:
-        for method, m in r["methods"].items():
-            rows.append(
-                [
-                    r["codec"],
-                    r["ladder_rung"],
-                    f"x{r['scale']:g}",
-                    method,
-                    f"{m['width']}x{m['height']}",
-                    r["target_kbps"],
-                    m["kbps"],
-                    m["vmaf"],
-                    m["vmaf_worst_shot"],
-                    m["vmaf_p5"],
-                    m["psnr"],
-                ]
-            )
-    parts.append(
-        _table(
-            [
-                "codec",
-                "rung",
-                "scale",
-                "method",
-                "size",
-                "target kbps",
-                "kbps",
-                "VMAF mean",
-                "VMAF worst shot",
-                "VMAF p5 (frames)",
-                "PSNR",
-            ],
-            rows,
-        )
-    )
-    for codec in report["codecs"]:
-        parts.append(f"<h2>{html.escape(codec)}</h2>")
-        parts.append(_per_shot_plots(report, codec))
-        parts.append(_rq_plot(report, codec))
-        parts.append(_hull_plot(report, codec))
-        rends = [r for r in report["renditions"] if r["codec"] == codec and r["scale"] == 1]
-        if rends:
-            top = max(rends, key=lambda r: r["target_kbps"])["ladder_rung"]
-            mine = {r["method"]: r for r in rends if r["ladder_rung"] == top}
-            rows = []
-            for s in report["shots"]:
-                row = [s["index"], s["start_s"], s["duration_s"], s["complexity"]]
-                for method in report["methods"]:
-                    sh = mine[method]["shots"][s["index"]] if method in mine else None
-                    row += [sh["kbps"], sh["vmaf"]] if sh else [None, None]
-                row.append(mine["per-shot"]["shots"][s["index"]].get("crf") if "per-shot" in mine else None)
-                rows.append(row)
-            head = ["shot", "start s", "dur s", "complexity"]
-            for method in report["methods"]:
-                head += [f"{method} kbps", f"{method} VMAF"]
-            parts.append(f"<h3>Per shot, rung {html.escape(top)}</h3>")
-            parts.append(_table([*head, "per-shot CRF"], rows))
-    parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _rung_table(report: dict) -> str:
+    rows = [
+        [r["codec"], r["ladder_rung"], f"x{r['scale']:g}", method, f"{m['width']}x{m['height']}", r["target_kbps"],
+         m["kbps"], m["vmaf"], m["vmaf_worst_shot"], m["vmaf_p5"], m["psnr"]]
+        for r in report["rungs"]
+        for method, m in r["methods"].items()
+    ]  # fmt: skip
+    return _table(_RUNG_HEAD, rows)
+
+
+def _shot_table(report: dict, codec: str) -> str:
+    """Every shot of the codec's top rung at scale 1: each method's rate and VMAF, and the per-shot CRF."""
+    rends = [r for r in report["renditions"] if r["codec"] == codec and r["scale"] == 1]
+    if not rends:
+        return ""
+    top = max(rends, key=lambda r: r["target_kbps"])["ladder_rung"]
+    mine = {r["method"]: r for r in rends if r["ladder_rung"] == top}
+    rows = []
+    for s in report["shots"]:
+        row = [s["index"], s["start_s"], s["duration_s"], s["complexity"]]
+        for method in report["methods"]:
+            sh = mine[method]["shots"][s["index"]] if method in mine else None
+            row += [sh["kbps"], sh["vmaf"]] if sh else [None, None]
+        row.append(mine["per-shot"]["shots"][s["index"]].get("crf") if "per-shot" in mine else None)
+        rows.append(row)
+    head = ["shot", "start s", "dur s", "complexity"]
+    for method in report["methods"]:
+        head += [f"{method} kbps", f"{method} VMAF"]
+    return f"<h3>Per shot, rung {html.escape(top)}</h3>" + _table([*head, "per-shot CRF"], rows)
 
 
 def _pct(entry: dict) -> str:
