@@ -29,7 +29,7 @@ def encode_plan(analysis, plan, work):
 
 
 def test_hull_plan_meets_the_rung_bitrate_and_reuses_its_probes(q_analysis, h264_rungs, probe_cache, tmp_path):
-    alloc = HullAllocator(probe_cache, ProbeSettings(jobs=2))
+    alloc = HullAllocator(work_dir=probe_cache, settings=ProbeSettings(jobs=2))
     plan = alloc.allocate(q_analysis, h264_rungs)
     assert plan.details["probes"]["new"] == plan.details["probes"]["count"] > 0
     n_shots = len(q_analysis.shots)
@@ -41,7 +41,7 @@ def test_hull_plan_meets_the_rung_bitrate_and_reuses_its_probes(q_analysis, h264
     for rung in h264_rungs:
         assert choice[rung.id]["predicted_kbps"] <= rung.bitrate_kbps + 1e-6
     # probes are cached on disk: planning again encodes nothing and decides the same
-    again = HullAllocator(probe_cache, ProbeSettings(jobs=2)).allocate(q_analysis, h264_rungs)
+    again = HullAllocator(work_dir=probe_cache, settings=ProbeSettings(jobs=2)).allocate(q_analysis, h264_rungs)
     assert again.details["probes"]["new"] == 0
     assert again.points == plan.points
     # encoded for real, each rung lands near its average bitrate
@@ -53,7 +53,9 @@ def test_hull_plan_meets_the_rung_bitrate_and_reuses_its_probes(q_analysis, h264
 
 
 def test_hull_auto_ladder_chooses_sizes_from_the_hulls(q_analysis, h264_rungs, probe_cache):
-    plan = HullAllocator(probe_cache, ProbeSettings(jobs=2), auto_ladder=True).allocate(q_analysis, h264_rungs)
+    plan = HullAllocator(work_dir=probe_cache, settings=ProbeSettings(jobs=2), auto_ladder=True).allocate(
+        q_analysis, h264_rungs
+    )
     probed = set(plan.details["hulls"]["h264"])
     assert len(probed) > len(h264_rungs)  # more sizes than the fixed ladder's
     for rung, choice in zip(plan.rungs, plan.details["rungs"], strict=True):
@@ -80,9 +82,9 @@ def test_model_mode_plans_without_probes(q_analysis, h264_rungs, tmp_path, monke
     monkeypatch.setenv("SHOTENC_CACHE", str(tmp_path / "cache"))
     model = RateQualityModel.load()
     # the tiny ladder's ultrafast preset is not the one the model was fitted for, and the plan says so
-    assert ModelAllocator(model).allocate(q_analysis, h264_rungs).details["model"]["preset_mismatch"]
+    assert ModelAllocator(model=model).allocate(q_analysis, h264_rungs).details["model"]["preset_mismatch"]
     h264_rungs = [replace(r, preset=model.fits["h264"]["preset"]) for r in h264_rungs]
-    plan = ModelAllocator(model).allocate(q_analysis, h264_rungs)
+    plan = ModelAllocator(model=model).allocate(q_analysis, h264_rungs)
     assert plan.details["model"]["preset_mismatch"] == []
     assert not (tmp_path / "cache").exists()
     for rung in plan.rungs:

@@ -12,15 +12,7 @@ import click
 
 from ..jobs.batch import SUMMARY_NAME, BatchReporter, BatchResult, TitleOutcome
 from ..progress import Reporter
-from .support import (
-    ladder_options,
-    make_allocator_options,
-    make_shot_options,
-    optimizer_options,
-    parse_codecs,
-    shot_options,
-    user_errors,
-)
+from .support import encode_options, ladder_options, optimizer_options, shot_options, user_errors
 
 SCHEDULER_HELP = "Dask scheduler: tcp://host:8786 for a running cluster, local:N for N local worker processes."
 
@@ -117,46 +109,17 @@ def summary_table(result: BatchResult) -> Any:
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary instead of progress and a table.")
 @user_errors
-def batch(
-    folder: Path,
-    output: Path,
-    ladder: str,
-    codecs: str | None,
-    mode: str,
-    target_vmaf: float | None,
-    model_file: Path | None,
-    measure_vmaf: bool,
-    jobs: int | None,
-    scheduler: str | None,
-    keep_work: bool,
-    force: bool,
-    detector: str,
-    threshold: float | None,
-    min_shot: float,
-    max_segment: float,
-    as_json: bool,
-) -> None:
+def batch(folder: Path, output: Path, scheduler: str | None, as_json: bool, **params) -> None:
     """Encode every video under FOLDER into OUTPUT/<name>/; a bad file is reported and skipped.
 
     Exit status 1 when any title failed. The summary is also written to OUTPUT/batch.json.
     """
     from ..jobs.batch import check_batch, run_batch
     from ..jobs.executors import Runner
-    from ..pipeline import EncodeOptions
 
-    options = EncodeOptions(
-        ladder=ladder,
-        codecs=parse_codecs(codecs),
-        jobs=jobs,
-        shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
-        mode=mode,
-        allocator_options=make_allocator_options(target_vmaf, model_file),
-        measure_vmaf=measure_vmaf,
-        keep_work=keep_work,
-        force=force,
-    )
+    options = encode_options(params)
     total = len(check_batch(folder, output, options))
-    with Runner(scheduler, jobs) as runner:
+    with Runner(scheduler, options.jobs) as runner:
         if as_json:
             result = run_batch(folder, output, options, runner)
             click.echo(json.dumps(result.to_dict(), indent=2))

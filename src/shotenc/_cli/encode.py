@@ -7,15 +7,7 @@ from pathlib import Path
 
 import click
 
-from .support import (
-    ladder_options,
-    make_allocator_options,
-    make_shot_options,
-    optimizer_options,
-    parse_codecs,
-    shot_options,
-    user_errors,
-)
+from .support import encode_options, ladder_options, make_shot_options, optimizer_options, shot_options, user_errors
 
 
 @click.command()
@@ -35,46 +27,16 @@ from .support import (
 @shot_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress bars.")
 @user_errors
-def encode(
-    source: Path,
-    output: Path | None,
-    ladder: str,
-    codecs: str | None,
-    mode: str,
-    target_vmaf: float | None,
-    model_file: Path | None,
-    measure_vmaf: bool,
-    jobs: int | None,
-    work_dir: Path | None,
-    keep_work: bool,
-    force: bool,
-    scheduler: str | None,
-    detector: str,
-    threshold: float | None,
-    min_shot: float,
-    max_segment: float,
-    as_json: bool,
-) -> None:
+def encode(source: Path, output: Path | None, scheduler: str | None, as_json: bool, **params) -> None:
     """Encode SOURCE per shot into a DASH + HLS ladder."""
     from ..jobs.executors import Runner
-    from ..pipeline import EncodeOptions, encode_title
+    from ..pipeline import encode_title
     from ..progress import Reporter, RichReporter
 
     out = output or Path("out") / source.stem
-    options = EncodeOptions(
-        ladder=ladder,
-        codecs=parse_codecs(codecs),
-        jobs=jobs,
-        shot_options=make_shot_options(detector, threshold, min_shot, max_segment),
-        mode=mode,
-        allocator_options=make_allocator_options(target_vmaf, model_file),
-        measure_vmaf=measure_vmaf,
-        work_dir=work_dir,
-        keep_work=keep_work,
-        force=force,
-    )
+    options = encode_options(params)
     options.checked()  # option errors before a Dask cluster starts
-    with Runner(scheduler, jobs) as runner:
+    with Runner(scheduler, options.jobs) as runner:
         if as_json:
             result = encode_title(source, out, options, Reporter(), runner)
             click.echo(json.dumps(result.summary, indent=2))

@@ -111,5 +111,25 @@ def make_allocator_options(target_vmaf: float | None, model_file: Path | None) -
     return AllocatorOptions(target_vmaf=target_vmaf, model_file=str(model_file) if model_file else None)
 
 
+def encode_options(params: dict):
+    """``EncodeOptions`` from a command's parameters (encode and batch take the same ones)."""
+    from ..pipeline import EncodeOptions
+
+    return EncodeOptions(
+        ladder=params["ladder"],
+        codecs=parse_codecs(params["codecs"]),
+        jobs=params["jobs"],
+        shot_options=make_shot_options(
+            params["detector"], params["threshold"], params["min_shot"], params["max_segment"]
+        ),
+        mode=params["mode"],
+        allocator_options=make_allocator_options(params["target_vmaf"], params["model_file"]),
+        measure_vmaf=params["measure_vmaf"],
+        work_dir=params.get("work_dir"),
+        keep_work=params["keep_work"],
+        force=params["force"],
+    )
+
+
 def parse_codecs(value: str | None) -> list[str] | None:
     return [c.strip().lower() for c in value.split(",") if c.strip()] if value else None

@@ -12,32 +12,26 @@ from typing import ClassVar
 
 from ..analysis.analyze import Analysis
 from ..ladder import Rung
-from .base import Allocator, AllocatorOptions, EncodePlan
+from .base import AllocatorOptions, EncodePlan
 from .convex import RDPoint
-from .planner import HullPlanner, candidate_sizes, default_cache_dir, hull_summary
+from .planner import CurveAllocator, candidate_sizes, default_cache_dir, hull_summary
 from .probes import ProbeSettings, interpolate, run_probes
 
 
 @dataclass
-class HullAllocator(Allocator):
+class HullAllocator(CurveAllocator):
     """Netflix-style Dynamic Optimizer over probe encodes (see module docstring)."""
 
-    work_dir: str | os.PathLike | None = None
+    work_dir: str | os.PathLike | None = None  # probe cache (default: the user's cache folder)
     settings: ProbeSettings = field(default_factory=ProbeSettings)
-    target_vmaf: float | None = None
-    floor_vmaf: float | None = None
-    floor_gap: float = 6.0
-    auto_ladder: bool = False
     name: ClassVar[str] = "hull"
     summary: ClassVar[str] = "Dynamic-Optimizer convex hulls from probe encodes, one Lagrange multiplier per rung"
     probes: ClassVar[bool] = True
-    chooses_sizes: ClassVar[bool] = True
-    takes_quality_target: ClassVar[bool] = True
     last_probes: object = None  # the ProbeRun of the last allocate() (for cost reports)
 
     @classmethod
     def from_options(cls, options: AllocatorOptions) -> HullAllocator:
-        return cls(options.cache_dir, target_vmaf=options.target_vmaf, auto_ladder=options.auto_ladder)
+        return cls(target_vmaf=options.target_vmaf, auto_ladder=options.auto_ladder, work_dir=options.cache_dir)
 
     def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
         codecs = list(dict.fromkeys(r.codec for r in rungs))
@@ -70,5 +64,4 @@ class HullAllocator(Allocator):
             },
             "hulls": hulls,
         }
-        planner = HullPlanner(self.target_vmaf, self.floor_vmaf, self.floor_gap, self.auto_ladder)
-        return planner.plan(self.name, analysis, rungs, points, sizes, details)
+        return self.planner().plan(self.name, analysis, rungs, points, sizes, details)

@@ -11,30 +11,24 @@ import numpy as np
 from ..analysis.analyze import Analysis
 from ..errors import ShotencError
 from ..ladder import Rung
-from .base import Allocator, AllocatorOptions, EncodePlan
+from .base import AllocatorOptions, EncodePlan
 from .convex import RDPoint
-from .planner import HullPlanner, candidate_sizes
+from .planner import CurveAllocator, candidate_sizes
 from .rate_quality import RateQualityModel
 
 
 @dataclass
-class ModelAllocator(Allocator):
+class ModelAllocator(CurveAllocator):
     """The hull method on rate-quality curves predicted from each shot's features: no probe encodes."""
 
     model: RateQualityModel | None = None  # the shipped one when None
-    target_vmaf: float | None = None
-    floor_vmaf: float | None = None
-    floor_gap: float = 6.0
-    auto_ladder: bool = False
     name: ClassVar[str] = "model"
     summary: ClassVar[str] = "hulls predicted from shot features by a fitted model (no probes)"
-    chooses_sizes: ClassVar[bool] = True
-    takes_quality_target: ClassVar[bool] = True
 
     @classmethod
     def from_options(cls, options: AllocatorOptions) -> ModelAllocator:
         model = RateQualityModel.load(options.model_file) if options.model_file else None
-        return cls(model, target_vmaf=options.target_vmaf, auto_ladder=options.auto_ladder)
+        return cls(target_vmaf=options.target_vmaf, auto_ladder=options.auto_ladder, model=model)
 
     def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
         model = self.model or RateQualityModel.load()
@@ -70,5 +64,4 @@ class ModelAllocator(Allocator):
             }
         )
         details = {"model": {"source": model.source, "codecs": sorted(model.codecs), "preset_mismatch": mismatched}}
-        planner = HullPlanner(self.target_vmaf, self.floor_vmaf, self.floor_gap, self.auto_ladder)
-        return planner.plan(self.name, analysis, rungs, points, sizes, details)
+        return self.planner().plan(self.name, analysis, rungs, points, sizes, details)

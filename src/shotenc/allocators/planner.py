@@ -8,12 +8,13 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 from .. import codecs
 from ..analysis.analyze import Analysis
 from ..codecs import RatePoint
 from ..ladder import Rung
-from .base import EncodePlan
+from .base import Allocator, EncodePlan
 from .convex import Allocation, RDPoint, equal_slope, equal_slope_for_quality, upper_hull
 
 # heights a per-title ladder may choose from (besides the ladder's own and the source's)
@@ -186,3 +187,18 @@ def _better(a: RungChoice, b: RungChoice) -> bool:
 
 def hull_summary(points: list[RDPoint]) -> list[list[float]]:
     return [[round(p.kbps, 2), round(p.quality, 3), p.crf] for p in upper_hull(points)]
+
+
+@dataclass
+class CurveAllocator(Allocator):
+    """An allocator that plans on per-shot rate-quality curves, probed or predicted (see :class:`HullPlanner`)."""
+
+    target_vmaf: float | None = None
+    floor_vmaf: float | None = None  # absolute per-shot floor
+    floor_gap: float = 6.0  # and no shot more than this below the rung's mean
+    auto_ladder: bool = False
+    chooses_sizes: ClassVar[bool] = True
+    takes_quality_target: ClassVar[bool] = True
+
+    def planner(self) -> HullPlanner:
+        return HullPlanner(self.target_vmaf, self.floor_vmaf, self.floor_gap, self.auto_ladder)
