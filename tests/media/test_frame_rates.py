@@ -15,7 +15,7 @@ from helpers import decoded_frames
 from shotenc.media.probe import nominal_rates, probe
 from shotenc.pipeline import EncodeOptions, encode_title
 
-ONE_RUNG = str(Path(__file__).parent / "data" / "ladders" / "one-rung.toml")
+ONE_RUNG = str(Path(__file__).resolve().parents[1] / "data" / "ladders" / "one-rung.toml")
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 
 
