@@ -13,23 +13,9 @@ from shotenc.allocators.rate_quality import RateQualityModel
 def test_encode_hull_mode_measures_vmaf_into_the_report(q_clip, tmp_path, monkeypatch):
     monkeypatch.setenv("SHOTENC_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "title"
-    res = CliRunner().invoke(
-        main,
-        [
-            "encode",
-            str(q_clip),
-            "-o",
-            str(out),
-            "--ladder",
-            "tiny",
-            "--codecs",
-            "h264",
-            "--mode",
-            "hull",
-            "--measure-vmaf",
-            "--json",
-        ],
-    )
+    opts = "--ladder tiny --codecs h264 --mode hull --measure-vmaf --json".split()
+    args = ["encode", str(q_clip), "-o", str(out), *opts]
+    res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     report = json.loads((out / "report.json").read_text())
     assert report["allocator"] == "hull"

@@ -15,22 +15,8 @@ from shotenc.quality.metrics import score
 @pytest.fixture(scope="module")
 def compared(q_clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp") / "cmp"
-    res = CliRunner().invoke(
-        main,
-        [
-            "compare",
-            str(q_clip),
-            "-o",
-            str(out),
-            "--ladder",
-            "tiny",
-            "--codecs",
-            "h264",
-            "--n-subsample",
-            "2",
-            "--json",
-        ],
-    )
+    args = ["compare", str(q_clip), "-o", str(out), *"--ladder tiny --codecs h264 --n-subsample 2 --json".split()]
+    res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     return out, json.loads(res.output)
 
