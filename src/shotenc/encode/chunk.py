@@ -100,6 +100,7 @@ class ChunkJob:
     rate: RatePoint  # what the plan says; identifies the chunk
     threads: int = 1
     request_kbps: float = 0.0  # bitrate actually asked of the encoder (rate feedback), 0: the plan's
+    in_band: bool = False  # parameter sets at the keyframe: the rendition changes size between shots
 
     @property
     def seconds(self) -> float:
@@ -135,7 +136,12 @@ class ChunkJob:
             "-frames:v",
             str(self.frame_count),
             *codecs.get(self.rung.codec).encoder_args(
-                self.rung.preset, self.encoder_rate, self.frame_count + 1, self.threads, self.rung.options
+                self.rung.preset,
+                self.encoder_rate,
+                self.frame_count + 1,
+                self.threads,
+                self.rung.options,
+                in_band=self.in_band,
             ),
             "-f",
             "mp4",
@@ -154,6 +160,8 @@ class ChunkJob:
             "ff": ffmpeg_version(),
             "v": 1,
         }
+        if self.in_band:
+            spec["in_band"] = True
         return content_key(spec)
 
     def cost(self) -> float:

@@ -40,7 +40,14 @@ def package_title(
     reporter.stage("package", len(plan.rungs) + len(audio))
     stitched = [
         executor.submit(
-            package_video, rung, [chunks[(rung.id, s.index)].path for s in shots], shots, media, dest, scratch
+            package_video,
+            rung,
+            [chunks[(rung.id, s.index)].path for s in shots],
+            shots,
+            media,
+            dest,
+            scratch,
+            [plan.size(rung, s.index) for s in shots],
         )
         for rung in plan.rungs
     ]
