@@ -35,7 +35,7 @@ class HullAllocator(CurveAllocator):
 
     def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
         codecs = list(dict.fromkeys(r.codec for r in rungs))
-        sizes = {c: candidate_sizes(analysis, rungs, c, self.auto_ladder) for c in codecs}
+        sizes = {c: candidate_sizes(analysis, rungs, c, self.auto_ladder, self.per_shot_sizes) for c in codecs}
         work = Path(self.work_dir) if self.work_dir else default_cache_dir()
         run = run_probes(analysis.media, analysis.shots, sizes, work, self.settings, executor=executor)
         self.last_probes = run

@@ -38,7 +38,7 @@ class ModelAllocator(CurveAllocator):
             raise ShotencError(
                 f"the rate-quality model has no fit for {', '.join(missing)}; refit it with `shotenc train`"
             )
-        sizes = {c: candidate_sizes(analysis, rungs, c, self.auto_ladder) for c in codecs}
+        sizes = {c: candidate_sizes(analysis, rungs, c, self.auto_ladder, self.per_shot_sizes) for c in codecs}
         fps = float(analysis.media.fps)
         cache: dict[tuple, list[RDPoint]] = {}
 

@@ -46,17 +46,20 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def candidate_sizes(analysis: Analysis, rungs: Sequence[Rung], codec: str, auto: bool) -> list[tuple[int, int, str]]:
-    """(width, height, preset) to probe for ``codec``: its rung sizes, plus, for a per-title ladder,
-    standard heights between its smallest rung and the source."""
+def candidate_sizes(
+    analysis: Analysis, rungs: Sequence[Rung], codec: str, auto: bool, between: bool = False
+) -> list[tuple[int, int, str]]:
+    """(width, height, preset) to probe for ``codec``: its rung sizes, plus standard heights from its
+    smallest rung up to the source (a per-title ladder, ``auto``) or up to its largest rung (``between``:
+    the sizes a shot may take inside a rung)."""
     mine = [r for r in rungs if r.codec == codec]
     sizes = {(r.width, r.height): r.preset for r in mine}
-    if auto:
+    if auto or between:
         media = analysis.media
         aspect = media.width / media.height
         preset = mine[-1].preset
         lo = min(r.height for r in mine)
-        src_h = media.height - media.height % 2
+        src_h = media.height - media.height % 2 if auto else max(r.height for r in mine)
         fixed = {r.height for r in mine} | {src_h}
         # a standard height within 8% of a rung's or the source's adds a probe size, not a choice
         heights = {h for h in STANDARD_HEIGHTS if lo <= h <= src_h and all(abs(h - f) > 0.08 * f for f in fixed)}
@@ -98,6 +101,7 @@ class HullPlanner:
     floor_vmaf: float | None = None  # absolute per-shot floor
     floor_gap: float = 6.0  # and no shot more than this below the rung's mean
     auto_ladder: bool = False
+    per_shot_sizes: bool = False  # each shot picks its size too (the rung's own is the largest)
 
     def choose(
         self, hulls: list[list[RDPoint]], weights: list[float], rung: Rung, target_q: float | None
@@ -143,25 +147,16 @@ class HullPlanner:
         choices = []
         used_ids: set[str] = set()
         for rung in rungs:
-            options = sizes[rung.codec] if self.auto_ladder else [(rung.width, rung.height, rung.preset)]
-            best: RungChoice | None = None
-            for w, h, _preset in options:
-                hulls = [upper_hull(points(rung.codec, w, h, s.index)) for s in analysis.shots]
-                alloc = self.choose(hulls, weights, rung, targets.get(rung.id))
-                cand = RungChoice(rung, alloc, (w, h), "vmaf" if rung.id in targets else "bitrate")
-                if best is None or _better(cand, best):
-                    best = cand
-            assert best is not None
-            new = rung
-            if (best.size[0], best.size[1]) != (rung.width, rung.height):
-                rid = f"{rung.codec}-{best.size[1]}p-{rung.bitrate_kbps:.0f}k"
-                new = replace(rung, width=best.size[0], height=best.size[1], id=rid)
-            if new.id in used_ids:
-                new = replace(new, id=f"{new.id}-{len(used_ids)}")
+            if self.per_shot_sizes:
+                best = self._choose_per_shot(analysis, rung, points, sizes[rung.codec], weights, targets)
+            else:
+                best = self._choose_per_rung(analysis, rung, points, sizes[rung.codec], weights, targets)
+            new = _renamed(rung, best.size, self.auto_ladder, used_ids)
             used_ids.add(new.id)
             out_rungs.append(new)
+            codec = codecs.get(rung.codec)
             plan_points[new.id] = [
-                RatePoint("crf", codecs.get(rung.codec).crf(p.crf), rung.maxrate_kbps, rung.bufsize_kbps)
+                RatePoint("crf", codec.crf(p.crf), rung.maxrate_kbps, rung.bufsize_kbps, *_own_size(p, best.size))
                 for p in best.allocation.points
             ]
             choices.append({**best.to_dict(), "rung": new.id, "ladder_rung": rung.id})
@@ -172,8 +167,49 @@ class HullPlanner:
             "floor_vmaf": self.floor_vmaf,
             "target_vmaf": self.target_vmaf,
             "auto_ladder": self.auto_ladder,
+            "per_shot_sizes": self.per_shot_sizes,
         }
         return EncodePlan(name, out_rungs, analysis.shots, plan_points, details)
+
+    def _choose_per_rung(self, analysis, rung, points, sizes, weights, targets) -> RungChoice:
+        """One size for every shot: the rung's own, or (per-title ladder) the best of the candidates."""
+        options = sizes if self.auto_ladder else [(rung.width, rung.height, rung.preset)]
+        best: RungChoice | None = None
+        for w, h, _preset in options:
+            hulls = [upper_hull(points(rung.codec, w, h, s.index)) for s in analysis.shots]
+            alloc = self.choose(hulls, weights, rung, targets.get(rung.id))
+            cand = RungChoice(rung, alloc, (w, h), "vmaf" if rung.id in targets else "bitrate")
+            if best is None or _better(cand, best):
+                best = cand
+        assert best is not None
+        return best
+
+    def _choose_per_shot(self, analysis, rung, points, sizes, weights, targets) -> RungChoice:
+        """Each shot's hull over every candidate size up to the rung's (any size, for a per-title ladder);
+        one multiplier picks a (size, CRF) per shot; the rung's size becomes the largest one used."""
+        allowed = [(w, h) for w, h, _ in sizes if self.auto_ladder or h <= rung.height] or [(rung.width, rung.height)]
+        hulls = [upper_hull([p for w, h in allowed for p in points(rung.codec, w, h, s.index)]) for s in analysis.shots]
+        alloc = self.choose(hulls, weights, rung, targets.get(rung.id))
+        used = max(((p.width, p.height) for p in alloc.points if p.width), key=lambda wh: wh[1], default=None)
+        size = used or (rung.width, rung.height)
+        return RungChoice(rung, alloc, size, "vmaf" if rung.id in targets else "bitrate")
+
+
+def _own_size(point: RDPoint, rung_size: tuple[int, int]) -> tuple[int, int]:
+    """A chunk's size in a rate point: (0, 0) when it is the rung's own (or the point does not say)."""
+    size = (point.width, point.height)
+    return size if point.width and size != rung_size else (0, 0)
+
+
+def _renamed(rung: Rung, size: tuple[int, int], auto_ladder: bool, used_ids: set[str]) -> Rung:
+    """The rung at its chosen size; a per-title ladder's rung whose size changed says so in its id."""
+    new = rung
+    if size != (rung.width, rung.height):
+        rid = f"{rung.codec}-{size[1]}p-{rung.bitrate_kbps:.0f}k" if auto_ladder else rung.id
+        new = replace(rung, width=size[0], height=size[1], id=rid)
+    if new.id in used_ids:
+        new = replace(new, id=f"{new.id}-{len(used_ids)}")
+    return new
 
 
 def _better(a: RungChoice, b: RungChoice) -> bool:
@@ -197,8 +233,9 @@ class CurveAllocator(Allocator):
     floor_vmaf: float | None = None  # absolute per-shot floor
     floor_gap: float = 6.0  # and no shot more than this below the rung's mean
     auto_ladder: bool = False
+    per_shot_sizes: bool = False
     chooses_sizes: ClassVar[bool] = True
     takes_quality_target: ClassVar[bool] = True
 
     def planner(self) -> HullPlanner:
-        return HullPlanner(self.target_vmaf, self.floor_vmaf, self.floor_gap, self.auto_ladder)
+        return HullPlanner(self.target_vmaf, self.floor_vmaf, self.floor_gap, self.auto_ladder, self.per_shot_sizes)
