@@ -45,7 +45,7 @@ def build_report(
         rend.extra["rung"] = rungs[rend.id].to_dict()
         rend.extra["shots"] = rendition_shots(plan, rend.id, chunks)
         renditions.append(rend.to_dict())
-    every = title.video + title.audio
+    every = title.video + title.audio + title.subtitles + ([title.thumbnails] if title.thumbnails else [])
     reused = sum(1 for c in chunks.values() if c.reused)
     return {
         "source": media.to_dict(),
@@ -54,6 +54,9 @@ def build_report(
         "shots": [{**s.to_dict(), "features": f.to_dict()} for s, f in zip(plan.shots, analysis.features, strict=True)],
         "renditions": renditions,
         "audio": [r.to_dict() for r in title.audio],
+        "subtitles": [r.to_dict() for r in title.subtitles],
+        "thumbnails": title.thumbnails.to_dict() if title.thumbnails else None,
+        "left_out": title.left_out,
         "totals": {
             "duration_s": round(title.duration_s, 6),
             "frames": media.frame_count,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..media.colour import Colour
 from .base import Codec, RatePoint
 
 
@@ -18,6 +19,8 @@ class HEVC(Codec):
     cost = 3.0
     abr_prior = 1.3
     browser = False  # Debian's Chromium has no HEVC decoder
+    ten_bit = True  # Main10
+    hdr = True
 
     def rate_args(
         self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool
@@ -29,6 +32,20 @@ class HEVC(Codec):
             params += ":pools=1:frame-threads=1"
         args = ["-c:v", "libx265", "-preset", preset, *self.mux_args(), "-x265-params", params]
         return args + self.quality_or_bitrate(rate, f"{rate.value:.2f}")
+
+    def colour_args(self, args: list[str], colour: Colour) -> list[str]:
+        """x265 writes HDR10's mastering display and content light level SEI from these."""
+        extra = []
+        if colour.hdr and len(colour.mastering) == 10:
+            m = colour.mastering
+            xy = [round(v / 0.00002) for v in m[:8]]  # units of 0.00002 (H.265 D.3.28)
+            extra.append(
+                f"master-display=G({xy[2]},{xy[3]})B({xy[4]},{xy[5]})R({xy[0]},{xy[1]})WP({xy[6]},{xy[7]})"
+                f"L({round(m[8] * 10000)},{round(m[9] * 10000)})"
+            )
+        if colour.hdr and colour.max_cll:
+            extra.append(f"max-cll={colour.max_cll},{colour.max_fall}")
+        return super().colour_args(self.extend_params(args, "-x265-params", extra), colour)
 
     def mux_args(self) -> list[str]:
         return ["-tag:v", "hvc1"]

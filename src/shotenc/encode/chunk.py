@@ -20,6 +20,7 @@ from ..errors import ShotencError
 from ..jobs.receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 from ..ladder import Rung
 from ..media import ffmpeg
+from ..media.colour import Colour
 from ..media.mp4box import sample_summary
 from ..media.normalize import read_source, video_filters
 from ..media.probe import MediaInfo
@@ -38,6 +39,7 @@ class SourceRef:
     video_stream: int
     interlaced: bool
     pix_fmt: str
+    colour: Colour = Colour()
 
     @property
     def fps(self) -> Fraction:
@@ -55,6 +57,7 @@ class SourceRef:
             media.video_stream,
             media.interlaced,
             media.pix_fmt,
+            media.colour,
         )
 
     def as_media(self) -> MediaInfo:
@@ -74,6 +77,7 @@ class SourceRef:
             False,
             "",
             self.video_stream,
+            colour=self.colour,
         )
 
 
@@ -115,11 +119,16 @@ class ChunkJob:
     def size(self) -> tuple[int, int]:
         return (self.rate.width or self.rung.width, self.rate.height or self.rung.height)
 
+    @property
+    def colour(self) -> Colour | None:
+        """What the chunk carries (HDR, tone-mapped SDR, 10-bit); None for 8-bit SDR from an SDR source."""
+        return codecs.get(self.rung.codec).rendition_colour(self.source.colour, self.rung.bit_depth)
+
     def args(self, out: Path) -> list[str]:
         w, h = self.size
         media = self.source.as_media()
         fps = self.source.fps
-        vf = video_filters(media, w, h) + f",settb={fps.denominator}/{fps.numerator},setpts=N"
+        vf = video_filters(media, w, h, colour=self.colour) + f",settb={fps.denominator}/{fps.numerator},setpts=N"
         return [
             "-y",
             "-v",
@@ -135,7 +144,12 @@ class ChunkJob:
             "-frames:v",
             str(self.frame_count),
             *codecs.get(self.rung.codec).encoder_args(
-                self.rung.preset, self.encoder_rate, self.frame_count + 1, self.threads, self.rung.options
+                self.rung.preset,
+                self.encoder_rate,
+                self.frame_count + 1,
+                self.threads,
+                self.rung.options,
+                colour=self.colour,
             ),
             "-f",
             "mp4",
@@ -154,6 +168,8 @@ class ChunkJob:
             "ff": ffmpeg_version(),
             "v": 1,
         }
+        if self.colour is not None:
+            spec["colour"] = self.colour.to_dict()
         return content_key(spec)
 
     def cost(self) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import codecs
 from ..analysis.shots import Shot
 from ..errors import ShotencError
 from ..ladder import Rung
@@ -34,6 +35,7 @@ def package_video(
     stitched.unlink()
     init = (out_dir / "init.mp4").read_bytes()
     w, h = rung.width, rung.height
+    colour = codecs.get(rung.codec).rendition_colour(media.colour, rung.bit_depth)
     return Rendition(
         rung.id,
         "video",
@@ -45,4 +47,5 @@ def package_video(
         width=w,
         height=h,
         fps=f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator),
+        extra=colour.rendition_info() if colour else {},
     )
