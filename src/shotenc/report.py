@@ -12,6 +12,7 @@ from pathlib import Path
 from .allocators.base import EncodePlan
 from .analysis.analyze import Analysis
 from .encode.chunk import Chunk
+from .media.colour import SDR
 from .package.title import PackagedTitle
 from .quality.metrics import score
 
@@ -83,7 +84,8 @@ def measure_quality(report: dict, folder: Path, analysis: Analysis, n_subsample:
         with tempfile.TemporaryDirectory(prefix="shotenc-measure-") as tmp:
             joined = Path(tmp) / "rendition.mp4"
             rendition_file(folder / "video" / rend["id"], [s["number"] for s in rend["segments"]], joined)
-            sc = score(joined, media, 0, media.frame_count, n_subsample=n_subsample, threads=0)
+            hdr = rend.get("video_range", SDR) != SDR  # scored on its tone-mapped picture, as the reference is
+            sc = score(joined, media, 0, media.frame_count, n_subsample=n_subsample, threads=0, hdr_distorted=hdr)
         model = sc.model
         per_shot = sc.per_shot(analysis.shots)
         rend["vmaf"] = round(sc.vmaf, 3)

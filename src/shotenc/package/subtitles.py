@@ -68,8 +68,12 @@ class SubtitleSpec:
     default: bool = False
 
 
-def decode_text(raw: bytes, what: str) -> str:
-    """Text of a subtitle file: a BOM decides, else UTF-8, else the encoding charset-normalizer detects."""
+def decode_text(raw: bytes, what: str, language: str = "und") -> str:
+    """Text of a subtitle file: a BOM decides, else UTF-8, else what charset-normalizer detects.
+
+    Short texts fit several legacy code pages; among the ones charset-normalizer finds plausible, the
+    one in which the text reads as the file's declared ``language`` wins (French in CP1252, not CP1257).
+    """
     for bom, encoding in ((text_codecs.BOM_UTF8, "utf-8-sig"), (text_codecs.BOM_UTF16_LE, "utf-16"),
                           (text_codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
         if raw.startswith(bom):
@@ -83,7 +87,9 @@ def decode_text(raw: bytes, what: str) -> str:
         pass
     import charset_normalizer
 
-    best = charset_normalizer.from_bytes(raw).best()
+    matches = charset_normalizer.from_bytes(raw)
+    name = language_name(language)
+    best = next((m for m in matches if m.languages[:1] == [name]), None) or matches.best()
     if best is None:
         raise SubtitleError(f"{what}: cannot tell its text encoding")
     return str(best)
@@ -126,7 +132,7 @@ def read_sidecar(sidecar: Sidecar) -> list:
         raw = path.read_bytes()
     except OSError as exc:
         raise SubtitleError(f"{what}: {exc.strerror or exc}") from None
-    return parse_cues(decode_text(raw, what), fmt[0], what)
+    return parse_cues(decode_text(raw, what, sidecar.language), fmt[0], what)
 
 
 def subtitle_specs(media: MediaInfo, sidecars: list[Sidecar]) -> tuple[list[SubtitleSpec], list[str]]:
