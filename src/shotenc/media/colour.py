@@ -9,6 +9,7 @@ with ``zscale`` + ``tonemap`` (both in the bundled FFmpeg).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, replace
 
@@ -131,6 +132,18 @@ def probe_colour(path: str, video_stream: int, pix_fmt: str, extra: str | None) 
     except FFmpegError:
         return stated
     return frame_colour(res.stderr, stated)
+
+
+_VIDEO_PIX = re.compile(r"Video: \w+[^,]*, (?P<pix>\w+)(?:\((?P<extra>[^)]*)\))?")
+
+
+def stream_colour(path: str | os.PathLike) -> Colour:
+    """The colour of the first video stream of ``path`` (a rendition's init + segment, for checks)."""
+    res = ffmpeg.run(["-i", path, "-t", "0", "-f", "null", "-"], what="colour probe")
+    m = _VIDEO_PIX.search(res.stderr)
+    if m is None:
+        raise FFmpegError(f"colour probe: {path} has no video stream")
+    return probe_colour(str(path), 0, m["pix"], m["extra"])
 
 
 def frame_colour(showinfo: str, stated: Colour) -> Colour:
