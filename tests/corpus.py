@@ -126,9 +126,10 @@ def pgs_subtitle(dest: Path, width: int = 320, height: int = 180) -> Path:
     return dest
 
 
-def subtitled(dest: Path, seconds: float = 3.0) -> Path:
-    """An MKV as a streaming title arrives: 5.1 English and stereo French audio, an English SRT stream
-    (forced), a French ASS stream (hearing impaired, default) and a German PGS bitmap stream."""
+def subtitled(dest: Path, seconds: float = 3.0, cut_s: float = 1.6) -> Path:
+    """An MKV as a streaming title arrives: two shots (a cut at ``cut_s``), 5.1 English and stereo French
+    audio, an English SRT stream (forced), a French ASS stream (hearing impaired, default) and a German
+    PGS bitmap stream."""
     side = dest.parent
     (side / "en.srt").write_text(SRT_EN, encoding="utf-8")
     (side / "fr.ass").write_text(ASS_FR, encoding="utf-8")
@@ -136,13 +137,15 @@ def subtitled(dest: Path, seconds: float = 3.0) -> Path:
     ffmpeg.run(
         [
             "-y", "-v", "error",
-            "-f", "lavfi", "-i", f"testsrc2=size=320x180:rate=25:d={seconds}",
+            "-f", "lavfi", "-i", f"testsrc2=size=320x180:rate=25:d={cut_s}",
             "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
             "-f", "lavfi", "-i", f"sine=frequency=660:duration={seconds}",
             "-i", side / "en.srt", "-i", side / "fr.ass", "-i", side / "de.sup",
+            "-f", "lavfi", "-i", f"smptehdbars=size=320x180:rate=25:d={seconds - cut_s}",
             "-filter_complex",
+            "[0:v][6:v]concat=n=2:v=1[v];"
             "[1:a]pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0[surround];[2:a]pan=stereo|c0=c0|c1=c0[st]",
-            "-map", "0:v", "-map", "[surround]", "-map", "[st]", "-map", "3", "-map", "4", "-map", "5",
+            "-map", "[v]", "-map", "[surround]", "-map", "[st]", "-map", "3", "-map", "4", "-map", "5",
             "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac",
             "-c:s:0", "srt", "-c:s:1", "ass", "-c:s:2", "copy",
             "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra",
@@ -195,6 +198,21 @@ def hdr10(dest: Path, seconds: float = 2.0, transfer: str = "smpte2084") -> Path
             ":range=tv,format=yuv420p10le",
             "-c:v", "libx265", "-preset", "ultrafast",
             "-x265-params", f"log-level=error:colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc{hdr}",
+            dest,
+        ],
+        what="test clip",
+    )  # fmt: skip
+    return dest
+
+
+def ten_bit_sdr(dest: Path, seconds: float = 1.0) -> Path:
+    """A 10-bit BT.709 (SDR) HEVC clip, as a 10-bit master of an SDR title comes."""
+    ffmpeg.run(
+        [
+            "-y", "-v", "error",
+            "-f", "lavfi", "-i", f"testsrc2=size=320x180:rate=25:d={seconds}",
+            "-vf", "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv,format=yuv420p10le",
+            "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
             dest,
         ],
         what="test clip",

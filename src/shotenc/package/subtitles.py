@@ -194,7 +194,7 @@ def prepare_subtitles(spec: SubtitleSpec, media: MediaInfo, dest: Path) -> Path:
 def _vtt_text(captions: list, metadata: tuple[str, ...] = ()) -> str:
     import webvtt
 
-    return webvtt.WebVTT(captions=captions, metadata=list(metadata)).content
+    return webvtt.WebVTT(captions=captions, metadata=list(metadata)).content + "\n"
 
 
 def _ms(ts) -> int:
