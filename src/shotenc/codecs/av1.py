@@ -41,14 +41,7 @@ class AV1(Codec):
                 f"matrix-coefficients={CICP_MATRIX.get(colour.matrix, 9)}",
                 f"color-range={1 if colour.range == 'pc' else 0}",
             ]
-        if colour.hdr and len(colour.mastering) == 10:
-            m = colour.mastering
-            extra.append(
-                f"mastering-display=G({m[2]:.4f},{m[3]:.4f})B({m[4]:.4f},{m[5]:.4f})R({m[0]:.4f},{m[1]:.4f})"
-                f"WP({m[6]:.4f},{m[7]:.4f})L({m[8]:.4f},{m[9]:.4f})"
-            )
-        if colour.hdr and colour.max_cll:
-            extra.append(f"content-light={colour.max_cll},{colour.max_fall}")
+        extra += self.hdr10_params(colour, _mastering_display, "content-light")
         return super().colour_args(self.extend_params(args, "-svtav1-params", extra), colour)
 
     def codec_string(self, entry: str, config: bytes, width: int, height: int, fps: float) -> str:
@@ -58,3 +51,11 @@ class AV1(Codec):
         high, twelve = bool(config[2] & 0x40), bool(config[2] & 0x20)
         depth = 12 if (high and twelve) else 10 if high else 8
         return f"av01.{profile}.{level:02d}{tier}.{depth:02d}"
+
+
+def _mastering_display(m: tuple[float, ...]) -> str:
+    """SVT-AV1's ``mastering-display``: chromaticities and luminance (cd/m²) as decimals."""
+    return (
+        f"mastering-display=G({m[2]:.4f},{m[3]:.4f})B({m[4]:.4f},{m[5]:.4f})R({m[0]:.4f},{m[1]:.4f})"
+        f"WP({m[6]:.4f},{m[7]:.4f})L({m[8]:.4f},{m[9]:.4f})"
+    )

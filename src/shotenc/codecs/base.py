@@ -7,6 +7,7 @@ answers every per-encoder question), so adding a codec is one file in this folde
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
@@ -90,6 +91,15 @@ class Codec:
     def colour_args(self, args: list[str], colour: Colour) -> list[str]:
         """``args`` plus the colour signalling (VUI, MP4 colr box); HDR codecs add the static metadata."""
         return args + signalling_args(colour)
+
+    @staticmethod
+    def hdr10_params(colour: Colour, display: Callable[[tuple[float, ...]], str], light: str) -> list[str]:
+        """An encoder's own ``key=value`` items for HDR10 static metadata: ``display`` writes the mastering
+        display in the encoder's syntax, ``light`` names its MaxCLL,MaxFALL option."""
+        if not colour.hdr:
+            return []
+        items = [display(colour.mastering)] if len(colour.mastering) == 10 else []
+        return items + ([f"{light}={colour.max_cll},{colour.max_fall}"] if colour.max_cll else [])
 
     @staticmethod
     def extend_params(args: list[str], flag: str, extra: list[str]) -> list[str]:

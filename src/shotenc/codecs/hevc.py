@@ -35,16 +35,7 @@ class HEVC(Codec):
 
     def colour_args(self, args: list[str], colour: Colour) -> list[str]:
         """x265 writes HDR10's mastering display and content light level SEI from these."""
-        extra = []
-        if colour.hdr and len(colour.mastering) == 10:
-            m = colour.mastering
-            xy = [round(v / 0.00002) for v in m[:8]]  # units of 0.00002 (H.265 D.3.28)
-            extra.append(
-                f"master-display=G({xy[2]},{xy[3]})B({xy[4]},{xy[5]})R({xy[0]},{xy[1]})WP({xy[6]},{xy[7]})"
-                f"L({round(m[8] * 10000)},{round(m[9] * 10000)})"
-            )
-        if colour.hdr and colour.max_cll:
-            extra.append(f"max-cll={colour.max_cll},{colour.max_fall}")
+        extra = self.hdr10_params(colour, _master_display, "max-cll")
         return super().colour_args(self.extend_params(args, "-x265-params", extra), colour)
 
     def mux_args(self) -> list[str]:
@@ -63,3 +54,12 @@ class HEVC(Codec):
         prefix = ["", "A", "B", "C"][space]
         parts = [entry, f"{prefix}{profile}", f"{compat_rev:X}", f"{tier}{config[12]}"]
         return ".".join(parts + [f"{b:X}" for b in constraints])
+
+
+def _master_display(m: tuple[float, ...]) -> str:
+    """x265's ``master-display``: chromaticities in 0.00002 units (H.265 D.3.28), luminance in 0.0001 cd/m²."""
+    xy = [round(v / 0.00002) for v in m[:8]]
+    return (
+        f"master-display=G({xy[2]},{xy[3]})B({xy[4]},{xy[5]})R({xy[0]},{xy[1]})WP({xy[6]},{xy[7]})"
+        f"L({round(m[8] * 10000)},{round(m[9] * 10000)})"
+    )
