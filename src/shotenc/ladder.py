@@ -135,6 +135,17 @@ def _source_size_rung(bigger: Rung, top: Rung | None, height: int, width: int) -
     )
 
 
+def check_codecs(ladder: Ladder, codecs: list[str] | None) -> None:
+    """ShotencError when ``codecs`` names an unknown codec or the ladder has no rung for any of them."""
+    if codecs:
+        unknown = sorted(set(codecs) - set(codec_registry.names()))
+        if unknown:
+            known = ", ".join(codec_registry.names())
+            raise ShotencError(f"unknown codec(s) {', '.join(unknown)}; choose from {known}")
+    if not any(codecs is None or not codecs or r.codec in codecs for r in ladder.rungs):
+        raise ShotencError("the ladder has no rung for the chosen codecs")
+
+
 def fit_to_source(
     ladder: Ladder, display_width: int, display_height: int, codecs: list[str] | None = None
 ) -> list[Rung]:
@@ -144,11 +155,7 @@ def fit_to_source(
     well below the source (or none is left), a rung at the source size takes their place: the
     smallest dropped rung, its rates scaled by (pixel ratio)^0.75, never under the top kept rung's.
     """
-    if codecs:
-        unknown = sorted(set(codecs) - set(codec_registry.names()))
-        if unknown:
-            known = ", ".join(codec_registry.names())
-            raise ShotencError(f"unknown codec(s) {', '.join(unknown)}; choose from {known}")
+    check_codecs(ladder, codecs)
     aspect = display_width / display_height
     cap = display_width - display_width % 2
     out: list[Rung] = []

@@ -28,6 +28,15 @@ class EncodePlan:
     def point(self, rung_id: str, shot_index: int) -> RatePoint:
         return self.points[rung_id][shot_index]
 
+    def size(self, rung: Rung, shot_index: int) -> tuple[int, int]:
+        """The picture size of one shot of ``rung`` (the rung's own unless the plan picked another)."""
+        p = self.points[rung.id][shot_index]
+        return (p.width or rung.width, p.height or rung.height)
+
+    def resizes(self, rung: Rung) -> bool:
+        """Whether ``rung``'s shots are not all of one size (its stream then carries parameter sets in band)."""
+        return len({self.size(rung, s.index) for s in self.shots}) > 1
+
 
 @dataclass
 class AllocatorOptions:

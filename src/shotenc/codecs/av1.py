@@ -12,6 +12,7 @@ class AV1(Codec):
     order = 3
     encoder = "libsvtav1"
     sample_entries = ("av01",)
+    in_band_entry = "av01"  # sequence headers travel in the stream
     default_preset = "8"
     crf_range = (1.0, 63.0)
     crf_step = 1.0
@@ -24,7 +25,7 @@ class AV1(Codec):
     hdr = True
 
     def rate_args(
-        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool
+        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
     ) -> list[str]:
         args = ["-c:v", "libsvtav1", "-preset", preset, "-g", str(gop), "-svtav1-params", f"scd=0:lp={threads}"]
         if rate.kind == "bitrate":  # SVT-AV1 caps peaks only in CRF mode: plain VBR here

@@ -39,6 +39,7 @@ class Codec:
     order: ClassVar[int]  # where it stands in ladders, manifests and listings
     encoder: ClassVar[str]  # FFmpeg encoder
     sample_entries: ClassVar[tuple[str, ...]]  # MP4 sample entries it is read from (the first is written)
+    in_band_entry: ClassVar[str]  # the sample entry of a stream carrying its parameter sets (its size may change)
     default_preset: ClassVar[str]  # what a rung's ``preset`` means when it names none
     crf_range: ClassVar[tuple[float, float]]
     crf_step: ClassVar[float] = 0.5  # the encoder's CRF resolution
@@ -67,15 +68,17 @@ class Codec:
         *,
         cap: bool = True,
         tight_abr: bool = True,
+        in_band: bool = False,
         colour: Colour | None = None,
     ) -> list[str]:
         """Output options for one closed GOP of ``gop`` frames (IDR first, no scene-cut keyframes) at ``rate``.
 
         ``cap`` keeps the VBV peak cap (maxrate/bufsize); ``tight_abr`` lets a short chunk ask for a
-        narrower ABR tolerance than a whole-title encode would use. ``colour`` is what the stream
-        must signal (None: leave it to FFmpeg, as for an 8-bit SDR source).
+        narrower ABR tolerance than a whole-title encode would use; ``in_band`` repeats the parameter
+        sets at the keyframe, so chunks of different sizes can follow each other in one stream;
+        ``colour`` is what the stream must signal (None: leave it to FFmpeg, as for an 8-bit SDR source).
         """
-        args = self.rate_args(preset, rate, gop, threads, cap=cap, tight_abr=tight_abr)
+        args = self.rate_args(preset, rate, gop, threads, cap=cap, tight_abr=tight_abr, in_band=in_band)
         if colour is not None:
             args = self.colour_args(args, colour)
         for k, v in (options or {}).items():
@@ -115,12 +118,12 @@ class Codec:
         return out
 
     def rate_args(
-        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool
+        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
     ) -> list[str]:
         raise NotImplementedError
 
-    def mux_args(self) -> list[str]:
-        """Options for writing (or stream-copying) this codec into MP4."""
+    def mux_args(self, in_band: bool = False) -> list[str]:
+        """Options for writing (or stream-copying) this codec into MP4 (``in_band``: its in-band sample entry)."""
         return []
 
     def codec_string(self, entry: str, config: bytes, width: int, height: int, fps: float) -> str:

@@ -11,6 +11,7 @@ class H264(Codec):
     order = 0
     encoder = "libx264"
     sample_entries = ("avc1", "avc3")
+    in_band_entry = "avc3"
     default_preset = "faster"
     crf_range = (0.0, 51.0)
     probe_crfs = (17, 27, 37)
@@ -20,15 +21,18 @@ class H264(Codec):
     browser = True
 
     def rate_args(
-        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool
+        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
     ) -> list[str]:
         # a tight ABR tolerance: a chunk is short, its bitrate should be what the plan asked for
         tol = ":ratetol=0.1" if rate.kind == "bitrate" and tight_abr else ""
-        args = ["-c:v", "libx264", "-preset", preset, "-profile:v", "high"]
+        args = ["-c:v", "libx264", "-preset", preset, "-profile:v", "high", *self.mux_args(in_band)]
         args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-threads", str(threads)]
-        args += ["-x264-params", f"open-gop=0:scenecut=0:repeat-headers=0{tol}"]
+        args += ["-x264-params", f"open-gop=0:scenecut=0:repeat-headers={int(in_band)}{tol}"]
         args += self.quality_or_bitrate(rate, f"{rate.value:.2f}")
         return args + (self.vbv(rate) if cap else [])
+
+    def mux_args(self, in_band: bool = False) -> list[str]:
+        return ["-tag:v", "avc3"] if in_band else []
 
     def codec_string(self, entry: str, config: bytes, width: int, height: int, fps: float) -> str:
         # avcC: version, profile_idc, constraint flags, level_idc

@@ -12,6 +12,7 @@ class HEVC(Codec):
     order = 1
     encoder = "libx265"
     sample_entries = ("hvc1", "hev1")
+    in_band_entry = "hev1"
     default_preset = "faster"
     crf_range = (0.0, 51.0)
     probe_crfs = (19, 29, 39)
@@ -23,14 +24,16 @@ class HEVC(Codec):
     hdr = True
 
     def rate_args(
-        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool
+        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
     ) -> list[str]:
         params = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error"
         if cap:
             params += f":vbv-maxrate={rate.maxrate_kbps:.0f}:vbv-bufsize={rate.bufsize_kbps:.0f}"
         if threads == 1:
             params += ":pools=1:frame-threads=1"
-        args = ["-c:v", "libx265", "-preset", preset, *self.mux_args(), "-x265-params", params]
+        if in_band:
+            params += ":repeat-headers=1"
+        args = ["-c:v", "libx265", "-preset", preset, *self.mux_args(in_band), "-x265-params", params]
         return args + self.quality_or_bitrate(rate, f"{rate.value:.2f}")
 
     def colour_args(self, args: list[str], colour: Colour) -> list[str]:
@@ -38,8 +41,8 @@ class HEVC(Codec):
         extra = self.hdr10_params(colour, _master_display, "max-cll")
         return super().colour_args(self.extend_params(args, "-x265-params", extra), colour)
 
-    def mux_args(self) -> list[str]:
-        return ["-tag:v", "hvc1"]
+    def mux_args(self, in_band: bool = False) -> list[str]:
+        return ["-tag:v", "hev1" if in_band else "hvc1"]
 
     def codec_string(self, entry: str, config: bytes, width: int, height: int, fps: float) -> str:
         # hvcC: general_profile_space/tier/profile, compatibility flags, constraint flags, level

@@ -37,6 +37,7 @@ class VP9(Codec):
     order = 2
     encoder = "libvpx-vp9"
     sample_entries = ("vp09",)
+    in_band_entry = "vp09"  # a VP9 frame header carries its size
     default_preset = "4"
     crf_range = (0.0, 63.0)
     crf_step = 1.0
@@ -48,7 +49,7 @@ class VP9(Codec):
     ten_bit = True  # profile 2
 
     def rate_args(
-        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool
+        self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
     ) -> list[str]:
         args = ["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", preset, "-row-mt", "1"]
         args += ["-threads", str(threads), "-g", str(gop), "-keyint_min", str(gop)]

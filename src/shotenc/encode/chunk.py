@@ -104,6 +104,7 @@ class ChunkJob:
     rate: RatePoint  # what the plan says; identifies the chunk
     threads: int = 1
     request_kbps: float = 0.0  # bitrate actually asked of the encoder (rate feedback), 0: the plan's
+    in_band: bool = False  # parameter sets at the keyframe: the rendition changes size between shots
 
     @property
     def seconds(self) -> float:
@@ -149,6 +150,7 @@ class ChunkJob:
                 self.frame_count + 1,
                 self.threads,
                 self.rung.options,
+                in_band=self.in_band,
                 colour=self.colour,
             ),
             "-f",
@@ -168,6 +170,8 @@ class ChunkJob:
             "ff": ffmpeg_version(),
             "v": 1,
         }
+        if self.in_band:
+            spec["in_band"] = True
         if self.colour is not None:
             spec["colour"] = self.colour.to_dict()
         return content_key(spec)

@@ -20,7 +20,16 @@ def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[C
     """Every (shot, rung) chunk of ``plan``, the costliest first (that packs the workers best)."""
     src = SourceRef.of(analysis.media)
     jobs = [
-        ChunkJob(src, shot.index, shot.start_frame, shot.frame_count, rung, plan.point(rung.id, shot.index), threads)
+        ChunkJob(
+            src,
+            shot.index,
+            shot.start_frame,
+            shot.frame_count,
+            rung,
+            plan.point(rung.id, shot.index),
+            threads,
+            in_band=plan.resizes(rung),
+        )
         for rung in plan.rungs
         for shot in plan.shots
     ]

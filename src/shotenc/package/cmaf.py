@@ -149,7 +149,7 @@ def split_fragments(
     return ts, segments, len(init)
 
 
-def stitch_chunks(paths: Sequence[str], dest: Path, codec: str, fragmented: bool) -> None:
+def stitch_chunks(paths: Sequence[str], dest: Path, codec: str, fragmented: bool, in_band: bool = False) -> None:
     """Join chunks without re-encoding; the concat demuxer rebases their timestamps."""
     listing = dest.with_suffix(".ffconcat")
     _concat_list(list(paths), listing)
@@ -169,7 +169,7 @@ def stitch_chunks(paths: Sequence[str], dest: Path, codec: str, fragmented: bool
             "0:v:0",
             "-c",
             "copy",
-            *codecs.get(codec).mux_args(),
+            *codecs.get(codec).mux_args(in_band),
             *flags,
             "-f",
             "mp4",

@@ -59,7 +59,14 @@ def package_title(
         thumbs = executor.submit(make_thumbnails, media, shots, dest, tracks.thumbnails)
     stitched = [
         executor.submit(
-            package_video, rung, [chunks[(rung.id, s.index)].path for s in shots], shots, media, dest, scratch
+            package_video,
+            rung,
+            [chunks[(rung.id, s.index)].path for s in shots],
+            shots,
+            media,
+            dest,
+            scratch,
+            [plan.size(rung, s.index) for s in shots],
         )
         for rung in plan.rungs
     ]

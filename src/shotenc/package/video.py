@@ -14,12 +14,25 @@ from .codec_strings import codec_string
 
 
 def package_video(
-    rung: Rung, chunk_paths: list[str], shots: list[Shot], media: MediaInfo, out_root: Path, scratch: Path
+    rung: Rung,
+    chunk_paths: list[str],
+    shots: list[Shot],
+    media: MediaInfo,
+    out_root: Path,
+    scratch: Path,
+    sizes: list[tuple[int, int]] | None = None,
 ) -> Rendition:
-    """One video rendition: stitched from its chunks, cut at shot starts."""
+    """One video rendition: stitched from its chunks, cut at shot starts.
+
+    ``sizes`` are the chunks' picture sizes when they differ (the plan chose a size per shot): the
+    stream then carries its parameter sets in band (one init segment for every size, as ``avc3``/
+    ``hev1``/``vp09``/``av01``), and its CODECS value is the largest chunk's, the one that needs
+    the highest level; the rendition's size is the rung's, the largest any shot uses.
+    """
     scratch.mkdir(parents=True, exist_ok=True)
     stitched = scratch / f"{rung.id}.mp4"
-    stitch_chunks(chunk_paths, stitched, rung.codec, fragmented=True)
+    in_band = bool(sizes) and len(set(sizes)) > 1
+    stitch_chunks(chunk_paths, stitched, rung.codec, fragmented=True, in_band=in_band)
     out_dir = out_root / "video" / rung.id
     fps = media.fps
 
@@ -34,6 +47,9 @@ def package_video(
         seg.start_s, seg.duration_s = shot.start_s, shot.duration_s
     stitched.unlink()
     init = (out_dir / "init.mp4").read_bytes()
+    if in_band:  # the configuration record of the largest picture
+        largest = max(range(len(chunk_paths)), key=lambda i: sizes[i][0] * sizes[i][1])
+        init = Path(chunk_paths[largest]).read_bytes()
     w, h = rung.width, rung.height
     colour = codecs.get(rung.codec).rendition_colour(media.colour, rung.bit_depth)
     return Rendition(
