@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import corpus
+from helpers import make_clip
 from shotenc.analysis.analyze import analyze
 from shotenc.media import ffmpeg
 from shotenc.media.probe import probe
@@ -18,39 +19,6 @@ from shotenc.progress import Reporter
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample.mp4"
-
-
-def make_clip(dest: Path, start_s: float, duration_s: float, size: str = "320x180", extra: list | None = None) -> Path:
-    """A piece of the bundled sample, scaled down, H.264 + AAC (keeps its 5.1 audio)."""
-    ffmpeg.run(
-        [
-            "-y",
-            "-v",
-            "error",
-            "-ss",
-            f"{start_s}",
-            "-i",
-            SAMPLE,
-            "-t",
-            f"{duration_s}",
-            "-s",
-            size,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "18",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "96k",
-            *(extra or []),
-            dest,
-        ],
-        what="test clip",
-    )
-    return dest
 
 
 @pytest.fixture(scope="session")
