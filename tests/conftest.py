@@ -3,50 +3,22 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import corpus
+from helpers import make_clip
 from shotenc.analysis.analyze import analyze
 from shotenc.media import ffmpeg
 from shotenc.media.probe import probe
-from shotenc.pipeline import EncodeOptions, encode_title
+from shotenc.package.thumbnails import ThumbnailOptions
+from shotenc.pipeline import EncodeOptions, TitleResult, encode_title
+from shotenc.progress import Reporter
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample.mp4"
-
-
-def make_clip(dest: Path, start_s: float, duration_s: float, size: str = "320x180", extra: list | None = None) -> Path:
-    """A piece of the bundled sample, scaled down, H.264 + AAC (keeps its 5.1 audio)."""
-    ffmpeg.run(
-        [
-            "-y",
-            "-v",
-            "error",
-            "-ss",
-            f"{start_s}",
-            "-i",
-            SAMPLE,
-            "-t",
-            f"{duration_s}",
-            "-s",
-            size,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "18",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "96k",
-            *(extra or []),
-            dest,
-        ],
-        what="test clip",
-    )
-    return dest
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +92,58 @@ def q_analysis(q_media):
 def probe_cache(tmp_path_factory) -> Path:
     """One probe cache for the test run: tests that plan the same clip share their probes."""
     return tmp_path_factory.mktemp("probe-cache")
+
+
+class WarningRecorder(Reporter):
+    """A silent reporter that keeps the warnings an encode gives."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+@dataclass
+class EncodedTitle:
+    source: Path
+    out: Path
+    result: TitleResult
+    warnings: list[str]
+    folder: Path  # where the source and its sidecar files are
+
+    @property
+    def report(self) -> dict:
+        return self.result.report
+
+
+@pytest.fixture(scope="session")
+def tracks_title(tmp_path_factory) -> EncodedTitle:
+    """The subtitled MKV (two shots, 5.1 + stereo audio, SRT, ASS and PGS streams) with a Latin-1 SRT and
+    a BOM'd VTT beside it, encoded once: H.264 (two rungs) and VP9, AAC and E-AC-3, a thumbnail a second."""
+    folder = tmp_path_factory.mktemp("tracks")
+    src = corpus.subtitled(folder / "movie.mkv")
+    fr, de = corpus.latin1_srt(folder / "movie.fr.srt"), corpus.bom_vtt(folder / "movie.de.vtt")
+    options = EncodeOptions(
+        ladder="tiny",
+        codecs=["h264", "vp9"],
+        jobs=2,
+        subtitles=[f"fr={fr}", ("de", de)],
+        audio_formats=["aac", "eac3"],
+        thumbnails=ThumbnailOptions(interval_s=1.0),
+    )
+    recorder = WarningRecorder()
+    result = encode_title(src, folder / "out", options, recorder)
+    return EncodedTitle(src, folder / "out", result, recorder.warnings, folder)
+
+
+@pytest.fixture(scope="session")
+def hdr_title(tmp_path_factory) -> EncodedTitle:
+    """A 2 s HDR10 clip (10-bit HEVC, PQ, mastering display and light level; a cut at 1 s), encoded once:
+    H.264 (tone-mapped SDR), HEVC and AV1 (HDR), with VMAF measured."""
+    folder = tmp_path_factory.mktemp("hdr")
+    src = corpus.hdr10(folder / "hdr10.mkv")
+    options = EncodeOptions(ladder="tiny", codecs=["h264", "hevc", "av1"], jobs=2, measure_vmaf=True)
+    recorder = WarningRecorder()
+    result = encode_title(src, folder / "out", options, recorder)
+    return EncodedTitle(src, folder / "out", result, recorder.warnings, folder)

@@ -8,6 +8,8 @@ from pathlib import Path
 from shotenc.media import ffmpeg
 from shotenc.media.probe import packet_info
 
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample.mp4"
+
 
 def decoded_frames(url: str | Path, stream: str = "v:0") -> int:
     """Frames FFmpeg decodes from ``url`` (a file, MPD or playlist) for one video stream."""
@@ -44,3 +46,36 @@ def audio_channels(path: Path) -> int:
     m = re.search(r"Audio: [^\n]*?, \d+ Hz, ([^,\n]+)", res.stderr)
     assert m, res.stderr[-500:]
     return {"mono": 1, "stereo": 2, "5.1": 6, "5.1(side)": 6}[m.group(1).strip()]
+
+
+def make_clip(dest: Path, start_s: float, duration_s: float, size: str = "320x180", extra: list | None = None) -> Path:
+    """A piece of the bundled sample, scaled down, H.264 + AAC (keeps its 5.1 audio)."""
+    ffmpeg.run(
+        [
+            "-y",
+            "-v",
+            "error",
+            "-ss",
+            f"{start_s}",
+            "-i",
+            SAMPLE,
+            "-t",
+            f"{duration_s}",
+            "-s",
+            size,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "18",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            *(extra or []),
+            dest,
+        ],
+        what="test clip",
+    )
+    return dest

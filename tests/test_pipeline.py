@@ -83,7 +83,9 @@ def test_mpd_matches_files_and_timelines_align(out, report):
     root = ET.parse(out / "manifest.mpd").getroot()
     assert root.get("type") == "static"
     timelines = []
-    for rep in root.iterfind(".//d:Representation", NS):
+    media_sets = [a for a in root.iterfind(".//d:AdaptationSet", NS) if a.get("contentType") in ("video", "audio")]
+    assert len(media_sets) == len(root.findall(".//d:AdaptationSet", NS)) - 1  # and the thumbnails
+    for rep in (r for a in media_sets for r in a.iterfind("d:Representation", NS)):
         tmpl = rep.find("d:SegmentTemplate", NS)
         ts = int(tmpl.get("timescale"))
         t, times = 0, []

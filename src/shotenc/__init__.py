@@ -26,6 +26,7 @@ _API = {
     "compare": "shotenc.quality.compare",
     "CompareOptions": "shotenc.quality.compare",
     "ShotOptions": "shotenc.analysis.shots",
+    "ThumbnailOptions": "shotenc.package.thumbnails",
     "AllocatorOptions": "shotenc.allocators.base",
     "Reporter": "shotenc.progress",
     "ShotencError": "shotenc.errors",

@@ -29,6 +29,7 @@ class Rung:
     preset: str
     width: int = 0
     options: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    bit_depth: int = 8  # 10 asks for 10-bit 4:2:0 where the codec can (HDR renditions are 10-bit anyway)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,6 +91,9 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
             raise ShotencError(f"ladder {name_or_path}: rung {i}: codec {codec!r} is not one of {known}")
         if height < 16 or height % 2 or bitrate <= 0:
             raise ShotencError(f"ladder {name_or_path}: rung {i}: height must be even and >= 16, bitrate > 0")
+        bits = r.get("bit_depth", 8)
+        if bits not in (8, 10) or (bits == 10 and not codec_registry.get(codec).ten_bit):
+            raise ShotencError(f"ladder {name_or_path}: rung {i}: bit_depth must be 8, or 10 for a codec that has it")
         maxrate = float(r.get("maxrate_kbps", bitrate * 1.5))
         rid = str(r.get("id") or f"{codec}-{height}p")
         if rid in seen:
@@ -106,6 +110,7 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
                 bufsize_kbps=float(r.get("bufsize_kbps", maxrate * 2)),
                 preset=str(r.get("preset", codec_registry.get(codec).default_preset)),
                 options={str(k): str(v) for k, v in (r.get("options") or {}).items()},
+                bit_depth=bits,
             )
         )
     return Ladder(str(data.get("name", name_or_path)), str(data.get("description", "")), rungs)

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import allocators
@@ -29,8 +29,10 @@ from .jobs.executors import Runner, TaskGroup
 from .jobs.tasks import analyse_task, clean_work, load_analysis, remove_partials
 from .ladder import Ladder, check_codecs, fit_to_source, load_ladder
 from .output import REPORT, check_output, files_under, publish, remove_stale_staging, staging_dir
-from .package.audio import audio_renditions, encode_audio
-from .package.title import package_title
+from .package.audio import audio_renditions, check_formats, encode_audio
+from .package.subtitles import Sidecar, prepare_subtitles, read_sidecar, subtitle_specs
+from .package.thumbnails import ThumbnailOptions
+from .package.title import Tracks, package_title
 from .progress import Reporter
 from .report import build_report, measure_quality
 
@@ -51,10 +53,23 @@ class EncodeOptions:
     work_dir: Path | None = None
     keep_work: bool = False
     force: bool = False  # publish into a folder holding foreign files (they are kept)
+    subtitles: list[str | tuple[str, str | Path]] = field(default_factory=list)  # sidecars: "fr=movie.fr.srt"
+    audio_formats: list[str] = field(default_factory=lambda: ["aac"])  # package.audio.AUDIO_FORMATS; AAC always
+    thumbnails: ThumbnailOptions = field(default_factory=ThumbnailOptions)
+
+    def sidecars(self) -> list[Sidecar]:
+        return [Sidecar.parse(s) for s in self.subtitles]
 
     def checked(self) -> tuple[Ladder, Allocator]:
-        """The ladder and the allocator these options name; ShotencError on anything wrong, before any decoding."""
+        """The ladder and the allocator these options name; ShotencError on anything wrong, before any decoding.
+
+        Sidecar subtitle files are read and parsed here, so a malformed one stops the run before it starts.
+        """
         self.shot_options.check()
+        check_formats(self.audio_formats)
+        self.thumbnails.check()
+        for sidecar in self.sidecars():
+            read_sidecar(sidecar)
         auto = self.ladder == AUTO_LADDER
         ladder = self.ladder if isinstance(self.ladder, Ladder) else load_ladder("default" if auto else self.ladder)
         check_codecs(ladder, self.codecs)
@@ -73,6 +88,9 @@ class EncodeOptions:
             "threshold": so.threshold,
             "min_shot_s": so.min_shot_s,
             "max_segment_s": so.max_segment_s,
+            "audio_formats": check_formats(self.audio_formats),
+            "subtitles": [f"{s.language}={s.path}" for s in self.sidecars()],
+            "thumbnails": asdict(self.thumbnails),
         }
 
 
@@ -199,10 +217,7 @@ def _encode_and_publish(
 ) -> TitleResult:
     media = analysis.media
     work.mkdir(parents=True, exist_ok=True)
-    audio = [
-        (spec, tasks.submit(encode_audio, spec, media, media.duration_s, work / "audio" / f"{spec.id}.mp4"))
-        for spec in audio_renditions(media)
-    ]
+    tracks = _submit_tracks(media, work, options, tasks, reporter)
     t = time.perf_counter()
     chunks = encode_plan(analysis, plan, work, tasks, reporter, runner.chunk_threads, runner.workers + 1)
     timings["encode_s"] = time.perf_counter() - t
@@ -215,7 +230,7 @@ def _encode_and_publish(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        report = _package_and_report(analysis, plan, chunks, audio, staging, work, options, tasks, reporter, timings)
+        report = _package_and_report(analysis, plan, chunks, tracks, staging, work, options, tasks, reporter, timings)
         report["options"]["jobs"] = runner.workers
         timings["total_s"] = time.perf_counter() - t_start
         report["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -232,11 +247,27 @@ def _encode_and_publish(
     return TitleResult(out_dir, report)
 
 
+def _submit_tracks(media, work: Path, options: EncodeOptions, tasks: TaskGroup, reporter: Reporter) -> Tracks:
+    """Audio encodes and subtitle conversions as tasks (they run beside the chunks); a warning per track left out."""
+    formats = tuple(check_formats(options.audio_formats))
+    audio = [
+        (spec, tasks.submit(encode_audio, spec, media, media.duration_s, work / "audio" / f"{spec.id}.mp4"))
+        for spec in audio_renditions(media, formats)
+    ]
+    specs, warnings = subtitle_specs(media, options.sidecars())
+    for text in warnings:
+        reporter.warn(text)
+    subtitles = [
+        (spec, tasks.submit(prepare_subtitles, spec, media, work / "subtitles" / f"{spec.id}.vtt")) for spec in specs
+    ]
+    return Tracks(audio, subtitles, options.thumbnails, warnings)
+
+
 def _package_and_report(
     analysis: Analysis,
     plan: EncodePlan,
     chunks: dict[tuple[str, int], Chunk],
-    audio: list,
+    tracks: Tracks,
     staging: Path,
     work: Path,
     options: EncodeOptions,
@@ -245,7 +276,7 @@ def _package_and_report(
     timings: dict[str, float],
 ) -> dict:
     t = time.perf_counter()
-    title = package_title(analysis, plan, chunks, audio, staging, work / "stitch", tasks, reporter)
+    title = package_title(analysis, plan, chunks, tracks, staging, work / "stitch", tasks, reporter)
     timings["package_s"] = time.perf_counter() - t
     report = build_report(analysis, plan, chunks, title)
     report["options"] = options.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -20,6 +21,10 @@ class Reporter:
 
     def note(self, text: str) -> None:
         """A one-line remark (for example how much earlier work was reused)."""
+
+    def warn(self, text: str) -> None:
+        """Something the user must know (a source track left out): one line on stderr, even when silent."""
+        print(f"shotenc: warning: {text}", file=sys.stderr)
 
 
 class RichReporter(Reporter, AbstractContextManager):
@@ -70,3 +75,6 @@ class RichReporter(Reporter, AbstractContextManager):
 
     def note(self, text: str) -> None:
         self._progress.console.print(text)
+
+    def warn(self, text: str) -> None:
+        self._progress.console.print(f"shotenc: warning: {text}", markup=False, highlight=False)

@@ -12,6 +12,7 @@ from pathlib import Path
 from .allocators.base import EncodePlan
 from .analysis.analyze import Analysis
 from .encode.chunk import Chunk
+from .media.colour import SDR
 from .package.title import PackagedTitle
 from .quality.metrics import score
 
@@ -45,7 +46,7 @@ def build_report(
         rend.extra["rung"] = rungs[rend.id].to_dict()
         rend.extra["shots"] = rendition_shots(plan, rend.id, chunks)
         renditions.append(rend.to_dict())
-    every = title.video + title.audio
+    every = title.video + title.audio + title.subtitles + ([title.thumbnails] if title.thumbnails else [])
     reused = sum(1 for c in chunks.values() if c.reused)
     return {
         "source": media.to_dict(),
@@ -54,6 +55,9 @@ def build_report(
         "shots": [{**s.to_dict(), "features": f.to_dict()} for s, f in zip(plan.shots, analysis.features, strict=True)],
         "renditions": renditions,
         "audio": [r.to_dict() for r in title.audio],
+        "subtitles": [r.to_dict() for r in title.subtitles],
+        "thumbnails": title.thumbnails.to_dict() if title.thumbnails else None,
+        "left_out": title.left_out,
         "totals": {
             "duration_s": round(title.duration_s, 6),
             "frames": media.frame_count,
@@ -80,7 +84,8 @@ def measure_quality(report: dict, folder: Path, analysis: Analysis, n_subsample:
         with tempfile.TemporaryDirectory(prefix="shotenc-measure-") as tmp:
             joined = Path(tmp) / "rendition.mp4"
             rendition_file(folder / "video" / rend["id"], [s["number"] for s in rend["segments"]], joined)
-            sc = score(joined, media, 0, media.frame_count, n_subsample=n_subsample, threads=0)
+            hdr = rend.get("video_range", SDR) != SDR  # scored on its tone-mapped picture, as the reference is
+            sc = score(joined, media, 0, media.frame_count, n_subsample=n_subsample, threads=0, hdr_distorted=hdr)
         model = sc.model
         per_shot = sc.per_shot(analysis.shots)
         rend["vmaf"] = round(sc.vmaf, 3)

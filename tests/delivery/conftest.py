@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
+from shotenc.delivery.edge import LIBS
 from shotenc.delivery.traces import traces_dir
 from shotenc.pipeline import EncodeOptions, encode_title
 
@@ -89,3 +92,73 @@ def hanging():
     srv = HangingServer()
     yield srv
     srv.close()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists() or not Path(DRIVER).exists():
+        return "chromium/chromedriver not installed (scripts/setup-browser.sh)"
+    if not all(p.is_file() for p in LIBS.values()):
+        return "dash.js/hls.js not installed (scripts/setup-browser.sh)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Selenium (skipped without it, except under CI)."""
+    why = _missing()
+    if why:
+        if in_ci():
+            pytest.fail(why)
+        pytest.skip(why)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="shotenc-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def player_state(driver) -> dict:
+    return driver.execute_script("return window.playerState || {}")
+
+
+def wait_for(driver, cond, timeout: float) -> dict:
+    end = time.monotonic() + timeout
+    st = player_state(driver)
+    while time.monotonic() < end:
+        st = player_state(driver)
+        if st.get("errors") or cond(st):
+            return st
+        time.sleep(0.2)
+    return st
+
+
+def open_player(driver, edge, query: str) -> None:
+    driver.get(f"{edge.url}/_player/?{query}")

@@ -6,91 +6,20 @@ CI a missing browser skips these tests; under CI (``CI`` set) it fails them.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from shotenc.delivery.edge import LIBS, EdgeConfig, EdgeThread
+from shotenc.delivery.edge import EdgeConfig, EdgeThread
 
-from .conftest import in_ci
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def _missing() -> str | None:
-    if not Path(CHROMIUM).exists() or not Path(DRIVER).exists():
-        return "chromium/chromedriver not installed (scripts/setup-browser.sh)"
-    if not all(p.is_file() for p in LIBS.values()):
-        return "dash.js/hls.js not installed (scripts/setup-browser.sh)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium not installed"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    why = _missing()
-    if why:
-        if in_ci():
-            pytest.fail(why)
-        pytest.skip(why)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="shotenc-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+from .conftest import open_player as _open
+from .conftest import wait_for as _wait
 
 
 @pytest.fixture(scope="module")
 def edge(sample_encode):
     with EdgeThread(EdgeConfig(titles={"movie": sample_encode}, port=0, allow_throttle=True)) as e:
         yield e
-
-
-def _state(driver) -> dict:
-    return driver.execute_script("return window.playerState || {}")
-
-
-def _wait(driver, cond, timeout: float) -> dict:
-    end = time.monotonic() + timeout
-    st = _state(driver)
-    while time.monotonic() < end:
-        st = _state(driver)
-        if st.get("errors") or cond(st):
-            return st
-        time.sleep(0.2)
-    return st
-
-
-def _open(driver, edge, query: str) -> None:
-    driver.get(f"{edge.url}/_player/?{query}")
 
 
 @pytest.mark.parametrize("codec", ["avc1", "vp09", "av01"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_clip
+from helpers import make_clip
 from shotenc.allocators.base import Allocator, EncodePlan
 from shotenc.codecs import RatePoint
 from shotenc.media import ffmpeg

@@ -12,7 +12,7 @@ import click
 
 from ..jobs.batch import SUMMARY_NAME, BatchReporter, BatchResult, TitleOutcome
 from ..progress import Reporter
-from .support import encode_options, ladder_options, optimizer_options, shot_options, user_errors
+from .support import encode_options, ladder_options, optimizer_options, shot_options, track_options, user_errors
 
 SCHEDULER_HELP = "Dask scheduler: tcp://host:8786 for a running cluster, local:N for N local worker processes."
 
@@ -39,6 +39,9 @@ class _TitleView(Reporter):
 
     def note(self, text: str) -> None:
         self.view.progress.console.print(f"[bold]{self.name}[/]: {text}")
+
+    def warn(self, text: str) -> None:
+        self.view.progress.console.print(f"{self.name}: warning: {text}", markup=False, highlight=False)
 
 
 class BatchView(BatchReporter):
@@ -102,6 +105,7 @@ def summary_table(result: BatchResult) -> Any:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Folder for the titles.")
 @ladder_options
 @optimizer_options
+@track_options
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--scheduler", default=None, help=SCHEDULER_HELP)
 @click.option("--keep-work", is_flag=True, help="Keep each title's chunk work folder after success.")

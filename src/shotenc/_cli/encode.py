@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from .support import encode_options, ladder_options, make_shot_options, optimizer_options, shot_options, user_errors
+from .support import (
+    encode_options,
+    ladder_options,
+    make_shot_options,
+    optimizer_options,
+    shot_options,
+    subtitle_option,
+    track_options,
+    user_errors,
+)
 
 
 @click.command()
@@ -17,6 +26,8 @@ from .support import encode_options, ladder_options, make_shot_options, optimize
 )
 @ladder_options
 @optimizer_options
+@track_options
+@subtitle_option
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=None, help="Where chunks are kept until publish.")
 @click.option("--keep-work", is_flag=True, help="Keep the chunk work folder after success.")

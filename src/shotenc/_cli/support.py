@@ -14,8 +14,11 @@ from .. import allocators, codecs
 from ..allocators import AllocatorOptions
 from ..analysis.shots import DETECTORS, ShotOptions
 from ..errors import ShotencError
+from ..package.audio import AUDIO_FORMATS
+from ..package.thumbnails import ThumbnailOptions
 
 CODECS_HELP = f"Comma-separated subset: {','.join(codecs.names())}."
+AUDIO_HELP = "Comma-separated audio formats: " + "; ".join(f"{k}: {f.summary}" for k, f in AUDIO_FORMATS.items())
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -101,6 +104,29 @@ optimizer_options = options(
 )
 
 
+track_options = options(
+    click.option("--audio-formats", default="aac", show_default=True, help=AUDIO_HELP),
+    click.option(
+        "--thumbnails/--no-thumbnails", default=True, show_default=True, help="Seek thumbnails: one per shot."
+    ),
+    click.option(
+        "--thumbnail-interval",
+        type=click.FloatRange(min=0.1),
+        default=ThumbnailOptions.interval_s,
+        show_default=True,
+        help="Seconds between thumbnails inside a long shot.",
+    ),
+)
+
+subtitle_option = click.option(
+    "--subtitles",
+    "subtitles",
+    multiple=True,
+    metavar="LANG=PATH",
+    help="A sidecar .srt or .vtt file and its BCP 47 language (repeatable): --subtitles fr=movie.fr.srt",
+)
+
+
 def make_shot_options(detector: str, threshold: float | None, min_shot: float, max_segment: float) -> ShotOptions:
     shots = ShotOptions(detector, threshold, min_shot, max_segment)
     shots.check()
@@ -128,6 +154,9 @@ def encode_options(params: dict):
         work_dir=params.get("work_dir"),
         keep_work=params["keep_work"],
         force=params["force"],
+        subtitles=list(params.get("subtitles") or ()),
+        audio_formats=[f.strip().lower() for f in params["audio_formats"].split(",") if f.strip()],
+        thumbnails=ThumbnailOptions(enabled=params["thumbnails"], interval_s=params["thumbnail_interval"]),
     )
 
 

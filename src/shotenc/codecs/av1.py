@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..media.colour import CICP_MATRIX, CICP_PRIMARIES, CICP_TRANSFER, Colour
 from .base import Codec, RatePoint
 
 
@@ -20,6 +21,8 @@ class AV1(Codec):
     cost = 2.0
     abr_prior = 1.45
     browser = True
+    ten_bit = True  # Main profile, 10 bits
+    hdr = True
 
     def rate_args(
         self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
@@ -29,6 +32,19 @@ class AV1(Codec):
             return args + ["-b:v", f"{rate.value:.0f}k"]
         return args + ["-crf", f"{round(rate.value)}"] + (self.vbv(rate) if cap else [])
 
+    def colour_args(self, args: list[str], colour: Colour) -> list[str]:
+        """SVT-AV1's own colour description and HDR10 metadata (its sequence header and metadata OBUs)."""
+        extra = []
+        if colour.hdr:
+            extra += [
+                f"color-primaries={CICP_PRIMARIES.get(colour.primaries, 9)}",
+                f"transfer-characteristics={CICP_TRANSFER[colour.video_range]}",
+                f"matrix-coefficients={CICP_MATRIX.get(colour.matrix, 9)}",
+                f"color-range={1 if colour.range == 'pc' else 0}",
+            ]
+        extra += self.hdr10_params(colour, _mastering_display, "content-light")
+        return super().colour_args(self.extend_params(args, "-svtav1-params", extra), colour)
+
     def codec_string(self, entry: str, config: bytes, width: int, height: int, fps: float) -> str:
         # av1C: marker/version, seq_profile/seq_level_idx_0, tier/high_bitdepth/twelve_bit
         profile, level = config[1] >> 5, config[1] & 0x1F
@@ -36,3 +52,11 @@ class AV1(Codec):
         high, twelve = bool(config[2] & 0x40), bool(config[2] & 0x20)
         depth = 12 if (high and twelve) else 10 if high else 8
         return f"av01.{profile}.{level:02d}{tier}.{depth:02d}"
+
+
+def _mastering_display(m: tuple[float, ...]) -> str:
+    """SVT-AV1's ``mastering-display``: chromaticities and luminance (cd/m²) as decimals."""
+    return (
+        f"mastering-display=G({m[2]:.4f},{m[3]:.4f})B({m[4]:.4f},{m[5]:.4f})R({m[0]:.4f},{m[1]:.4f})"
+        f"WP({m[6]:.4f},{m[7]:.4f})L({m[8]:.4f},{m[9]:.4f})"
+    )

@@ -7,8 +7,11 @@ answers every per-encoder question), so adding a codec is one file in this folde
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import ClassVar
+
+from ..media.colour import Colour, output_colour, signalling_args
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Codec:
     cost: ClassVar[float]  # relative encode cost per pixel-frame (to start the slowest chunks first)
     abr_prior: ClassVar[float]  # planned / actual bitrate of a short 1-pass ABR chunk (rate feedback)
     browser: ClassVar[bool]  # plays through MSE in Chromium (the browser tests)
+    ten_bit: ClassVar[bool] = False  # 10-bit 4:2:0 in a profile players decode (HEVC Main10, VP9 profile 2, AV1)
+    hdr: ClassVar[bool] = False  # HDR renditions of an HDR source (else they are tone-mapped to SDR)
 
     _registry: ClassVar[dict[str, type[Codec]]] = {}
 
@@ -64,17 +69,53 @@ class Codec:
         cap: bool = True,
         tight_abr: bool = True,
         in_band: bool = False,
+        colour: Colour | None = None,
     ) -> list[str]:
         """Output options for one closed GOP of ``gop`` frames (IDR first, no scene-cut keyframes) at ``rate``.
 
         ``cap`` keeps the VBV peak cap (maxrate/bufsize); ``tight_abr`` lets a short chunk ask for a
         narrower ABR tolerance than a whole-title encode would use; ``in_band`` repeats the parameter
-        sets at the keyframe, so chunks of different sizes can follow each other in one stream.
+        sets at the keyframe, so chunks of different sizes can follow each other in one stream;
+        ``colour`` is what the stream must signal (None: leave it to FFmpeg, as for an 8-bit SDR source).
         """
         args = self.rate_args(preset, rate, gop, threads, cap=cap, tight_abr=tight_abr, in_band=in_band)
+        if colour is not None:
+            args = self.colour_args(args, colour)
         for k, v in (options or {}).items():
             args += [f"-{k}", v]
         return args
+
+    def rendition_colour(self, source: Colour, bit_depth: int = 8) -> Colour | None:
+        """What this codec's renditions of ``source`` carry: HDR where the codec does HDR, else SDR
+        (tone-mapped from an HDR source); 10 bits where asked and the codec can. None: 8-bit SDR as is."""
+        bits = 10 if bit_depth > 8 and self.ten_bit else 8
+        return output_colour(source, self.hdr, bits)
+
+    def colour_args(self, args: list[str], colour: Colour) -> list[str]:
+        """``args`` plus the colour signalling (VUI, MP4 colr box); HDR codecs add the static metadata."""
+        return args + signalling_args(colour)
+
+    @staticmethod
+    def hdr10_params(colour: Colour, display: Callable[[tuple[float, ...]], str], light: str) -> list[str]:
+        """An encoder's own ``key=value`` items for HDR10 static metadata: ``display`` writes the mastering
+        display in the encoder's syntax, ``light`` names its MaxCLL,MaxFALL option."""
+        if not colour.hdr:
+            return []
+        items = [display(colour.mastering)] if len(colour.mastering) == 10 else []
+        return items + ([f"{light}={colour.max_cll},{colour.max_fall}"] if colour.max_cll else [])
+
+    @staticmethod
+    def extend_params(args: list[str], flag: str, extra: list[str]) -> list[str]:
+        """``args`` with ``extra`` ``key=value`` items joined onto the value of ``flag`` (``-x265-params``)."""
+        if not extra:
+            return args
+        out = list(args)
+        if flag in out:
+            i = out.index(flag) + 1
+            out[i] = ":".join([out[i], *extra])
+        else:
+            out += [flag, ":".join(extra)]
+        return out
 
     def rate_args(
         self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..media.colour import Colour
 from .base import Codec, RatePoint
 
 
@@ -19,6 +20,8 @@ class HEVC(Codec):
     cost = 3.0
     abr_prior = 1.3
     browser = False  # Debian's Chromium has no HEVC decoder
+    ten_bit = True  # Main10
+    hdr = True
 
     def rate_args(
         self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
@@ -32,6 +35,11 @@ class HEVC(Codec):
             params += ":repeat-headers=1"
         args = ["-c:v", "libx265", "-preset", preset, *self.mux_args(in_band), "-x265-params", params]
         return args + self.quality_or_bitrate(rate, f"{rate.value:.2f}")
+
+    def colour_args(self, args: list[str], colour: Colour) -> list[str]:
+        """x265 writes HDR10's mastering display and content light level SEI from these."""
+        extra = self.hdr10_params(colour, _master_display, "max-cll")
+        return super().colour_args(self.extend_params(args, "-x265-params", extra), colour)
 
     def mux_args(self, in_band: bool = False) -> list[str]:
         return ["-tag:v", "hev1" if in_band else "hvc1"]
@@ -49,3 +57,12 @@ class HEVC(Codec):
         prefix = ["", "A", "B", "C"][space]
         parts = [entry, f"{prefix}{profile}", f"{compat_rev:X}", f"{tier}{config[12]}"]
         return ".".join(parts + [f"{b:X}" for b in constraints])
+
+
+def _master_display(m: tuple[float, ...]) -> str:
+    """x265's ``master-display``: chromaticities in 0.00002 units (H.265 D.3.28), luminance in 0.0001 cd/m²."""
+    xy = [round(v / 0.00002) for v in m[:8]]
+    return (
+        f"master-display=G({xy[2]},{xy[3]})B({xy[4]},{xy[5]})R({xy[0]},{xy[1]})WP({xy[6]},{xy[7]})"
+        f"L({round(m[8] * 10000)},{round(m[9] * 10000)})"
+    )

@@ -46,6 +46,7 @@ class VP9(Codec):
     cost = 2.5
     abr_prior = 1.4
     browser = True
+    ten_bit = True  # profile 2
 
     def rate_args(
         self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool

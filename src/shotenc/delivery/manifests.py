@@ -46,6 +46,10 @@ class Rendition:
     playlist_url: str | None = None  # HLS media playlist
     target_duration: int | None = None  # HLS
     group: str = ""  # DASH AdaptationSet id / codec family: renditions a player may switch among
+    language: str = ""  # DASH @lang / HLS LANGUAGE (audio and subtitles)
+    default: bool = False  # HLS DEFAULT=YES / DASH Role main
+    video_range: str = ""  # PQ | HLG | SDR as stated (HLS VIDEO-RANGE, DASH CICP TransferCharacteristics); "" unstated
+    audio_group: str = ""  # HLS variant: its AUDIO group
 
     @property
     def codec_family(self) -> str:
@@ -63,6 +67,9 @@ class Presentation:
     video: list[Rendition] = field(default_factory=list)
     audio: list[Rendition] = field(default_factory=list)
     duration_s: float | None = None
+    text: list[Rendition] = field(default_factory=list)  # subtitles
+    images: list[Rendition] = field(default_factory=list)  # thumbnails
+    variants: list[Rendition] = field(default_factory=list)  # HLS: every variant (one per video and audio group)
 
     def groups(self) -> dict[str, list[Rendition]]:
         """Video renditions a player may switch among, by group, ascending bandwidth."""
@@ -86,6 +93,7 @@ class Presentation:
 
 
 Loader = Callable[[str], str]
+AUDIO_CODECS = ("mp4a", "ec-3", "ac-3")  # what a variant's CODECS may name beside its video
 
 _NS = re.compile(r"^\{[^}]*\}")
 _DUR = re.compile(
@@ -161,11 +169,23 @@ def parse_mpd(text: str, url: str) -> Presentation:
         if b is not None and b.text:
             base = urljoin(base, b.text.strip())
     pres = Presentation(url=url, kind="dash", duration_s=total)
+    lists = {"video": pres.video, "audio": pres.audio, "text": pres.text, "image": pres.images}
     for aset in _children(periods[0], "AdaptationSet"):
         for rep in _children(aset, "Representation"):
-            pres_list, rend = _representation(aset, rep, base, total, url)
-            (pres.video if pres_list == "video" else pres.audio).append(rend)
+            kind, rend = _representation(aset, rep, base, total, url)
+            lists[kind].append(rend)
     return pres
+
+
+_CICP_RANGES = {"16": "PQ", "18": "HLG", "1": "SDR", "6": "SDR", "14": "SDR", "15": "SDR"}
+
+
+def _dash_video_range(aset: ET.Element) -> str:
+    """The transfer an AdaptationSet states in its CICP properties (DASH-IF IOP 6.2.5), as HLS names it."""
+    for prop in _children(aset, "EssentialProperty") + _children(aset, "SupplementalProperty"):
+        if prop.get("schemeIdUri") == "urn:mpeg:mpegB:cicp:TransferCharacteristics":
+            return _CICP_RANGES.get(prop.get("value") or "", "")
+    return ""
 
 
 def _attr(rep: ET.Element, aset: ET.Element, name: str) -> str | None:
@@ -176,7 +196,7 @@ def _representation(aset, rep, base, total, url) -> tuple[str, Rendition]:
     rep_id = rep.get("id") or ""
     mime = _attr(rep, aset, "mimeType") or ""
     kind = aset.get("contentType") or mime.split("/")[0]
-    if kind not in ("video", "audio"):
+    if kind not in ("video", "audio", "text", "image"):
         kind = "video" if rep.get("width") else "audio"
     bandwidth = int(rep.get("bandwidth") or 0)
     tpl = _child(rep, "SegmentTemplate") or _child(aset, "SegmentTemplate")
@@ -198,6 +218,9 @@ def _representation(aset, rep, base, total, url) -> tuple[str, Rendition]:
         height=int(rep.get("height")) if rep.get("height") else None,
         fps=_fps(_attr(rep, aset, "frameRate")),
         group=aset.get("id") or "",
+        language=_attr(rep, aset, "lang") or "",
+        default=any(r.get("value") == "main" for r in _children(aset, "Role")),
+        video_range=_dash_video_range(aset),
     )
     timeline = _child(tpl, "SegmentTimeline")
     number = start_number
@@ -268,16 +291,35 @@ def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
         pres.duration_s = rend.duration_s
         return pres
     for media in master.media:
-        if media.type != "AUDIO" or not media.uri:
+        if media.type not in ("AUDIO", "SUBTITLES") or not media.uri:
             continue
         murl = urljoin(url, media.uri)
-        rend = Rendition(media.name or media.uri, "audio", "", 0, None, group=media.group_id or "")
-        pres.audio.append(_media_playlist(loader(murl), murl, rend))
+        kind = "audio" if media.type == "AUDIO" else "text"
+        rend = Rendition(media.name or media.uri, kind, "", 0, None, group=media.group_id or "",
+                         language=media.language or "", default=media.default == "YES")  # fmt: skip
+        (pres.audio if kind == "audio" else pres.text).append(_media_playlist(loader(murl), murl, rend))
+    for image in master.image_playlists:
+        iurl = urljoin(url, image.uri)
+        info = image.image_stream_info
+        res = info.resolution
+        rend = Rendition(image.uri, "image", info.codecs or "", int(info.bandwidth or 0), None,
+                         width=res[0] if res else None, height=res[1] if res else None)  # fmt: skip
+        pres.images.append(_media_playlist(loader(iurl), iurl, rend))
+    _hls_variants(master, url, loader, pres)
+    if pres.video:
+        pres.duration_s = max(r.duration_s for r in pres.video)
+    return pres
+
+
+def _hls_variants(master: m3u8.M3U8, url: str, loader: Loader, pres: Presentation) -> None:
+    """Every variant into ``pres.variants``; one rendition per media playlist into ``pres.video`` (a
+    video playlist listed once per audio group is one rendition to play)."""
+    seen: dict[str, Rendition] = {}
     for i, pl in enumerate(master.playlists):
         info = pl.stream_info
         purl = urljoin(url, pl.uri)
         codecs = info.codecs or ""
-        video_codecs = ",".join(c for c in codecs.split(",") if not c.strip().startswith("mp4a"))
+        video_codecs = ",".join(c for c in codecs.split(",") if not c.strip().startswith(AUDIO_CODECS))
         res = info.resolution
         rid = pl.uri.rsplit("/", 2)[-2] if pl.uri.count("/") >= 1 else str(i)
         rend = Rendition(
@@ -290,12 +332,21 @@ def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
             height=res[1] if res else None,
             fps=float(info.frame_rate) if info.frame_rate else None,
             average_bandwidth=int(info.average_bandwidth) if info.average_bandwidth else None,
+            video_range=info.video_range or "",
+            audio_group=info.audio or "",
         )
         rend.group = rend.codec_family
-        pres.video.append(_media_playlist(loader(purl), purl, rend))
-    if pres.video:
-        pres.duration_s = max(r.duration_s for r in pres.video)
-    return pres
+        if purl in seen:
+            rend.segments, rend.init_url, rend.target_duration = (
+                seen[purl].segments,
+                seen[purl].init_url,
+                seen[purl].target_duration,
+            )
+            rend.playlist_url = purl
+        else:
+            seen[purl] = _media_playlist(loader(purl), purl, rend)
+            pres.video.append(rend)
+        pres.variants.append(rend)
 
 
 def load(url: str, loader: Loader) -> Presentation:

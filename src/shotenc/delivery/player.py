@@ -44,6 +44,7 @@ class PlayOptions:
     timeout_s: float = 5.0
     decode: bool = True
     audio: bool = True
+    text: bool = True  # fetch the default (else first) subtitle track beside the video
     rung: int | None = None  # play one rung only (validate)
     optimum: bool = True
     on_segment: Callable[[SegmentLog], None] | None = None  # progress hook (tests stop an edge)
@@ -61,6 +62,8 @@ class PlayReport:
     decode_errors: list[str] = field(default_factory=list)
     failovers: list[dict] = field(default_factory=list)
     audio_rendition: str | None = None
+    text_rendition: str | None = None
+    text_segments: int = 0  # subtitle segments fetched (and read as WebVTT)
     wall_s: float = 0.0
 
     def to_dict(self, with_segments: bool = True) -> dict:
@@ -156,9 +159,16 @@ def build_title(pres: Presentation, renditions: list[Rendition], report: dict | 
 
 
 class HttpFetcher(Fetcher):
-    """Fetches init/media segments (and the audio that goes with them) and queues decodes."""
+    """Fetches init/media segments (and the audio and subtitles that go with them) and queues decodes."""
 
-    def __init__(self, http: Http, renditions: list[Rendition], audio: Rendition | None, decoder: Decoder | None):
+    def __init__(
+        self,
+        http: Http,
+        renditions: list[Rendition],
+        audio: Rendition | None,
+        decoder: Decoder | None,
+        text: Rendition | None = None,
+    ):
         self.http = http
         self.renditions = renditions
         self.audio = audio
@@ -166,6 +176,9 @@ class HttpFetcher(Fetcher):
         self.inits: dict[int, bytes] = {}
         self.audio_init: bytes | None = None
         self.audio_next = 0
+        self.text = text
+        self.text_next = 0
+        self.text_errors: list[str] = []
 
     def init(self, rung: int) -> Fetched | None:
         r = self.renditions[rung]
@@ -183,7 +196,22 @@ class HttpFetcher(Fetcher):
         if self.decoder:
             self.decoder.submit(self.inits.get(rung, b""), body, f"{r.id}#{seg.number}")
         extra_bytes, extra_lost = self._audio_until(seg.start_s + seg.duration_s)
-        return Fetched(len(body) + extra_bytes, lost + extra_lost)
+        text_bytes, text_lost = self._text_until(seg.start_s + seg.duration_s)
+        return Fetched(len(body) + extra_bytes + text_bytes, lost + extra_lost + text_lost)
+
+    def _text_until(self, end_s: float) -> tuple[int, float]:
+        """The subtitle segments that start before ``end_s`` (a DASH sidecar is one segment: fetched first)."""
+        t = self.text
+        nbytes, lost = 0, 0.0
+        while t is not None and self.text_next < len(t.segments) and t.segments[self.text_next].start_s < end_s - 1e-3:
+            seg = t.segments[self.text_next]
+            body, l2 = self.http.get(seg.url, f"{t.id} segment {seg.number}")
+            if not body.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+                self.text_errors.append(f"{t.id}#{seg.number}: not a WebVTT file")
+            nbytes += len(body)
+            lost += l2
+            self.text_next += 1
+        return nbytes, lost
 
     def _audio_until(self, end_s: float) -> tuple[int, float]:
         a = self.audio
@@ -215,6 +243,11 @@ def pick_audio(pres: Presentation) -> Rendition | None:
     return (stereo or sorted(pres.audio, key=lambda a: a.bandwidth))[0]
 
 
+def pick_text(pres: Presentation) -> Rendition | None:
+    """The default subtitle track (what a player shows unasked), else the first; None without subtitles."""
+    return next((t for t in pres.text if t.default), pres.text[0] if pres.text else None)
+
+
 def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str | None = "auto") -> PlayReport:
     """Play one session against ``manifest_urls[0]`` (the others are fallback edges)."""
     wall0 = time.monotonic()
@@ -230,7 +263,8 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
     if audio == "auto":
         audio = pick_audio(pres) if opts.audio else None
     decoder = Decoder() if opts.decode else None
-    fetcher = HttpFetcher(http, rends, audio if isinstance(audio, Rendition) else None, decoder)
+    text = pick_text(pres) if opts.text else None
+    fetcher = HttpFetcher(http, rends, audio if isinstance(audio, Rendition) else None, decoder, text)
     # manifest (and media playlists) cost time before the first segment can be asked for
     manifest_bytes = len(http.get(url, "manifest")[0])
     start = net.transfer_s(0.0, manifest_bytes)
@@ -250,6 +284,9 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
         exact,
         failovers=http.events,
         audio_rendition=audio.id if isinstance(audio, Rendition) else None,
+        text_rendition=text.id if text else None,
+        text_segments=fetcher.text_next,
+        decode_errors=list(fetcher.text_errors),
     )
     if not exact:
         result.notes.append("segment sizes for the offline optimum estimated from BANDWIDTH (no report.json)")

@@ -21,6 +21,7 @@ from .manifests import ManifestError, Presentation, Rendition
 from .manifests import load as load_manifest
 from .player import Http, PlayOptions, local_edge, play_url
 from .traces import constant
+from .validate_tracks import check_tracks
 
 CODEC_RE = {
     "avc1": re.compile(r"^avc[13]\.[0-9A-Fa-f]{6}$"),
@@ -28,6 +29,7 @@ CODEC_RE = {
     "vp09": re.compile(r"^vp09\.\d{2}\.\d{2}\.\d{2}(\.\d{2}){0,5}$"),
     "av01": re.compile(r"^av01\.\d\.\d{2}[MH]\.\d{2}(\.\d){0,1}(\.\d{3}\.\d{2}\.\d{2}\.\d{2}\.\d)?$"),
     "mp4a": re.compile(r"^mp4a\.40\.\d+$"),
+    "ec-3": re.compile(r"^ec-3$"),
 }
 TOLERANCE = 0.10  # Apple HLS authoring spec: measured peak/average within 10% of declared
 
@@ -200,21 +202,26 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
             _check_hls_bandwidth(rep, hls, http, measured, dash)
         if dash is not None and hls is not None:
             _check_same_cuts(rep, dash, hls)
+        check_tracks(rep, dash, hls, http, base)
         if play:
             _play_all(rep, primary, base + have[0], http)
     return rep
 
 
 def _check_hls_bandwidth(rep, hls: Presentation, http: Http, measured: dict, dash: Presentation | None) -> None:
-    audio_rates = []
+    """Each variant's BANDWIDTH against its video plus the largest audio of its AUDIO group."""
+    audio_rates: dict[str, list[tuple[float, float]]] = {}
     for a in hls.audio:
         try:
-            audio_rates.append(_rates(a, measure(http, a)[0]))
+            rates = _rates(a, measure(http, a)[0])
         except ShotencError as exc:
             rep.add(f"hls: {a.id} every segment fetched", False, str(exc))
-    a_peak = max((p for p, _ in audio_rates), default=0.0)
-    a_avg = max((v for _, v in audio_rates), default=0.0)
-    for r in hls.video:
+            continue
+        audio_rates.setdefault(a.group, []).append(rates)
+        audio_rates.setdefault("", []).append(rates)  # a variant that names no group: the largest of all
+    for r in hls.variants or hls.video:
+        a_peak = max((p for p, _ in audio_rates.get(r.audio_group, [])), default=0.0)
+        a_avg = max((v for _, v in audio_rates.get(r.audio_group, [])), default=0.0)
         if r.id in measured:
             v_peak, v_avg = measured[r.id]
         else:
@@ -225,7 +232,7 @@ def _check_hls_bandwidth(rep, hls: Presentation, http: Http, measured: dict, das
                 continue
         peak, avg = v_peak + a_peak, v_avg + a_avg
         rep.add(
-            f"hls: {r.id} BANDWIDTH vs measured peak",
+            f"hls: {r.id}{f' ({r.audio_group})' if r.audio_group else ''} BANDWIDTH vs measured peak",
             _within(r.bandwidth, peak),
             f"declared {r.bandwidth / 1000:.0f} kbps, measured {peak / 1000:.0f} kbps (video+audio)",
         )

@@ -20,6 +20,7 @@ from ..errors import ShotencError
 from ..jobs.receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 from ..ladder import Rung
 from ..media import ffmpeg
+from ..media.colour import Colour
 from ..media.mp4box import sample_summary
 from ..media.normalize import read_source, video_filters
 from ..media.probe import MediaInfo
@@ -38,6 +39,7 @@ class SourceRef:
     video_stream: int
     interlaced: bool
     pix_fmt: str
+    colour: Colour = Colour()
 
     @property
     def fps(self) -> Fraction:
@@ -55,6 +57,7 @@ class SourceRef:
             media.video_stream,
             media.interlaced,
             media.pix_fmt,
+            media.colour,
         )
 
     def as_media(self) -> MediaInfo:
@@ -74,6 +77,7 @@ class SourceRef:
             False,
             "",
             self.video_stream,
+            colour=self.colour,
         )
 
 
@@ -116,11 +120,16 @@ class ChunkJob:
     def size(self) -> tuple[int, int]:
         return (self.rate.width or self.rung.width, self.rate.height or self.rung.height)
 
+    @property
+    def colour(self) -> Colour | None:
+        """What the chunk carries (HDR, tone-mapped SDR, 10-bit); None for 8-bit SDR from an SDR source."""
+        return codecs.get(self.rung.codec).rendition_colour(self.source.colour, self.rung.bit_depth)
+
     def args(self, out: Path) -> list[str]:
         w, h = self.size
         media = self.source.as_media()
         fps = self.source.fps
-        vf = video_filters(media, w, h) + f",settb={fps.denominator}/{fps.numerator},setpts=N"
+        vf = video_filters(media, w, h, colour=self.colour) + f",settb={fps.denominator}/{fps.numerator},setpts=N"
         return [
             "-y",
             "-v",
@@ -142,6 +151,7 @@ class ChunkJob:
                 self.threads,
                 self.rung.options,
                 in_band=self.in_band,
+                colour=self.colour,
             ),
             "-f",
             "mp4",
@@ -162,6 +172,8 @@ class ChunkJob:
         }
         if self.in_band:
             spec["in_band"] = True
+        if self.colour is not None:
+            spec["colour"] = self.colour.to_dict()
         return content_key(spec)
 
     def cost(self) -> float:

@@ -19,12 +19,12 @@ from pathlib import Path
 from ..analysis.analyze import ANALYSIS_WIDTH, Analysis, analysis_from_data, analyze
 from ..analysis.shots import ShotOptions
 from ..encode.chunk import ffmpeg_version, source_fingerprint
-from ..media.normalize import make_mezzanine
+from ..media.normalize import adopt_tracks, make_mezzanine
 from ..media.probe import MediaInfo, probe
 from ..output import process_alive
 from .receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,7 @@ def cached_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float]
     """
     key = content_key({"task": "cfr", "src": source_fingerprint(media.path), "ff": ffmpeg_version(), "v": 1})
     if verified(dest, key) is not None:
-        mezz = probe(dest)
-        mezz.audio = media.audio
-        mezz.audio_path = media.path
+        mezz = adopt_tracks(probe(dest), media)
         if on_progress:
             on_progress(1.0)
         return mezz
@@ -148,7 +146,7 @@ def analyse_task(source: str, options: ShotOptions, work: str) -> TaskResult:
 
 
 # what shotenc writes in a work folder; nothing else there is ever deleted
-WORK_ENTRIES = ("analysis", "chunks", "audio", "stitch", "cfr-source.mp4", "cfr-source.mp4.json")
+WORK_ENTRIES = ("analysis", "chunks", "audio", "subtitles", "stitch", "cfr-source.mp4", "cfr-source.mp4.json")
 _PART = re.compile(r"^\..*?\.(?P<pid>\d{1,9})(?:\.\d+)?\.part(?:\.\w+)?$")  # receipts.temp_name / write_atomic
 
 

@@ -170,7 +170,7 @@ def sample_entry(init: bytes) -> tuple[bytes, bytes]:
     # visual sample entries have 78 bytes of fields before their child boxes, audio ones 28
     skip = 78 if entry.type in (b"avc1", b"avc3", b"hvc1", b"hev1", b"vp09", b"av01") else 28
     for child in boxes(init, entry.start + entry.header + skip, entry.end):
-        if child.type in (b"avcC", b"hvcC", b"vpcC", b"av1C", b"esds"):
+        if child.type in (b"avcC", b"hvcC", b"vpcC", b"av1C", b"esds", b"dec3", b"dac3"):
             return entry.type, bytes(init[child.payload])
     return entry.type, b""
 

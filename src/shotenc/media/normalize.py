@@ -1,4 +1,4 @@
-"""One definition of "the source as shotenc sees it": upright, progressive, constant frame rate, 4:2:0 8-bit.
+"""One definition of "the source as shotenc sees it": upright, progressive, constant frame rate, 4:2:0 8-bit SDR.
 
 Analysis, chunk encodes, and quality references all use these filters, so frame N means the same
 picture everywhere.
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..jobs.receipts import temp_name
 from . import ffmpeg
+from .colour import Colour, tonemap_filter
 from .probe import MediaInfo, probe
 
 
@@ -20,11 +21,14 @@ def video_filters(
     height: int | None = None,
     scaler: str = "bicubic",
     pix_fmt: str = "yuv420p",
+    colour: Colour | None = None,
 ) -> str:
     """The filter chain from a decoded source frame to a normalized frame of ``width`` x ``height``.
 
     Rotation is applied by FFmpeg's autorotate before this chain; interlaced sources are
-    deinterlaced (one frame per frame, yadif); pixel aspect is squared by the scale.
+    deinterlaced (one frame per frame, yadif); pixel aspect is squared by the scale. An HDR source
+    is tone-mapped to SDR unless ``colour`` (what a rendition carries) is HDR; ``colour`` also
+    decides the bit depth (else ``pix_fmt``).
     """
     chain: list[str] = []
     if media.interlaced:
@@ -33,7 +37,9 @@ def video_filters(
     h = height or media.height - media.height % 2
     chain.append(f"scale={w}:{h}:flags={scaler}")
     chain.append("setsar=1")
-    chain.append(f"format={pix_fmt}")
+    if media.colour.hdr and not (colour and colour.hdr):
+        chain.append(tonemap_filter(media.colour))
+    chain.append(f"format={colour.pix_fmt if colour else pix_fmt}")
     return ",".join(chain)
 
 
@@ -92,8 +98,12 @@ def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], 
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)
-    mezz = probe(dest)
-    mezz.audio = media.audio
+    return adopt_tracks(probe(dest), media)
+
+
+def adopt_tracks(mezz: MediaInfo, media: MediaInfo) -> MediaInfo:
+    """The intermediate ``mezz`` of ``media`` with the source's audio, subtitles and colour (read from the source)."""
+    mezz.audio, mezz.subtitles, mezz.colour = media.audio, media.subtitles, media.colour
     mezz.audio_path = media.path
     return mezz
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from ..errors import FFmpegError, InputError
 from ..jobs.receipts import plain_fields
 from . import ffmpeg
+from .colour import Colour, probe_colour
+from .streams import SubtitleStream, block_language, block_title, stream_blocks, subtitle_streams
 
 # rates a camera or a broadcast chain really uses; a rate measured from coarse timestamps snaps
 # to the nearest of these (never just to the first one close enough: 24 is not 23.976)
@@ -54,8 +56,6 @@ _VIDEO_RE = re.compile(
     r"(?: \[SAR (?P<sn>\d+):(?P<sd>\d+))?"
 )
 _AUDIO_RE = re.compile(r"Audio: (?P<codec>\w+)[^,]*, (?P<rate>\d+) Hz, (?P<layout>[^,]+)")
-_STREAM_RE = re.compile(r"^\s*Stream #\d+:(?P<idx>\d+)(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?")
-_TITLE_RE = re.compile(r"^\s+title\s*: (?P<title>.*)$", re.IGNORECASE)
 
 
 @dataclass
@@ -90,7 +90,9 @@ class MediaInfo:
     video_codec: str
     video_stream: int  # index among video streams (for -map 0:v:N)
     audio: list[AudioStream] = field(default_factory=list)
-    audio_path: str = ""  # where the audio is read from when it is not ``path`` (CFR intermediate)
+    audio_path: str = ""  # where the audio and subtitles are read from when it is not ``path`` (CFR intermediate)
+    subtitles: list[SubtitleStream] = field(default_factory=list)
+    colour: Colour = field(default_factory=Colour)
 
     @property
     def interlaced(self) -> bool:
@@ -106,10 +108,12 @@ class MediaInfo:
         num, den = (int(x) for x in str(d["fps"]).split("/"))
         sn, sd = (int(x) for x in str(d["sar"]).split(":"))
         return cls(
-            **plain_fields(d, cls, skip=("fps", "sar", "audio")),
+            **plain_fields(d, cls, skip=("fps", "sar", "audio", "subtitles", "colour")),
             fps=Fraction(num, den),
             sar=Fraction(sn, sd),
             audio=[AudioStream(**plain_fields(a, AudioStream)) for a in d["audio"]],
+            subtitles=[SubtitleStream(**plain_fields(s, SubtitleStream)) for s in d["subtitles"]],
+            colour=Colour.from_dict(d["colour"]),
         )
 
     def to_dict(self) -> dict:
@@ -117,6 +121,7 @@ class MediaInfo:
         d["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
         d["sar"] = f"{self.sar.numerator}:{self.sar.denominator}"
         d["interlaced"] = self.interlaced
+        d["colour"] = self.colour.to_dict()
         return d
 
 
@@ -192,17 +197,6 @@ def frame_rate(nominal: dict[str, Fraction], pts: list[int], timebase: Fraction,
     return _snap_rate(float(mean_rate if vfr else 1 / step))
 
 
-def language_tag(code: str) -> str:
-    """A container's language code as a BCP 47 tag (``eng`` → ``en``); ``und`` when unknown or invalid."""
-    import langcodes
-
-    try:
-        tag = langcodes.standardize_tag(code.strip())
-    except (ValueError, langcodes.tag_parser.LanguageTagError):
-        return "und"
-    return tag if langcodes.tag_is_valid(tag) else "und"
-
-
 def _unreadable(exc: FFmpegError) -> str:
     """Why FFmpeg could not open a source, in the source's terms (not the null output's)."""
     if "Input #0" in exc.stderr and "Stream #" not in exc.stderr:
@@ -234,7 +228,7 @@ def probe(path: str | Path) -> MediaInfo:
         header = ffmpeg.run(["-i", path, "-t", "0", "-f", "null", "-"], what="probe").stderr
     except FFmpegError as exc:
         raise InputError(f"{path}: {_unreadable(exc)}") from None
-    blocks = _stream_blocks(header)
+    blocks = stream_blocks(header)
     video = [b for b in blocks if "Video:" in b[0]]
     pictures = [b for b in video if "attached pic" not in b[0]]
     audio_blocks = [b for b in blocks if "Audio:" in b[0]]
@@ -282,20 +276,9 @@ def probe(path: str | Path) -> MediaInfo:
         video_codec=m["codec"],
         video_stream=vindex,
         audio=_audio_streams(audio_blocks),
+        subtitles=subtitle_streams(blocks),
+        colour=probe_colour(str(path), vindex, m["pix"], m["extra"]),
     )
-
-
-def _stream_blocks(header: str) -> list[list[str]]:
-    """The input's stream listing: one block per stream, its ``Stream #`` line then its metadata lines."""
-    blocks: list[list[str]] = []
-    for line in header.splitlines():
-        if line.startswith(("Stream mapping", "Output #")):
-            break
-        if _STREAM_RE.match(line):
-            blocks.append([line])
-        elif blocks and line.startswith("      "):
-            blocks[-1].append(line)
-    return blocks
 
 
 def _rotation(block: list[str]) -> int:
@@ -318,8 +301,8 @@ def _audio_streams(blocks: list[list[str]]) -> list[AudioStream]:
                 sample_rate=int(am["rate"]),
                 channels=int(cm.group(1)) if cm else _LAYOUT_CHANNELS.get(layout, 2),
                 layout=layout,
-                language=language_tag(_STREAM_RE.match(block[0])["lang"] or "und"),
-                title=next((t["title"].strip() for ln in block[1:] if (t := _TITLE_RE.match(ln))), ""),
+                language=block_language(block),
+                title=block_title(block),
                 default="(default)" in block[0],
             )
         )

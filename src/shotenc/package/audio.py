@@ -1,4 +1,8 @@
-"""Audio renditions: every track of the source, AAC stereo and 5.1, grouped at the video's segment instants."""
+"""Audio renditions: every track of the source, AAC stereo and 5.1 (and E-AC-3 5.1 on request), grouped
+at the video's segment instants.
+
+Dolby Atmos is not offered: it needs an object-audio (JOC) encoder, which FFmpeg does not have.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,42 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ShotencError
 from ..jobs.receipts import temp_name
 from ..media import ffmpeg
 from ..media.probe import AudioStream, MediaInfo
+from ..media.streams import language_name
 from .cmaf import Rendition, Segment, split_fragments
-from .codec_strings import codec_string
+from .codec_strings import codec_string, dolby_channel_config
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """An audio codec shotenc publishes: FFmpeg's encoder, its rate per channel layout, how it is fragmented."""
+
+    name: str
+    encoder: str
+    kbps: dict[int, int]  # channels -> kbps; the layouts it is made in
+    movflags: str
+    summary: str
+
+
+# E-AC-3's headers must be parsed before the moov can be written: its moov waits for the first fragment
+AUDIO_FORMATS = {
+    "aac": AudioFormat("aac", "aac", {2: 128, 6: 384}, "+empty_moov+default_base_moof+cmaf",
+                       "AAC-LC stereo of every track, and 5.1 where the track has 6 channels or more (always)"),
+    "eac3": AudioFormat("eac3", "eac3", {6: 448}, "+delay_moov+default_base_moof+cmaf",
+                        "E-AC-3 5.1 (ec-3) of every track with 6 channels or more"),
+}  # fmt: skip
+REQUIRED_FORMAT = "aac"
+
+
+def check_formats(formats: list[str]) -> list[str]:
+    """``formats`` as the registry knows them, AAC always first; ShotencError for an unknown one."""
+    unknown = [f for f in formats if f not in AUDIO_FORMATS]
+    if unknown:
+        raise ShotencError(f"unknown audio format(s) {', '.join(unknown)}; choose from {', '.join(AUDIO_FORMATS)}")
+    return [REQUIRED_FORMAT] + [f for f in dict.fromkeys(formats) if f != REQUIRED_FORMAT]
 
 
 @dataclass(frozen=True)
@@ -20,6 +55,7 @@ class AudioSpec:
     channels: int
     kbps: int
     default: bool = False  # the rendition players pick first: the stereo one of the source's default track
+    codec: str = "aac"  # a key of AUDIO_FORMATS
 
     @property
     def name(self) -> str:
@@ -28,23 +64,13 @@ class AudioSpec:
         return base if self.channels == 2 else f"{base} ({'5.1' if self.channels == 6 else self.channels})"
 
 
-def language_name(tag: str) -> str:
-    """The language's own English name (``fr`` → ``French``); empty for ``und``."""
-    if tag == "und":
-        return ""
-    import langcodes
+def audio_renditions(media: MediaInfo, formats: tuple[str, ...] = (REQUIRED_FORMAT,)) -> list[AudioSpec]:
+    """Every audio track of the source: AAC stereo always, AAC 5.1 too where the track has 5.1 or more,
+    and the 5.1 of each other format in ``formats`` (``eac3``) where the track has 5.1 or more.
 
-    try:
-        return langcodes.Language.get(tag).display_name()
-    except (ImportError, LookupError, ValueError):
-        return tag
-
-
-def audio_renditions(media: MediaInfo) -> list[AudioSpec]:
-    """Every audio track of the source: AAC stereo always, AAC 5.1 too where the track has 5.1 or more.
-
-    Ids name the channels and, with several tracks, the language (``aac-2ch-fr``); the source's
-    default track (the first when none is marked) gives the default rendition.
+    Ids name the codec, the channels and, with several tracks, the language (``aac-2ch-fr``,
+    ``eac3-6ch-en``); the source's default track (the first when none is marked) gives the default
+    rendition.
     """
     if not media.audio:
         return []
@@ -53,14 +79,16 @@ def audio_renditions(media: MediaInfo) -> list[AudioSpec]:
     tags = [t + (f"-{a.index + 1}" if tags.count(t) > 1 else "") for t, a in zip(tags, media.audio, strict=True)]
     out = []
     for track, tag in zip(media.audio, tags, strict=True):
-        out.append(AudioSpec(f"aac-2ch{tag}", track, 2, 128, default=track is default))
-        if track.channels >= 6:
-            out.append(AudioSpec(f"aac-6ch{tag}", track, 6, 384))
+        for fmt in check_formats(list(formats)):
+            for channels, kbps in AUDIO_FORMATS[fmt].kbps.items():
+                if channels == 2 or track.channels >= 6:
+                    default_one = fmt == REQUIRED_FORMAT and channels == 2 and track is default
+                    out.append(AudioSpec(f"{fmt}-{channels}ch{tag}", track, channels, kbps, default_one, fmt))
     return out
 
 
 def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Path) -> Path:
-    """AAC-LC of the whole title in fragments of about half a second, padded or cut to ``duration_s``."""
+    """The whole title in ``spec``'s codec, in fragments of about half a second, padded or cut to ``duration_s``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(dest)
     layout = "stereo" if spec.channels == 2 else "5.1"
@@ -82,11 +110,11 @@ def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Pat
                 "-t",
                 f"{duration_s:.6f}",
                 "-c:a",
-                "aac",
+                AUDIO_FORMATS[spec.codec].encoder,
                 "-b:a",
                 f"{spec.kbps}k",
                 "-movflags",
-                "+empty_moov+default_base_moof+cmaf",
+                AUDIO_FORMATS[spec.codec].movflags,
                 "-frag_duration",
                 "480000",
                 "-f",
@@ -110,10 +138,11 @@ def package_audio(spec: AudioSpec, encoded: Path, video_segments: list[Segment],
 
     ts, segs, init_len = split_fragments(encoded, bounds, out_dir, 0.24)
     init = (out_dir / "init.mp4").read_bytes()
+    config = dolby_channel_config(init)
     return Rendition(
         spec.id,
         "audio",
-        "aac",
+        spec.codec,
         codec_string(init),
         ts,
         segs,
@@ -123,4 +152,5 @@ def package_audio(spec: AudioSpec, encoded: Path, video_segments: list[Segment],
         language=spec.stream.language,
         name=spec.name,
         default=spec.default,
+        extra={"dolby_channel_config": config} if config else {},
     )

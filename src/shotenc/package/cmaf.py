@@ -19,6 +19,9 @@ from ..media.mp4box import Fragment, read_layout, timescale
 
 FRAG_FLAGS = "+frag_keyframe+empty_moov+default_base_moof+cmaf"
 SEGMENT_NAME = "seg-{:05d}.m4s"
+# segment file names by kind of rendition (the DASH template and the HLS playlists follow them)
+SEGMENT_NAMES = {"video": SEGMENT_NAME, "audio": SEGMENT_NAME, "subtitles": "seg-{:05d}.vtt",
+                 "thumbnails": "tile-{:05d}.jpg"}  # fmt: skip
 
 
 @dataclass
@@ -38,8 +41,8 @@ class Segment:
 @dataclass
 class Rendition:
     id: str
-    kind: str  # video | audio
-    codec: str  # h264 | hevc | vp9 | av1 | aac
+    kind: str  # video | audio | subtitles | thumbnails
+    codec: str  # h264 | hevc | vp9 | av1 | aac | eac3 | webvtt | jpeg
     codec_string: str
     timescale: int
     segments: list[Segment]
@@ -57,6 +60,14 @@ class Rendition:
     @property
     def directory(self) -> str:
         return f"{self.kind}/{self.id}"
+
+    def segment_name(self, number: int) -> str:
+        return SEGMENT_NAMES[self.kind].format(number)
+
+    @property
+    def media_template(self) -> str:
+        """The DASH SegmentTemplate@media of this rendition's segments."""
+        return f"{self.directory}/" + SEGMENT_NAMES[self.kind].replace("{:05d}", "$Number%05d$")
 
     @property
     def duration_s(self) -> float:

@@ -12,10 +12,26 @@ def codec_string(init: bytes, width: int = 0, height: int = 0, fps: float = 0.0)
     entry = kind.decode("ascii", "replace")
     if entry == "mp4a":
         return f"mp4a.40.{_aac_object_type(cfg)}"
+    if entry in ("ec-3", "ac-3"):
+        return entry  # RFC 6381 / ETSI TS 102 366 Annex F: the sample entry itself
     codec = codecs.for_sample_entry(entry)
     if codec is None:
         raise ValueError(f"unsupported sample entry {kind!r}")
     return codec.codec_string(entry, cfg, width, height, fps)
+
+
+# ETSI TS 102 366 acmod -> the Dolby DASH channel mask (L C R Ls Rs ... LFE, 16 bits, MSB = L)
+_ACMOD_MASK = {1: 0x4000, 2: 0xA000, 3: 0xE000, 4: 0xA100, 5: 0xE100, 6: 0xB800, 7: 0xF800}
+
+
+def dolby_channel_config(init: bytes) -> str:
+    """The ``tag:dolby.com,2014:dash:audio_channel_configuration:2011`` value of an E-AC-3 init segment
+    (``F801`` for 5.1) from its dec3 box; empty for other codecs."""
+    kind, dec3 = sample_entry(init)
+    if kind != b"ec-3" or len(dec3) < 4:
+        return ""
+    acmod, lfeon = (dec3[3] >> 1) & 0x7, dec3[3] & 0x1
+    return f"{_ACMOD_MASK.get(acmod, 0) | lfeon:04X}"
 
 
 def _aac_object_type(esds: bytes) -> int:

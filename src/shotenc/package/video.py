@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import codecs
 from ..analysis.shots import Shot
 from ..errors import ShotencError
 from ..ladder import Rung
@@ -50,6 +51,7 @@ def package_video(
         largest = max(range(len(chunk_paths)), key=lambda i: sizes[i][0] * sizes[i][1])
         init = Path(chunk_paths[largest]).read_bytes()
     w, h = rung.width, rung.height
+    colour = codecs.get(rung.codec).rendition_colour(media.colour, rung.bit_depth)
     return Rendition(
         rung.id,
         "video",
@@ -61,4 +63,5 @@ def package_video(
         width=w,
         height=h,
         fps=f"{fps.numerator}/{fps.denominator}" if fps.denominator != 1 else str(fps.numerator),
+        extra=colour.rendition_info() if colour else {},
     )

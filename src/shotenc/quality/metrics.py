@@ -5,6 +5,10 @@ size, so "frame N" is the same picture the encoders saw. A rendition smaller tha
 upscaled to that size with bicubic before scoring (standard practice: VMAF models a viewer
 watching on the source-size display). libvmaf takes the distorted stream first and the reference
 second; both are retimed to ``pts = N`` so frames pair by number, never by guesswork.
+
+VMAF models SDR pictures: for an HDR source the reference is the tone-mapped source (the normalizing
+filters tone-map), and an HDR rendition is tone-mapped the same way before it is scored
+(``hdr_distorted``), so an HDR rendition's VMAF is that of its SDR picture.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 from ..analysis.shots import Shot
 from ..errors import ShotencError
 from ..media import ffmpeg
+from ..media.colour import tonemap_filter
 from ..media.normalize import seek_args, source_pad, video_filters
 from ..media.probe import MediaInfo
 
@@ -145,6 +150,7 @@ def score(
     n_subsample: int = 1,
     threads: int = 0,
     model: str | None = None,
+    hdr_distorted: bool = False,
 ) -> Scores:
     """Score ``distorted`` against source frames [start_frame, start_frame + frame_count).
 
@@ -152,7 +158,14 @@ def score(
     scores every n-th frame; ``threads`` is libvmaf's thread count (0: its default).
     """
     return score_many(
-        [distorted], source, start_frame, frame_count, n_subsample=n_subsample, threads=threads, model=model
+        [distorted],
+        source,
+        start_frame,
+        frame_count,
+        n_subsample=n_subsample,
+        threads=threads,
+        model=model,
+        hdr_distorted=hdr_distorted,
     )[0]
 
 
@@ -166,6 +179,7 @@ def score_many(
     threads: int = 0,
     model: str | None = None,
     ssim: bool = True,
+    hdr_distorted: bool = False,
 ) -> list[Scores]:
     """Score several encodes of the same source range in one FFmpeg run.
 
@@ -183,7 +197,7 @@ def score_many(
     k = max(1, n_subsample)
     with tempfile.TemporaryDirectory(prefix="shotenc-vmaf-") as tmp:
         logs = [Path(tmp) / f"vmaf{i}.json" for i in range(len(distorted))]
-        graph = _scoring_graph(source, frame_count, logs, model, threads, k, ssim)
+        graph = _scoring_graph(source, frame_count, logs, model, threads, k, ssim, hdr_distorted)
         inputs: list[str | os.PathLike] = []
         for d in distorted:
             inputs += ["-i", d]
@@ -202,7 +216,14 @@ def score_many(
 
 
 def _scoring_graph(
-    source: MediaInfo, frame_count: int, logs: list[Path], model: str, threads: int, k: int, ssim: bool
+    source: MediaInfo,
+    frame_count: int,
+    logs: list[Path],
+    model: str,
+    threads: int,
+    k: int,
+    ssim: bool,
+    hdr_distorted: bool = False,
 ) -> str:
     """The reference decoded once, normalized and split; each distorted input scaled to it and scored."""
     w, h = reference_size(source)
@@ -210,7 +231,8 @@ def _scoring_graph(
     retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
     ref_chain = f"trim=end_frame={frame_count},{video_filters(source, w, h)},{retime}"
     ref_chain += (f",split={n}" + "".join(f"[r{i}]" for i in range(n))) if n > 1 else "[r0]"
-    dist_chain = f"scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p,{retime}"
+    to_sdr = f"{tonemap_filter(source.colour)}," if hdr_distorted and source.colour.hdr else ""
+    dist_chain = f"scale={w}:{h}:flags=bicubic,setsar=1,{to_sdr}format=yuv420p,{retime}"
     features = "psnr|name=float_ssim" if ssim else "psnr"
     parts = [f"{source_pad(source, n)}{ref_chain}"]
     for i, log in enumerate(logs):
