@@ -27,12 +27,27 @@ def rendition_shots(plan: EncodePlan, rung_id: str, chunks: dict[tuple[str, int]
                 "shot": s.index,
                 "rate": plan.point(rung_id, s.index).to_dict(),
                 "requested_kbps": chunk.requested_kbps,
+                "requested_crf": chunk.requested_crf,
                 "bytes": chunk.bytes,
                 "kbps": round(chunk.bytes * 8 / s.duration_s / 1000, 2),
                 "encode_s": round(chunk.seconds, 3),
             }
         )
     return rows
+
+
+def rate_summary(plan: EncodePlan, rung_id: str, rendition: dict) -> dict:
+    """The rung's target, what the plan expected it to spend, and how far the result is from the target."""
+    rung = next(r for r in plan.rungs if r.id == rung_id)
+    seconds = sum(s.duration_s for s in plan.shots)
+    points = [plan.point(rung_id, s.index) for s in plan.shots]
+    kbps = [p.value if p.kind == "bitrate" else p.predicted_kbps for p in points]
+    planned = sum(k * s.duration_s for k, s in zip(kbps, plan.shots, strict=True)) / seconds if all(kbps) else None
+    return {
+        "target_kbps": rung.bitrate_kbps,
+        "planned_kbps": None if planned is None else round(planned, 2),
+        "target_error": round(rendition["avg_kbps"] / rung.bitrate_kbps - 1, 4),
+    }
 
 
 def build_report(
@@ -45,7 +60,8 @@ def build_report(
     for rend in title.video:
         rend.extra["rung"] = rungs[rend.id].to_dict()
         rend.extra["shots"] = rendition_shots(plan, rend.id, chunks)
-        renditions.append(rend.to_dict())
+        entry = rend.to_dict()
+        renditions.append({**entry, **rate_summary(plan, rend.id, entry)})
     every = title.video + title.audio + title.subtitles + ([title.thumbnails] if title.thumbnails else [])
     reused = sum(1 for c in chunks.values() if c.reused)
     return {

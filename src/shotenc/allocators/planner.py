@@ -156,7 +156,9 @@ class HullPlanner:
             out_rungs.append(new)
             codec = codecs.get(rung.codec)
             plan_points[new.id] = [
-                RatePoint("crf", codec.crf(p.crf), rung.maxrate_kbps, rung.bufsize_kbps, *_own_size(p, best.size))
+                RatePoint(
+                    "crf", codec.crf(p.crf), rung.maxrate_kbps, rung.bufsize_kbps, *_own_size(p, best.size), p.kbps
+                )
                 for p in best.allocation.points
             ]
             choices.append({**best.to_dict(), "rung": new.id, "ladder_rung": rung.id})

@@ -18,6 +18,7 @@ class AV1(Codec):
     crf_step = 1.0
     probe_crfs = (24, 38, 52)
     train_crfs = (20, 29, 38, 47, 56)
+    crf_halving = 12.0
     cost = 2.0
     abr_prior = 1.45
     browser = True

@@ -24,10 +24,12 @@ class RatePoint:
     bufsize_kbps: float
     width: int = 0  # 0: the rung's own size (an optimizer may pick another resolution)
     height: int = 0
+    predicted_kbps: float = 0.0  # what the plan expects a CRF chunk to cost (0: no prediction)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["value"] = round(self.value, 3)
+        d["predicted_kbps"] = round(self.predicted_kbps, 2)
         return d
 
 
@@ -47,6 +49,7 @@ class Codec:
     train_crfs: ClassVar[tuple[float, ...]]  # denser grid for fitting the rate-quality model
     cost: ClassVar[float]  # relative encode cost per pixel-frame (to start the slowest chunks first)
     abr_prior: ClassVar[float]  # planned / actual bitrate of a short 1-pass ABR chunk (rate feedback)
+    crf_halving: ClassVar[float]  # CRF steps that halve the rate, near the middle of the range (rate feedback)
     browser: ClassVar[bool]  # plays through MSE in Chromium (the browser tests)
     ten_bit: ClassVar[bool] = False  # 10-bit 4:2:0 in a profile players decode (HEVC Main10, VP9 profile 2, AV1)
     hdr: ClassVar[bool] = False  # HDR renditions of an HDR source (else they are tone-mapped to SDR)

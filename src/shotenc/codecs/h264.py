@@ -16,6 +16,7 @@ class H264(Codec):
     crf_range = (0.0, 51.0)
     probe_crfs = (17, 27, 37)
     train_crfs = (15, 21, 27, 33, 39, 45)
+    crf_halving = 6.0
     cost = 1.0
     abr_prior = 1.0
     browser = True

@@ -17,6 +17,7 @@ class HEVC(Codec):
     crf_range = (0.0, 51.0)
     probe_crfs = (19, 29, 39)
     train_crfs = (17, 23, 29, 35, 41, 47)
+    crf_halving = 6.0
     cost = 3.0
     abr_prior = 1.3
     browser = False  # Debian's Chromium has no HEVC decoder

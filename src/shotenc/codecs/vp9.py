@@ -43,6 +43,7 @@ class VP9(Codec):
     crf_step = 1.0
     probe_crfs = (24, 38, 52)
     train_crfs = (20, 29, 38, 47, 56)
+    crf_halving = 12.0
     cost = 2.5
     abr_prior = 1.4
     browser = True

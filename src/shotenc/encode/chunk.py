@@ -104,6 +104,7 @@ class ChunkJob:
     rate: RatePoint  # what the plan says; identifies the chunk
     threads: int = 1
     request_kbps: float = 0.0  # bitrate actually asked of the encoder (rate feedback), 0: the plan's
+    request_crf: float = 0.0  # CRF actually asked of the encoder (rate feedback), 0: the plan's
     in_band: bool = False  # parameter sets at the keyframe: the rendition changes size between shots
 
     @property
@@ -114,6 +115,8 @@ class ChunkJob:
     def encoder_rate(self) -> RatePoint:
         if self.rate.kind == "bitrate" and self.request_kbps:
             return replace(self.rate, value=self.request_kbps)
+        if self.rate.kind == "crf" and self.request_crf:
+            return replace(self.rate, value=self.request_crf)
         return self.rate
 
     @property
@@ -194,6 +197,7 @@ class Chunk:
     seconds: float
     reused: bool
     requested_kbps: float = 0.0
+    requested_crf: float = 0.0
 
 
 def ffmpeg_version() -> str:
@@ -244,6 +248,7 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
             time.perf_counter() - t0,
             False,
             job.encoder_rate.value if job.rate.kind == "bitrate" else 0.0,
+            job.encoder_rate.value if job.rate.kind == "crf" else 0.0,
         )
         os.replace(tmp, out)
         write_receipt(out.with_suffix(".json"), {k: v for k, v in asdict(chunk).items() if k not in ("path", "reused")})
