@@ -54,10 +54,31 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
     default=None,
     help="Titles to pre-position, one per line, most popular first.",
 )
-@click.option("--origin-timeout", type=float, default=2.0, show_default=True, help="Seconds before failing over.")
+@click.option(
+    "--origin-timeout", type=float, default=2.0, show_default=True, help="Seconds without a byte before failing over."
+)
+@click.option("--header-timeout", type=float, default=10.0, show_default=True, help="Seconds to complete headers.")
+@click.option("--idle-timeout", type=float, default=30.0, show_default=True, help="Seconds an idle connection stays.")
+@click.option("--max-connections", type=int, default=None, help="Connection cap [default: from the descriptor limit].")
+@click.option("--max-object-mb", type=float, default=None, help="Larger objects are streamed, not cached [cache/8].")
 @click.option("--allow-throttle", is_flag=True, help="Enable /_edge/throttle?kbps=N (for player tests).")
 @user_errors
-def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, origin_timeout, allow_throttle):
+def serve(
+    folders,
+    port,
+    host,
+    cache_mb,
+    policy,
+    origins,
+    prefetch,
+    popularity,
+    origin_timeout,
+    header_timeout,
+    idle_timeout,
+    max_connections,
+    max_object_mb,
+    allow_throttle,
+):
     """Serve output folders (and/or upstream origins) through the caching edge."""
     from .edge import EdgeConfig, start
 
@@ -71,6 +92,10 @@ def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, 
         prefetch=prefetch,
         popularity=popularity,
         origin_timeout_s=origin_timeout,
+        header_timeout_s=header_timeout,
+        idle_timeout_s=idle_timeout,
+        max_connections=max_connections,
+        max_object_mb=max_object_mb,
         allow_throttle=allow_throttle,
         host=host,
         port=port,

@@ -15,6 +15,7 @@ import mimetypes
 import re
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from aiohttp import web
 
 from . import cache as cache_mod
 from . import manifests
-from .origins import HttpOrigin, LocalOrigin, NotFound, Origin, OriginFailed, safe_relpath
+from .limits import EXHAUSTED, ConnectionGuard, GuardedSite
+from .origins import HttpOrigin, LocalOrigin, NotFound, Origin, OriginFailed, Source, safe_relpath
 
 WEB_DIR = Path(__file__).with_name("web")
 LIBS = {
@@ -44,7 +46,9 @@ CORS = {
     "Access-Control-Allow-Headers": "Range",
     "Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges",
 }
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.IGNORECASE)
+ALLOW = "GET, HEAD, OPTIONS"
+THROTTLE_CHUNK = 16 * 1024
 FAIL_PENALTY_S = 5.0
 EDGE_KEY: web.AppKey[Edge] = web.AppKey("edge")  # type: ignore[name-defined]
 
@@ -58,7 +62,12 @@ class EdgeConfig:
     prefetch: int = 0  # first N segments of every rendition before serving (0: none, or all
     # segments of the titles in ``popularity``)
     popularity: Path | None = None  # one title per line, most popular first
-    origin_timeout_s: float = 2.0
+    origin_timeout_s: float = 2.0  # an upstream that sends no byte for this long has failed
+    header_timeout_s: float = 10.0  # a request's headers must be complete this soon after its first byte
+    idle_timeout_s: float = 30.0  # a connection with no request in progress is closed after this
+    max_connections: int | None = None  # default: what the descriptor limit allows (limits.py)
+    send_timeout_s: float = 30.0  # a client that reads nothing for this long is dropped
+    max_object_mb: float | None = None  # larger objects are streamed, not cached (default: cache/8)
     allow_throttle: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
@@ -110,11 +119,13 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
 
 
 class Edge:
-    """State of one edge server: cache, origins, stats, throttle."""
+    """State of one edge server: cache, origins, stats, throttle, connection guard."""
 
     def __init__(self, cfg: EdgeConfig):
         self.cfg = cfg
         self.cache = cache_mod.make(cfg.policy, int(cfg.cache_mb * 1024 * 1024))
+        mb = cfg.max_object_mb
+        self.max_object = int(mb * 1024 * 1024) if mb is not None else self.cache.capacity // 8
         self.origins: list[Origin] = []
         if cfg.titles:
             self.origins.append(LocalOrigin(cfg.titles))
@@ -122,6 +133,7 @@ class Edge:
         self.stats = EdgeStats()
         self.failed_until: dict[str, float] = {}
         self.throttle_kbps = 0.0
+        self.guard = ConnectionGuard(cfg.header_timeout_s, cfg.idle_timeout_s, cfg.max_connections)
         self._rr = 0
         self._inflight: dict[str, asyncio.Future] = {}
 
@@ -135,43 +147,71 @@ class Edge:
         healthy = [o for o in rotated if self.failed_until.get(o.name, 0) <= now]
         return healthy + [o for o in rotated if o not in healthy]
 
-    async def from_origins(self, rel: str) -> bytes:
-        """Fetch from the first origin that answers; a failure moves on to the next one."""
+    def origin_failed(self, origin: str, exc: OriginFailed) -> None:
+        self.stats.origin_errors += 1
+        self.failed_until[origin] = time.monotonic() + FAIL_PENALTY_S
+        if exc.cause is not None and exc.cause.errno in EXHAUSTED:
+            self.guard.exhausted(exc.cause)
+
+    async def open(self, rel: str, start: int = 0) -> Source:
+        """Open ``rel`` at the first origin that answers; a failure moves on to the next one."""
         missing = 0
         tried_failed = False
         for origin in self._order():
             try:
-                body = await origin.fetch(rel)
+                src = await origin.open(rel, start)
             except NotFound:
                 missing += 1
                 continue
-            except OriginFailed:
-                self.stats.origin_errors += 1
-                self.failed_until[origin.name] = time.monotonic() + FAIL_PENALTY_S
+            except OriginFailed as exc:
+                self.origin_failed(origin.name, exc)
                 tried_failed = True
                 continue
             if tried_failed:
                 self.stats.failovers += 1
-            return body
+            return src
         if missing:
             raise NotFound(rel)  # a live replica says it does not exist: that is the answer
         raise OriginFailed(rel)
 
-    async def get(self, rel: str) -> tuple[bytes, bool]:
-        """The object and whether it came from the cache; one origin fetch per key at a time."""
+    async def read_whole(self, rel: str) -> bytes:
+        """The whole object; a failure part-way moves on to the next origin."""
+        for _ in range(max(1, len(self.origins))):
+            src = await self.open(rel)
+            try:
+                body = await src.read_all()
+            except OriginFailed as exc:
+                self.origin_failed(src.origin, exc)
+                continue
+            self.stats.bytes_from_origin += len(body)
+            return body
+        raise OriginFailed(rel)
+
+    async def lookup(self, rel: str) -> tuple[bytes | None, Source | None, bool]:
+        """(body, None, hit) for what fits the cache, or (None, open source, False) for an object
+        over the cache's object limit, which is streamed through. One origin fetch per key at a time.
+        """
         body = self.cache.get(rel)
         if body is not None:
             self.stats.hits += 1
             self.stats.bytes_from_cache += len(body)
-            return body, True
+            return body, None, True
         self.stats.misses += 1
         pending = self._inflight.get(rel)
         if pending is not None:
-            return await asyncio.shield(pending), False
+            body = await asyncio.shield(pending)
+            if body is not None:
+                return body, None, False
+            return None, await self.open(rel), False
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[rel] = fut
         try:
-            body = await self.from_origins(rel)
+            src = await self.open(rel)
+            if src.size is None or src.size > self.max_object:
+                fut.set_result(None)
+                return None, src, False
+            await src.close()
+            body = await self.read_whole(rel)
             fut.set_result(body)
         except BaseException as exc:
             fut.set_exception(exc)
@@ -179,9 +219,8 @@ class Edge:
             raise
         finally:
             del self._inflight[rel]
-        self.stats.bytes_from_origin += len(body)
         self.cache.put(rel, body)
-        return body, False
+        return body, None, False
 
     # --- pre-positioning -----------------------------------------------------------------
     def _titles_to_fill(self) -> list[str]:
@@ -202,7 +241,7 @@ class Edge:
         for title in self._titles_to_fill():
             rels = [f"{title}/manifest.mpd", f"{title}/master.m3u8"]
             try:
-                text = (await self.from_origins(rels[0])).decode()
+                text = (await self.read_whole(rels[0])).decode()
                 pres = manifests.parse_mpd(text, f"/{title}/manifest.mpd")
             except (NotFound, OriginFailed, manifests.ManifestError, UnicodeDecodeError):
                 continue
@@ -214,8 +253,10 @@ class Edge:
                 if rel in self.cache:
                     continue
                 try:
-                    body = await self.from_origins(rel)
+                    body = await self.read_whole(rel)
                 except (NotFound, OriginFailed):
+                    continue
+                if len(body) > self.max_object:
                     continue
                 if self.cache.used + len(body) > self.cache.capacity:
                     return  # full: stop rather than evict what was just placed
@@ -230,9 +271,11 @@ class Edge:
             hit_ratio=self.stats.hits / max(1, self.stats.hits + self.stats.misses),
             cache_used_bytes=self.cache.used,
             cache_capacity_bytes=self.cache.capacity,
+            max_object_bytes=self.max_object,
             policy=self.cache.name,
             origins=[o.name for o in self.origins],
             throttle_kbps=self.throttle_kbps,
+            **self.guard.stats(),
         )
         return d
 
@@ -246,42 +289,113 @@ def _not_found() -> web.Response:
     return web.Response(status=404, text="not found\n", headers=CORS)
 
 
-async def _send(request: web.Request, edge: Edge, rel: str, body: bytes, hit: bool) -> web.StreamResponse:
-    size = len(body)
-    headers = {
+def _headers(rel: str, hit: bool) -> dict[str, str]:
+    return {
         **CORS,
         "Content-Type": content_type(rel),
         "Accept-Ranges": "bytes",
         "X-Cache": "HIT" if hit else "MISS",
         "Cache-Control": "public, max-age=3600",
     }
-    status = 200
+
+
+def _wanted(request: web.Request, size: int | None) -> tuple[int, int | None] | None | bool:
+    """The byte range asked for: (start, end inclusive), None for all, False for 416."""
     rng = request.headers.get("Range")
-    if rng is not None:
-        r = parse_range(rng, size)
-        if r is False:
-            return web.Response(status=416, headers={**CORS, "Content-Range": f"bytes */{size}"})
-        if r:
-            start, end = r
-            body = body[start : end + 1]
-            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-            status = 206
-    if request.method == "HEAD":
-        headers["Content-Length"] = str(len(body))
-        return web.Response(status=status, headers=headers)
-    kbps = edge.throttle_kbps
-    if kbps <= 0 or not rel.endswith((".m4s", ".mp4")):
-        return web.Response(status=status, body=body, headers=headers)
+    if rng is None or size is None:
+        return None
+    return parse_range(rng, size)
+
+
+async def _stream(
+    request: web.Request,
+    edge: Edge,
+    rel: str,
+    status: int,
+    headers: dict,
+    length: int | None,
+    chunks: AsyncIterator[bytes],
+) -> web.StreamResponse:
+    """Send ``chunks`` as they come, throttled when asked to; a client that stops reading for
+    ``send_timeout_s`` or an origin that stalls mid-way ends the response (the connection closes)."""
     resp = web.StreamResponse(status=status, headers=headers)
-    resp.content_length = len(body)
+    if length is not None:
+        resp.content_length = length
     await resp.prepare(request)
-    chunk = 16 * 1024
-    for i in range(0, len(body), chunk):
-        part = body[i : i + chunk]
-        await resp.write(part)
-        await asyncio.sleep(len(part) * 8 / (kbps * 1000))
+    media = rel.endswith((".m4s", ".mp4"))
+    try:
+        async for data in chunks:
+            throttle = edge.throttle_kbps if media else 0.0
+            step = THROTTLE_CHUNK if throttle > 0 else max(1, len(data))
+            for i in range(0, len(data), step):
+                part = data[i : i + step]
+                await asyncio.wait_for(resp.write(part), edge.cfg.send_timeout_s)
+                if throttle > 0:
+                    await asyncio.sleep(len(part) * 8 / (throttle * 1000))
+    except (OriginFailed, asyncio.TimeoutError, ConnectionError):
+        if request.transport is not None:
+            request.transport.close()
+        return resp
     await resp.write_eof()
     return resp
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _send(
+    request: web.Request, edge: Edge, rel: str, body: bytes | None, src: Source | None, hit: bool
+) -> web.StreamResponse:
+    size = len(body) if body is not None else src.size
+    headers = _headers(rel, hit)
+    status, start, end = 200, 0, None
+    r = _wanted(request, size)
+    if r is False:
+        if src is not None:
+            await src.close()
+        return web.Response(status=416, headers={**CORS, "Content-Range": f"bytes */{size}"})
+    if r:
+        start, end = r
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        status = 206
+    length = (end - start + 1) if end is not None else size
+    if request.method == "HEAD":
+        if src is not None:
+            await src.close()
+        if length is not None:
+            headers["Content-Length"] = str(length)
+        return web.Response(status=status, headers=headers)
+    if body is not None:
+        view = memoryview(body)[start : end + 1 if end is not None else None]
+        if edge.throttle_kbps <= 0 or not rel.endswith((".m4s", ".mp4")):
+            return web.Response(status=status, body=view, headers=headers)
+        return await _stream(request, edge, rel, status, headers, length, _one(bytes(view)))
+    assert src is not None
+    if start:
+        await src.close()
+        src = await edge.open(rel, start)
+    return await _stream(request, edge, rel, status, headers, length, _counted(edge, src, length))
+
+
+async def _counted(edge: Edge, src: Source, length: int | None) -> AsyncIterator[bytes]:
+    """An origin's bytes, at most ``length`` of them, counted in the stats; closes the source."""
+    left = length
+    try:
+        async for data in src.chunks:
+            if left is not None:
+                data = data[:left]
+                left -= len(data)
+            edge.stats.bytes_from_origin += len(data)
+            if data:
+                yield data
+            if left == 0:
+                return
+    except OriginFailed as exc:
+        edge.origin_failed(src.origin, exc)
+        raise
+    finally:
+        await src.close()
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
@@ -289,6 +403,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     edge.stats.requests += 1
     if request.method == "OPTIONS":
         return web.Response(status=204, headers=CORS)
+    if request.method not in ("GET", "HEAD"):
+        return web.Response(status=405, text="method not allowed\n", headers={**CORS, "Allow": ALLOW})
     raw = request.raw_path
     if raw in ("/", ""):
         return web.json_response({"titles": sorted(edge.cfg.titles), "player": "/_player/"}, headers=CORS)
@@ -301,13 +417,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         edge.stats.not_found += 1
         return _not_found()
     try:
-        body, hit = await edge.get(rel)
+        body, src, hit = await edge.lookup(rel)
+        return await _send(request, edge, rel, body, src, hit)
     except NotFound:
         edge.stats.not_found += 1
         return _not_found()
     except OriginFailed:
         return web.Response(status=502, text="all origins failed\n", headers=CORS)
-    return await _send(request, edge, rel, body, hit)
 
 
 async def _admin(request: web.Request, edge: Edge) -> web.Response:
@@ -338,7 +454,10 @@ def _player_file(raw: str) -> web.Response:
 
 @web.middleware
 async def _guard(request: web.Request, handler):
-    """Nothing a client sends may take the server down: any failure becomes a 500."""
+    """Nothing a client sends may take the server down: any failure becomes a 500. The connection
+    guard learns when a request is being handled (so it is not timed out meanwhile)."""
+    guard = request.app[EDGE_KEY].guard
+    guard.request_started(request.transport)
     try:
         return await handler(request)
     except web.HTTPException:
@@ -347,6 +466,8 @@ async def _guard(request: web.Request, handler):
         raise
     except Exception:  # noqa: BLE001 - the server must keep serving
         return web.Response(status=500, text="internal error\n")
+    finally:
+        guard.request_finished(request.transport)
 
 
 def make_app(edge: Edge) -> web.Application:
@@ -372,7 +493,7 @@ async def start(cfg: EdgeConfig) -> tuple[web.AppRunner, Edge, int]:
     await edge.prefill()
     runner = web.AppRunner(make_app(edge), access_log=None, **HANDLER_LIMITS)
     await runner.setup()
-    site = web.TCPSite(runner, cfg.host, cfg.port, reuse_address=True)
+    site = GuardedSite(runner, cfg.host, cfg.port, edge.guard)
     await site.start()
     port = runner.addresses[0][1]
     return runner, edge, port

@@ -7,7 +7,9 @@ the resolved file stays under its root (symlinks included), so no request escape
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -20,7 +22,11 @@ class NotFound(Exception):
 
 
 class OriginFailed(Exception):
-    """The origin erred or timed out: fail over."""
+    """The origin erred or timed out: fail over. ``cause`` keeps an OSError (e.g. out of descriptors)."""
+
+    def __init__(self, message: str, cause: OSError | None = None):
+        super().__init__(message)
+        self.cause = cause
 
 
 _BAD_RAW = re.compile(r"%2e|%2f|%5c|%00|\\|\x00", re.IGNORECASE)
@@ -44,16 +50,32 @@ def safe_relpath(raw_path: str) -> str | None:
     return "/".join(decoded)
 
 
+CHUNK = 256 * 1024
+
+
 @dataclass
-class Fetched:
-    body: bytes
+class Source:
+    """An object being read from an origin: its size (when known), the offset its bytes start
+    at, and the bytes as they arrive. ``close`` must be awaited when done with it."""
+
     origin: str
+    size: int | None
+    start: int
+    chunks: AsyncIterator[bytes]
+    close: Callable[[], Awaitable[None]]
+
+    async def read_all(self) -> bytes:
+        try:
+            return b"".join([c async for c in self.chunks])
+        finally:
+            await self.close()
 
 
 class Origin:
     name = "origin"
 
-    async def fetch(self, rel: str) -> bytes:  # pragma: no cover - interface
+    async def open(self, rel: str, start: int = 0) -> Source:  # pragma: no cover - interface
+        """Start reading ``rel`` from byte ``start``; raises NotFound or OriginFailed."""
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -80,36 +102,88 @@ class LocalOrigin(Origin):
             raise NotFound(rel)
         return target
 
-    async def fetch(self, rel: str) -> bytes:
+    async def open(self, rel: str, start: int = 0) -> Source:
         path = self.resolve(rel)
         try:
-            return await asyncio.to_thread(path.read_bytes)
+            f = await asyncio.to_thread(path.open, "rb")
+            size = os.fstat(f.fileno()).st_size
+            if start:
+                f.seek(start)
         except OSError as exc:
-            raise OriginFailed(f"{self.name}: {exc}") from None
+            raise OriginFailed(f"{self.name}: {exc}", exc) from None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:
+                try:
+                    data = await asyncio.to_thread(f.read, CHUNK)
+                except OSError as exc:
+                    raise OriginFailed(f"{self.name}: {exc}", exc) from None
+                if not data:
+                    return
+                yield data
+
+        async def close() -> None:
+            f.close()
+
+        return Source(self.name, size, min(start, size), chunks(), close)
+
+
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
 class HttpOrigin(Origin):
-    """An upstream server holding the same ``/<title>/<path>`` tree (another edge or an origin)."""
+    """An upstream server holding the same ``/<title>/<path>`` tree (another edge or an origin).
 
-    def __init__(self, base: str, timeout_s: float = 2.0):
+    Times out on connecting (``connect_s``) and on stalls (no bytes for ``stall_s``), never on the
+    length of a transfer: a large object from a slow but steady origin arrives whole.
+    """
+
+    def __init__(self, base: str, stall_s: float = 2.0, connect_s: float | None = None):
         self.base = base.rstrip("/")
         self.name = self.base
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 1.0))
+        connect = connect_s if connect_s is not None else min(stall_s, 1.0)
+        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=stall_s)
         self._session: aiohttp.ClientSession | None = None
 
-    async def fetch(self, rel: str) -> bytes:
+    async def open(self, rel: str, start: int = 0) -> Source:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
+            self._session = aiohttp.ClientSession(timeout=self.timeout, auto_decompress=False)
         url = f"{self.base}/{rel}"
+        headers = {"Range": f"bytes={start}-"} if start else {}
         try:
-            async with self._session.get(url) as resp:
-                if resp.status == 404:
-                    raise NotFound(rel)
-                if resp.status != 200:
-                    raise OriginFailed(f"{url}: HTTP {resp.status}")
-                return await resp.read()
+            resp = await self._session.get(url, headers=headers)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise OriginFailed(f"{url}: {type(exc).__name__} {exc}".strip()) from None
+        size, skip = resp.content_length, start
+        if resp.status == 206:
+            m = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+            size, skip = (int(m.group(3)), 0) if m else (None, start)
+        elif resp.status == 416:
+            size, skip = start, 0  # asked from the end of the object: nothing left to read
+        elif resp.status != 200:
+            resp.release()
+            if resp.status == 404:
+                raise NotFound(rel)
+            raise OriginFailed(f"{url}: HTTP {resp.status}")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            if resp.status == 416:
+                return
+            left = skip
+            try:
+                async for data in resp.content.iter_chunked(CHUNK):
+                    if left:
+                        cut, left = min(left, len(data)), left - min(left, len(data))
+                        data = data[cut:]
+                    if data:
+                        yield data
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                raise OriginFailed(f"{url}: {type(exc).__name__} {exc}".strip()) from None
+
+        async def close() -> None:
+            resp.release()
+
+        return Source(self.name, size, start, chunks(), close)
 
     async def close(self) -> None:
         if self._session is not None:
