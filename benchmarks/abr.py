@@ -26,14 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from shotenc.delivery import abr, sabre  # noqa: E402
 from shotenc.delivery.manifests import load as load_manifest  # noqa: E402
-from shotenc.delivery.network import Network  # noqa: E402
-from shotenc.delivery.optimum import offline_optimum  # noqa: E402
-from shotenc.delivery.player import PlayOptions, build_title, local_edge, play_url  # noqa: E402
-from shotenc.delivery.qoe import QOE_LIN, QoEModel  # noqa: E402
-from shotenc.delivery.session import SessionConfig, Title, run_session  # noqa: E402
-from shotenc.delivery.traces import trace_set, traces_dir  # noqa: E402
+from shotenc.delivery.player import abr  # noqa: E402
+from shotenc.delivery.player import movie as sabre  # noqa: E402
+from shotenc.delivery.player.client import PlayOptions, build_title, local_edge, play_url  # noqa: E402
+from shotenc.delivery.player.network import Network  # noqa: E402
+from shotenc.delivery.player.optimum import offline_optimum  # noqa: E402
+from shotenc.delivery.player.qoe import QOE_LIN, QoEModel  # noqa: E402
+from shotenc.delivery.player.session import SessionConfig, Title, run_session  # noqa: E402
+from shotenc.delivery.player.traces import trace_set, traces_dir  # noqa: E402
 
 RULES = ["throughput", "bba", "bola-e", "hybrid"]
 REFERENCE = {  # traces README: Sabre run with BOLA-E and the throughput rule, mean over traces
@@ -50,16 +51,22 @@ def own_title(loops: int) -> Title:
     if not (out / "report.json").is_file():
         from shotenc.pipeline import EncodeOptions, encode_title
 
-        encode_title(ROOT / "samples" / "sample.mp4", out,
-                     EncodeOptions(ladder=str(ROOT / "benchmarks" / "abr-ladder.toml")))
+        encode_title(
+            ROOT / "samples" / "sample.mp4", out, EncodeOptions(ladder=str(ROOT / "benchmarks" / "abr-ladder.toml"))
+        )
     import json
 
     pres = load_manifest(str(out / "manifest.mpd"), lambda u: Path(u).read_text())
     _, rends = pres.group_for("h264")
     title, exact = build_title(pres, rends, json.loads((out / "report.json").read_text()))
     assert exact
-    return Title(f"sample (own encode) x{loops}", title.rung_ids, title.bitrates_kbps,
-                 title.segment_s * loops, title.sizes_bytes * loops)
+    return Title(
+        f"sample (own encode) x{loops}",
+        title.rung_ids,
+        title.bitrates_kbps,
+        title.segment_s * loops,
+        title.sizes_bytes * loops,
+    )
 
 
 def run(title: Title, traces, cfg: SessionConfig, rules=RULES) -> dict:
@@ -90,17 +97,21 @@ def run(title: Title, traces, cfg: SessionConfig, rules=RULES) -> dict:
 
 def table(title: str, res: dict, sabre_ref: dict | None = None) -> None:
     print(f"\n{title}")
-    print(f"  {'rule':<11}{'QoE':>9}{'of opt':>8}{'Sabre':>8}{'kbps':>8}{'rebuf s':>9}{'ratio':>8}"
-          f"{'switch':>8}{'start s':>8}" + ("   Sabre ref: kbps / ratio / score" if sabre_ref else ""))
+    print(
+        f"  {'rule':<11}{'QoE':>9}{'of opt':>8}{'Sabre':>8}{'kbps':>8}{'rebuf s':>9}{'ratio':>8}"
+        f"{'switch':>8}{'start s':>8}" + ("   Sabre ref: kbps / ratio / score" if sabre_ref else "")
+    )
     for r, v in res.items():
         if r == "optimum":
             print(f"  {'optimum':<11}{v['qoe']:>9.1f}")
             continue
         frac = f"{v['frac']:.0%}" if v["frac"] is not None else "-"
         ref = sabre_ref.get(r) if sabre_ref else None
-        print(f"  {r:<11}{v['qoe']:>9.1f}{frac:>8}{v['sabre']:>8.3f}{v['kbps']:>8.0f}{v['rebuf_s']:>9.2f}"
-              f"{v['rebuf_ratio']:>8.4f}{v['switches']:>8.1f}{v['startup_med']:>8.2f}"
-              + (f"   {ref[0]:>6} / {ref[1]:.4f} / {ref[2]:.3f}" if ref else ""))
+        print(
+            f"  {r:<11}{v['qoe']:>9.1f}{frac:>8}{v['sabre']:>8.3f}{v['kbps']:>8.0f}{v['rebuf_s']:>9.2f}"
+            f"{v['rebuf_ratio']:>8.4f}{v['switches']:>8.1f}{v['startup_med']:>8.2f}"
+            + (f"   {ref[0]:>6} / {ref[1]:.4f} / {ref[2]:.3f}" if ref else "")
+        )
 
 
 def real_sessions(n: int) -> None:
@@ -116,8 +127,10 @@ def real_sessions(n: int) -> None:
                 decoded += rep.decoded_segments
                 errors += len(rep.decode_errors)
                 qoe.append(rep.session.qoe_lin)
-        print(f"  {folder}: {n} sessions, startup median {st.median(starts):.2f} s (max {max(starts):.2f}), "
-              f"{decoded} segments decoded, {errors} decode errors, {time.monotonic() - t0:.1f} s wall")
+        print(
+            f"  {folder}: {n} sessions, startup median {st.median(starts):.2f} s (max {max(starts):.2f}), "
+            f"{decoded} segments decoded, {errors} decode errors, {time.monotonic() - t0:.1f} s wall"
+        )
 
 
 def main() -> None:
@@ -133,8 +146,11 @@ def main() -> None:
         title = sabre.load_movie(movies / f"{movie}.json")
         traces = trace_set(f"sabre_json/{folder}")[:limit]
         res = run(title, traces, SessionConfig(max_buffer_s=25, qoe=sabre_qoe))
-        table(f"Sabre setting: {folder} x {movie}.json, {len(traces)} traces, 25 s buffer, hybrid on log utility",
-              res, REFERENCE[folder])
+        table(
+            f"Sabre setting: {folder} x {movie}.json, {len(traces)} traces, 25 s buffer, hybrid on log utility",
+            res,
+            REFERENCE[folder],
+        )
     own = own_title(loops=12)
     for folder in ("pensieve_fmt/fcc_test_traces", "pensieve_fmt/cooked_3gp"):
         traces = trace_set(folder)[:limit]

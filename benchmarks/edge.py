@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from shotenc.delivery import cache  # noqa: E402
+from shotenc.delivery.edge import cache  # noqa: E402
 
 
 def own_sizes() -> tuple[list[int], list[list[int]]]:
@@ -107,9 +107,12 @@ def loopback_throughput(seconds: float = 5.0, concurrency: int = 16) -> tuple[fl
     from abr import CACHE
 
     port = 18000 + random.Random().randint(0, 999)
-    proc = subprocess.Popen([sys.executable, "-m", "shotenc", "serve", str(CACHE / "sample"), "--port", str(port),
-                             "--prefetch", "1000"], env={"PYTHONPATH": str(ROOT / "src")},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shotenc", "serve", str(CACHE / "sample"), "--port", str(port), "--prefetch", "1000"],
+        env={"PYTHONPATH": str(ROOT / "src")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -118,13 +121,16 @@ def loopback_throughput(seconds: float = 5.0, concurrency: int = 16) -> tuple[fl
                 break
             except OSError:
                 time.sleep(0.1)
-        urls = [f"{base}/sample/video/{p.parent.name}/{p.name}"
-                for p in sorted((CACHE / "sample" / "video").glob("*/seg-*.m4s"))]
+        urls = [
+            f"{base}/sample/video/{p.parent.name}/{p.name}"
+            for p in sorted((CACHE / "sample" / "video").glob("*/seg-*.m4s"))
+        ]
 
         async def run() -> tuple[int, int]:
             done_bytes, done_reqs = 0, 0
             end = time.monotonic() + seconds
             async with aiohttp.ClientSession() as s:
+
                 async def worker(i: int) -> None:
                     nonlocal done_bytes, done_reqs
                     while time.monotonic() < end:
@@ -147,10 +153,15 @@ def loopback_throughput(seconds: float = 5.0, concurrency: int = 16) -> tuple[fl
 def main() -> None:
     reqs, sizes, n_titles, n_rungs = stream()
     catalogue = sum(sizes.values())
-    print(f"{len(reqs)} requests, {len(sizes)} objects, catalogue {catalogue / 1e9:.2f} GB; Zipf 0.9 over "
-          f"{n_titles} titles + a new release taking 1/3 of sessions for 20% of the stream")
-    print(f"{'cache':>7} {'prefill':>8} " + " ".join(f"{p:>15}" for p in ("lru", "sieve", "s3fifo", "belady"))
-          + "   (object hit ratio, byte hit ratio)")
+    print(
+        f"{len(reqs)} requests, {len(sizes)} objects, catalogue {catalogue / 1e9:.2f} GB; Zipf 0.9 over "
+        f"{n_titles} titles + a new release taking 1/3 of sessions for 20% of the stream"
+    )
+    print(
+        f"{'cache':>7} {'prefill':>8} "
+        + " ".join(f"{p:>15}" for p in ("lru", "sieve", "s3fifo", "belady"))
+        + "   (object hit ratio, byte hit ratio)"
+    )
     for frac in (0.02, 0.05, 0.10):
         cap = int(catalogue * frac)
         for label, pre in (("none", []), ("first 3", prefill_keys(sizes, n_titles, n_rungs, 3, cap))):
@@ -161,8 +172,10 @@ def main() -> None:
                 cells.append(f"{h:>7.3f} / {bh:.3f}" if bh is not None else f"{h:>7.3f}        ")
             print(f"{frac:>6.0%} {label:>8} " + " ".join(f"{c:>15}" for c in cells))
     mbps, rps = loopback_throughput()
-    print(f"\nloopback, cached segments, 16 concurrent clients, 2 cores shared with the client: "
-          f"{mbps:.0f} MB/s, {rps:.0f} requests/s")
+    print(
+        f"\nloopback, cached segments, 16 concurrent clients, 2 cores shared with the client: "
+        f"{mbps:.0f} MB/s, {rps:.0f} requests/s"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shotenc.delivery.traces import traces_dir
+from shotenc.delivery.player.traces import traces_dir
 from shotenc.pipeline import EncodeOptions, encode_title
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shotenc.delivery import abr
 from shotenc.delivery.edge import EdgeConfig, EdgeThread
-from shotenc.delivery.player import PlayOptions, local_edge, play_url
-from shotenc.delivery.traces import load_trace
+from shotenc.delivery.player import abr
+from shotenc.delivery.player.client import PlayOptions, local_edge, play_url
+from shotenc.delivery.player.traces import load_trace
 
 from .conftest import DATA
 
@@ -44,7 +44,7 @@ def test_hls_and_slow_link(sample_encode):
 
 
 def test_fast_link_reaches_top_rung_and_slow_link_stays_low(sample_encode):
-    from shotenc.delivery.traces import constant
+    from shotenc.delivery.player.traces import constant
 
     with local_edge(sample_encode) as e:
         url = [f"{e.url}/sample/manifest.mpd"]

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from shotenc.delivery import abr, cache, optimum, sabre, session
-from shotenc.delivery.edge import content_type, parse_range
-from shotenc.delivery.network import Network
-from shotenc.delivery.origins import safe_relpath
-from shotenc.delivery.qoe import qoe_lin, sabre_score
-from shotenc.delivery.traces import Period, Trace, TraceError, constant, load_trace
+from shotenc.delivery.edge import cache, content_type, parse_range
+from shotenc.delivery.edge.origins import safe_relpath
+from shotenc.delivery.player import abr, optimum, session
+from shotenc.delivery.player import movie as sabre
+from shotenc.delivery.player.network import Network
+from shotenc.delivery.player.qoe import qoe_lin, sabre_score
+from shotenc.delivery.player.traces import Period, Trace, TraceError, constant, load_trace
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "traces"
 
@@ -225,7 +226,7 @@ def test_bba_follows_buffer():
 
 def test_vmaf_and_sizes_come_from_report_json():
     from shotenc.delivery.manifests import Presentation, Rendition, Segment
-    from shotenc.delivery.player import build_title
+    from shotenc.delivery.player.client import build_title
 
     def rend(rid, bw):
         segs = [Segment(i + 1, f"v/{rid}/{i + 1}", 2.0 * i, 2.0) for i in range(3)]

@@ -11,7 +11,7 @@ import click
 
 from ..cli_support import user_errors
 from ..errors import ShotencError
-from .qoe import QoEModel
+from .player.qoe import QoEModel
 
 
 def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
@@ -150,13 +150,13 @@ def serve(
 @user_errors
 def play(target, trace_path, abr, codec, edges, max_buffer, qoe, no_decode, as_json):
     """Play a title with an ABR rule over a throughput trace (folder, manifest URL, or Sabre movie)."""
-    from . import sabre
-    from .abr import make
-    from .network import Network
-    from .optimum import offline_optimum
-    from .player import PlayOptions, local_edge, manifest_name, play_url, target_urls
-    from .session import SessionConfig, run_session
-    from .traces import load_trace
+    from .player import movie as sabre
+    from .player.abr import make
+    from .player.client import PlayOptions, local_edge, manifest_name, play_url, target_urls
+    from .player.network import Network
+    from .player.optimum import offline_optimum
+    from .player.session import SessionConfig, run_session
+    from .player.traces import load_trace
 
     trace = load_trace(trace_path)
     model = QoEModel("log", 5.0 / 3, 1.0) if qoe == "log" else QoEModel()

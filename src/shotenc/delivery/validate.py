@@ -19,8 +19,8 @@ from ..errors import FFmpegError, ShotencError
 from .decode import Decoder
 from .manifests import ManifestError, Presentation, Rendition
 from .manifests import load as load_manifest
-from .player import Http, PlayOptions, local_edge, play_url
-from .traces import constant
+from .player.client import Http, PlayOptions, local_edge, play_url
+from .player.traces import constant
 
 CODEC_RE = {
     "avc1": re.compile(r"^avc[13]\.[0-9A-Fa-f]{6}$"),

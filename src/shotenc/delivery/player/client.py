@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
-from ..errors import ShotencError
+from ...errors import ShotencError
+from ..decode import Decoder
+from ..edge import EdgeConfig, EdgeThread
+from ..manifests import ManifestError, Presentation, Rendition
+from ..manifests import load as load_manifest
 from . import abr as abr_mod
-from .decode import Decoder
-from .edge import EdgeConfig, EdgeThread
-from .manifests import ManifestError, Presentation, Rendition
-from .manifests import load as load_manifest
 from .network import Network
 from .optimum import offline_optimum
 from .qoe import QOE_LIN, QoEModel

@@ -334,7 +334,7 @@ def make(name: str, qoe: QoEModel = QOE_LIN) -> Abr:
     if name == "bola":
         name = "bola-e"
     if name not in ALGORITHMS:
-        from ..errors import ShotencError
+        from ...errors import ShotencError
 
         raise ShotencError(f"unknown ABR {name!r}; choose from {', '.join(ALGORITHMS)}")
     return Hybrid(qoe) if name == "hybrid" else ALGORITHMS[name]()
