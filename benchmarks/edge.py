@@ -32,9 +32,9 @@ from shotenc.delivery.edge import cache  # noqa: E402
 
 def own_sizes() -> tuple[list[int], list[list[int]]]:
     """(init sizes per rung, segment sizes [rung][segment]) from the benchmark encode."""
-    from abr import CACHE, own_title
+    from own_encode import CACHE, own_encode
 
-    own_title(1)  # encodes once if needed
+    own_encode()
     report = json.loads((CACHE / "sample" / "report.json").read_text())
     rends = sorted(report["renditions"], key=lambda r: r["avg_kbps"])
     inits = [(CACHE / "sample" / "video" / r["id"] / "init.mp4").stat().st_size for r in rends]
@@ -104,7 +104,7 @@ def loopback_throughput(seconds: float = 5.0, concurrency: int = 16) -> tuple[fl
     """MB/s and requests/s of cache hits from a real ``shotenc serve`` process over loopback."""
     import aiohttp
 
-    from abr import CACHE
+    from own_encode import CACHE
 
     port = 18000 + random.Random().randint(0, 999)
     proc = subprocess.Popen(

@@ -11,7 +11,7 @@ import click
 
 from ..cli_support import user_errors
 from ..errors import ShotencError
-from .player.qoe import QoEModel
+from .player.abr import DEFAULT_RULE, RULES
 
 
 def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
@@ -132,9 +132,7 @@ def serve(
     type=click.Path(path_type=Path),
     help="Throughput trace (Sabre JSON or Pensieve text).",
 )
-@click.option(
-    "--abr", default="hybrid", show_default=True, type=click.Choice(["hybrid", "bola-e", "bola", "throughput", "bba"])
-)
+@click.option("--abr", default=DEFAULT_RULE, show_default=True, type=click.Choice(list(RULES)), help="ABR rule.")
 @click.option("--codec", default=None, help="Video codec family to play (h264, vp9, av1, hevc).")
 @click.option("--edge", "edges", multiple=True, help="Another edge with the same content (failover).")
 @click.option("--buffer", "max_buffer", type=float, default=25.0, show_default=True, help="Buffer cap, seconds.")
@@ -143,7 +141,7 @@ def serve(
     type=click.Choice(["lin", "log"]),
     default="lin",
     show_default=True,
-    help="QoE the hybrid optimises (lin: QoE_lin; log: Sabre-style log utility).",
+    help="QoE model (lin: QoE_lin in Mbps, 4.3 per stall second; log: Sabre's log utility, 5 per segment of stall).",
 )
 @click.option("--no-decode", is_flag=True, help="Skip FFmpeg decoding of fetched segments.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
@@ -154,21 +152,20 @@ def play(target, trace_path, abr, codec, edges, max_buffer, qoe, no_decode, as_j
     from .player.abr import make
     from .player.client import PlayOptions, local_edge, manifest_name, play_url, target_urls
     from .player.network import Network
-    from .player.optimum import offline_optimum
+    from .player.optimum import bound_by_optimum
+    from .player.qoe import qoe_model
     from .player.session import SessionConfig, run_session
     from .player.traces import load_trace
 
     trace = load_trace(trace_path)
-    model = QoEModel("log", 5.0 / 3, 1.0) if qoe == "log" else QoEModel()
-    opts = PlayOptions(trace, abr=abr, codec=codec, max_buffer_s=max_buffer, qoe=model, decode=not no_decode)
+    opts = PlayOptions(trace, abr=abr, codec=codec, max_buffer_s=max_buffer, qoe_kind=qoe, decode=not no_decode)
     if sabre.is_movie(target):
         title = sabre.load_movie(target)
         net = Network(trace)
+        model = qoe_model(qoe, title.nominal_s)
         cfg = SessionConfig(max_buffer_s=max_buffer, qoe=model)
         res = run_session(title, net, make(abr, model), config=cfg)
-        opt = offline_optimum(title, net, cfg)
-        res.optimum_qoe = opt.qoe
-        res.fraction_of_optimum = res.qoe_lin / opt.qoe if opt.qoe > 0 else None
+        bound_by_optimum(res, title, net, cfg)
         res.notes.append("simulation only: segment sizes from a Sabre movie file, nothing fetched")
         _print_session(res.to_dict(as_json), as_json)
         return
@@ -190,14 +187,19 @@ def _print_session(d: dict, as_json: bool) -> None:
         click.echo(json.dumps(d, indent=2))
         return
     s = d.get("session", d)
-    frac = s.get("fraction_of_optimum")
+    terms = s["qoe_terms"]
     lines = [
         f"{s['abr']} on {s['trace']}: startup {s['startup_s']:.2f} s, rebuffer {s['rebuffer_count']}x "
-        f"{s['rebuffer_s']:.2f} s, average {s['avg_kbps']:.0f} kbps, switches {s['switches']} "
+        f"{s['rebuffer_s']:.2f} s (ratio {s['rebuffer_ratio']:.4f}), average {s['avg_kbps']:.0f} kbps "
+        f"(played {s['played_kbps']:.0f} kbps over {s['play_s']:.1f} s), switches {s['switches']} "
         f"(mean {s['switch_kbps']:.0f} kbps)",
-        f"QoE_lin {s['qoe_lin']:.2f}  offline optimum {s['optimum_qoe']:.2f}"
-        + (f"  ({frac:.0%} of it)" if frac is not None else "")
-        + f"  Sabre score {s['sabre_score']:.3f}"
+        f"QoE ({s['qoe_model']}) {s['qoe']:.2f} = utility {terms['utility']:.2f} - rebuffer {terms['rebuffer']:.2f} "
+        f"- startup {terms['startup']:.2f} - switching {terms['switching']:.2f}",
+        f"offline optimum {s['optimum_qoe']:.2f}, worst {s['worst_qoe']:.2f}: "
+        f"{s['fraction_of_optimum']:.0%} of the way from worst to optimum"
+        if s.get("optimum_qoe") is not None
+        else "offline optimum not computed",
+        f"Sabre score {s['sabre_score']:.3f}"
         + (f"  mean VMAF {s['avg_vmaf']:.1f}" if s.get("avg_vmaf") is not None else ""),
     ]
     if "decoded_segments" in d:

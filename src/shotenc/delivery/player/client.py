@@ -24,9 +24,9 @@ from ..manifests import ManifestError, Presentation, Rendition
 from ..manifests import load as load_manifest
 from . import abr as abr_mod
 from .network import Network
-from .optimum import offline_optimum
-from .qoe import QOE_LIN, QoEModel
-from .session import Fetched, Fetcher, SegmentLog, SessionConfig, SessionResult, Title, run_session
+from .optimum import bound_by_optimum
+from .qoe import SessionResult, qoe_model
+from .session import Fetched, Fetcher, SegmentLog, SessionConfig, Title, run_session
 from .traces import Trace
 
 
@@ -37,10 +37,10 @@ class PlayError(ShotencError):
 @dataclass
 class PlayOptions:
     trace: Trace
-    abr: str = "hybrid"
+    abr: str = abr_mod.DEFAULT_RULE
     codec: str | None = None
     max_buffer_s: float = 25.0
-    qoe: QoEModel = QOE_LIN
+    qoe_kind: str = "lin"  # lin | log (see qoe.qoe_model)
     timeout_s: float = 5.0
     decode: bool = True
     audio: bool = True
@@ -139,7 +139,7 @@ def build_title(pres: Presentation, renditions: list[Rendition], report: dict | 
         row, vrow = [], []
         for r in renditions:
             seg = by_id[r.id]["segments"][n] if exact else {}
-            row.append(int(seg.get("bytes") or r.bandwidth * d / 8))
+            row.append(8.0 * seg["bytes"] if seg.get("bytes") else r.bandwidth * d)
             vrow.append(seg.get("vmaf"))
         sizes.append(row)
         vmaf.append(vrow)
@@ -174,7 +174,7 @@ class HttpFetcher(Fetcher):
             return None
         body, lost = self.http.get(r.init_url, f"{r.id} init")
         self.inits[rung] = body
-        return Fetched(len(body), lost)
+        return Fetched(8.0 * len(body), lost)
 
     def segment(self, index: int, rung: int) -> Fetched:
         r = self.renditions[rung]
@@ -183,7 +183,7 @@ class HttpFetcher(Fetcher):
         if self.decoder:
             self.decoder.submit(self.inits.get(rung, b""), body, f"{r.id}#{seg.number}")
         extra_bytes, extra_lost = self._audio_until(seg.start_s + seg.duration_s)
-        return Fetched(len(body) + extra_bytes, lost + extra_lost)
+        return Fetched(8.0 * (len(body) + extra_bytes), lost + extra_lost)
 
     def _audio_until(self, end_s: float) -> tuple[int, float]:
         a = self.audio
@@ -235,13 +235,12 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
     manifest_bytes = len(http.get(url, "manifest")[0])
     start = net.transfer_s(0.0, manifest_bytes)
     # a pinned rung is played as asked: no abandoning to a lower one
-    cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=opts.qoe, abandon=opts.rung is None)
-    rule = abr_mod.Fixed(0) if opts.rung is not None else abr_mod.make(opts.abr, opts.qoe)
+    model = qoe_model(opts.qoe_kind, title.nominal_s)
+    cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=model, abandon=opts.rung is None)
+    rule = abr_mod.Fixed(0) if opts.rung is not None else abr_mod.make(opts.abr, model)
     result = run_session(title, net, rule, fetcher, cfg, start_s=start, on_segment=opts.on_segment)
     if opts.optimum and opts.rung is None:
-        opt = offline_optimum(title, net, cfg, start_s=start)
-        result.optimum_qoe = opt.qoe
-        result.fraction_of_optimum = result.qoe_lin / opt.qoe if opt.qoe > 0 else None
+        bound_by_optimum(result, title, net, cfg, start)
     out = PlayReport(
         result,
         url,

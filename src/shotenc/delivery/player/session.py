@@ -1,19 +1,30 @@
 """The playback session model shared by the simulated and the real player.
 
-A session asks its ABR rule for each segment, "downloads" it (a :class:`Fetcher` returns the
-real byte count, from a size table or from an HTTP response), charges the transfer time the
-network model gives for those bytes, and keeps the buffer: it drains while playing, stalls at
-zero, waits at the cap. Time is the model's, so a 10-minute trace replays in milliseconds.
+It follows Sabre's conventions, so that a rule ported from Sabre reproduces Sabre's figures: the
+first segment is fetched at the rule's first rung and playback starts when it arrives; before
+each later request the session waits while the buffer is too full for another segment (telling
+the rule), asks the rule for a rung and a delay, and downloads. While a download is in flight
+the rule is shown its progress (every 50 ms and 12 000 bits, as Sabre checks) and may abandon it;
+the rule is then asked again for the same segment. Throughput and latency estimates are updated
+from every completed download. The buffer drains while time passes and stalls at zero. Time is
+the model's, so a 10-minute trace replays in milliseconds; a :class:`Fetcher` gives the real
+byte count of each segment (from a size table, or from an HTTP response).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from .abr import Abr, AbrContext
+from .abr.base import Abr, AbrContext, Progress
+from .estimators import Ewma, Sample
 from .network import Network
-from .qoe import QOE_LIN, QoEModel, qoe_lin, sabre_score
+from .qoe import QOE_LIN, QoEModel, summarise
+
+CHECK_BITS = 12_000  # Sabre's progress granularity: a check after this many bits and ...
+CHECK_S = 0.05  # ... at least this long since the last one
 
 
 @dataclass
@@ -24,17 +35,22 @@ class Title:
     rung_ids: list[str]
     bitrates_kbps: list[float]  # declared (manifest) bitrates, ascending
     segment_s: list[float]
-    sizes_bytes: list[list[int]]  # [segment][rung]; exact for simulations and local titles
+    sizes_bits: list[list[float]]  # [segment][rung]; exact for simulations and local titles
     vmaf: list[list[float | None]] | None = None  # [segment][rung] when report.json has it
+    sizes_published: bool = False  # the manifest gives every segment's size: rules may plan on it
 
     @property
     def n_segments(self) -> int:
         return len(self.segment_s)
 
+    @cached_property
+    def nominal_s(self) -> float:
+        return statistics.median(self.segment_s)
+
 
 @dataclass
 class Fetched:
-    nbytes: int
+    bits: float
     extra_s: float = 0.0  # time lost before this response (timeouts, retries)
 
 
@@ -53,7 +69,7 @@ class TableFetcher(Fetcher):
         self.title = title
 
     def segment(self, index: int, rung: int) -> Fetched:
-        return Fetched(self.title.sizes_bytes[index][rung])
+        return Fetched(self.title.sizes_bits[index][rung])
 
 
 @dataclass
@@ -61,7 +77,7 @@ class SegmentLog:
     index: int
     rung: int
     kbps: float
-    nbytes: int
+    bits: float
     request_s: float
     download_s: float
     stall_s: float
@@ -70,70 +86,91 @@ class SegmentLog:
 
 
 @dataclass
-class SessionResult:
-    title: str
-    trace: str
-    abr: str
-    startup_s: float
-    rebuffer_count: int
-    rebuffer_s: float
-    avg_kbps: float
-    avg_vmaf: float | None
-    switches: int
-    switch_kbps: float  # mean |Δ bitrate| per switch
-    qoe_lin: float
-    sabre_score: float
-    segments: list[SegmentLog] = field(default_factory=list)
-    optimum_qoe: float | None = None
-    fraction_of_optimum: float | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self, with_segments: bool = True) -> dict:
-        d = asdict(self)
-        if not with_segments:
-            d.pop("segments")
-        return d
+class SessionConfig:
+    max_buffer_s: float = 25.0
+    qoe: QoEModel = QOE_LIN
+    abandon: bool = True  # let the rule abandon a download in flight
 
 
 @dataclass
-class SessionConfig:
-    max_buffer_s: float = 25.0
-    startup_segments: int = 1
-    qoe: QoEModel = QOE_LIN
-    abandon: bool = True  # give up a download that would stall, as dash.js's AbandonRequestsRule
+class Playback:
+    """The buffer and the clock: time passing drains the buffer or stalls playback."""
+
+    t: float = 0.0
+    level: float = 0.0
+    playing: bool = False
+    rebuffer_s: float = 0.0
+    stalls: list[float] = field(default_factory=list)
+
+    def wait(self, dt: float) -> float:
+        """Let ``dt`` pass; returns the stall it caused."""
+        self.t += dt
+        if not self.playing:
+            return 0.0
+        stall = max(0.0, dt - self.level)
+        if stall > 0:
+            if self.level > 0 or not self.stalls:
+                self.stalls.append(0.0)
+            self.stalls[-1] += stall
+            self.rebuffer_s += stall
+        self.level = max(0.0, self.level - dt)
+        return stall
 
 
-def _abandon_check(
-    network: Network,
+def download(
+    net: Network,
     t: float,
-    lat: float,
-    nbytes: int,
-    buf: float,
-    seg_s: float,
-    rung: int,
-    title: Title,
-    index: int,
-) -> tuple[float, int] | None:
-    """Watch a download as a player does: after a while, project its end from the bytes seen so
-    far; if it would stall and a lower rung would not, return (seconds spent, rung to switch to).
-    """
-    watch = min(0.5 * seg_s, 0.5 * buf)
-    if rung == 0 or watch <= 0.2:
-        return None
-    seen = network.bits_between(t + lat, t + lat + watch)
-    rate = seen / watch  # bit/s observed so far
-    if rate <= 0:
-        projected = float("inf")
-    else:
-        projected = lat + nbytes * 8 / rate
-    if projected <= buf:
-        return None
-    remaining = buf - lat - watch
-    for lower in range(rung - 1, -1, -1):
-        need = title.sizes_bytes[index][lower] * 8 / rate if rate > 0 else float("inf")
-        if lat + need <= remaining or lower == 0:
-            return lat + watch, lower
-    return None
+    bits: float,
+    progress: Progress,
+    level: float,
+    check: Callable[[Progress, float], int | None] | None,
+) -> Progress:
+    """Transfer ``bits`` requested at ``t``; ``check`` may abandon it at a progress point."""
+    first = net.after_latency(t)
+    progress.ttfb_s = first - t
+    start_bits = net.cum(first)
+    done = net.inv(start_bits + bits)
+    if check is not None:
+        got, earliest = 0.0, t + CHECK_S
+        while True:
+            at = max(net.inv(start_bits + got + CHECK_BITS), earliest)
+            if done <= at:
+                break
+            got = min(bits, net.cum(at) - start_bits)
+            progress.downloaded_bits, progress.time_s = got, at - t
+            target = check(progress, max(0.0, level - progress.time_s))
+            if target is not None:
+                progress.abandon_to = target
+                return progress
+            earliest = at + CHECK_S
+    progress.downloaded_bits, progress.time_s = bits, done - t
+    return progress
+
+
+@dataclass
+class _State:
+    title: Title
+    cfg: SessionConfig
+    est: Ewma
+    samples: list[Sample] = field(default_factory=list)
+    last: int | None = None
+
+    def context(self, index: int, play: Playback) -> AbrContext:
+        title = self.title
+        return AbrContext(
+            index=index,
+            bitrates_kbps=title.bitrates_kbps,
+            segment_s=title.segment_s,
+            buffer_s=play.level,
+            max_buffer_s=self.cfg.max_buffer_s,
+            nominal_s=title.nominal_s,
+            throughput_kbps=self.est.throughput_kbps,
+            latency_s=self.est.latency_s,
+            samples=self.samples,
+            last_rung=self.last,
+            playing=play.playing,
+            size_bits=(lambda i, r: title.sizes_bits[i][r]) if title.sizes_published else None,
+        )
 
 
 def run_session(
@@ -144,128 +181,73 @@ def run_session(
     config: SessionConfig | None = None,
     start_s: float = 0.0,
     on_segment: Callable[[SegmentLog], None] | None = None,
-) -> SessionResult:
+):
     """Play ``title`` over ``network`` with ``abr``; ``start_s`` is time already spent (manifest)."""
     cfg = config or SessionConfig()
     fetcher = fetcher or TableFetcher(title)
-    t = start_s
-    buf = 0.0
-    playing = False
-    startup = 0.0
-    last: int | None = None
+    st = _State(title, cfg, Ewma(title.nominal_s))
+    play = Playback(t=start_s)
     have_init: set[int] = set()
-    tput: list[float] = []
-    weights: list[float] = []
-    lats: list[float] = []
     logs: list[SegmentLog] = []
-    stalls: list[float] = []
     notes: list[str] = []
-    for n in range(title.n_segments):
-        ctx = AbrContext(
-            index=n,
-            bitrates_kbps=title.bitrates_kbps,
-            segment_s=title.segment_s,
-            buffer_s=buf,
-            max_buffer_s=cfg.max_buffer_s,
-            last_rung=last,
-            throughput_kbps=tput,
-            download_s=weights,
-            latency_s=lats,
-            playing=playing,
-        )
-        dec = abr.choose(ctx)
-        rung = max(0, min(dec.rung, len(title.bitrates_kbps) - 1))
-        wait = max(0.0, buf + title.segment_s[n] - cfg.max_buffer_s) + (dec.delay_s if playing else 0.0)
-        wait = min(wait, buf) if playing else 0.0
-        t += wait
-        buf -= wait
-        request_t = t
-        nbytes = 0
-        extra = 0.0
-        if rung not in have_init:
-            got = fetcher.init(rung)
-            if got is not None:
-                nbytes += got.nbytes
-                extra += got.extra_s
-            have_init.add(rung)
-        got = fetcher.segment(n, rung)
-        nbytes += got.nbytes
-        extra += got.extra_s
-        lat = float(network.latency_at(t + extra))
-        dt = extra + network.transfer_s(t + extra, nbytes)
-        if cfg.abandon and playing and dt > buf:
-            cut = _abandon_check(network, t + extra, lat, nbytes, buf, title.segment_s[n], rung, title, n)
-            if cut is not None:
-                first_choice = rung
-                spent, rung = cut
-                spent += extra
-                notes.append(
-                    f"segment {n + 1}: abandoned {title.rung_ids[first_choice]}"
-                    f"->{title.rung_ids[rung]} download after {spent:.2f} s"
-                )
-                got = fetcher.segment(n, rung)
-                nbytes = got.nbytes
-                if rung not in have_init:
-                    init = fetcher.init(rung)
-                    nbytes += init.nbytes if init else 0
-                    have_init.add(rung)
-                dt = spent + got.extra_s + network.transfer_s(t + spent + got.extra_s, nbytes)
-        if playing:
-            stall = max(0.0, dt - buf)
-            buf = max(0.0, buf - dt)
-            if stall > 0:
-                stalls.append(stall)
+    startup = 0.0
+    n = 0
+    while n < title.n_segments:
+        seg = title.segment_s[n]
+        if n > 0:
+            full = play.level + seg - cfg.max_buffer_s
+            if full > 0:
+                play.wait(full)
+                abr.report_delay(full)
+        ctx = st.context(n, play)
+        if n == 0:
+            rung, delay = abr.first_rung(ctx), 0.0
         else:
-            stall = 0.0
-        t += dt
-        buf += title.segment_s[n]
-        if not playing and n + 1 >= min(cfg.startup_segments, title.n_segments):
-            playing = True
-            startup = t
-        pure = max(dt - extra - lat, 1e-6)
-        tput.append(got.nbytes * 8 / 1000 / pure)
-        weights.append(title.segment_s[n])
-        lats.append(lat)
+            dec = abr.choose(ctx)
+            rung, delay = max(0, min(dec.rung, len(title.bitrates_kbps) - 1)), dec.delay_s
+        if delay > 0:
+            play.wait(delay)
+        got, extra = _fetch(fetcher, n, rung, have_init)
+        request_t, level = play.t, play.level
+        check = (lambda p, b, c=ctx: abr.check_abandon(c, p, b)) if cfg.abandon and n > 0 else None
+        prog = download(network, request_t + extra, got, Progress(n, rung, got, 0.0, 0.0, 0.0), level, check)
+        prog.time_s += extra
+        prog.ttfb_s += extra
+        stall = play.wait(prog.time_s)
+        if prog.abandon_to is not None:
+            notes.append(
+                f"segment {n + 1}: abandoned {title.rung_ids[rung]} after {prog.time_s:.2f} s "
+                f"({prog.downloaded_bits / max(prog.size_bits, 1):.0%} fetched)"
+            )
+            abr.report_download(prog, play.level)
+            continue
+        play.level += seg
+        if not play.playing:
+            play.playing, startup = True, play.t
+        if n > 0:
+            abr.report_download(prog, play.level)
+        transfer = prog.time_s - prog.ttfb_s
+        sample = Sample(prog.size_bits / 1000.0 / max(transfer, 1e-9), transfer, prog.ttfb_s)
+        st.samples.append(sample)
+        st.est.push(sample)
         vmaf = title.vmaf[n][rung] if title.vmaf else None
-        log = SegmentLog(n, rung, title.bitrates_kbps[rung], got.nbytes, request_t, dt, stall, buf, vmaf)
+        log = SegmentLog(n, rung, title.bitrates_kbps[rung], got, request_t, prog.time_s, stall, play.level, vmaf)
         logs.append(log)
         if on_segment:
             on_segment(log)
-        last = rung
-    return summarise(title, network.trace.name, abr.name, logs, startup, stalls, cfg, notes)
+        st.last = rung
+        n += 1
+    return summarise(title, network.trace.name, abr.name, logs, startup, play, cfg.qoe, notes)
 
 
-def summarise(
-    title: Title,
-    trace_name: str,
-    abr_name: str,
-    logs: Sequence[SegmentLog],
-    startup: float,
-    stalls: Sequence[float],
-    cfg: SessionConfig,
-    notes: list[str],
-) -> SessionResult:
-    kbps = [s.kbps for s in logs]
-    dur = [title.segment_s[s.index] for s in logs]
-    total = sum(dur) or 1.0
-    switches = [abs(b - a) for a, b in zip(kbps, kbps[1:], strict=False) if b != a]
-    vm = [(s.vmaf, d) for s, d in zip(logs, dur, strict=False) if s.vmaf is not None]
-    stall_s = sum(stalls)
-    low = title.bitrates_kbps[0]
-    seg_mean = total / len(dur) if dur else 1.0
-    return SessionResult(
-        title=title.name,
-        trace=trace_name,
-        abr=abr_name,
-        startup_s=startup,
-        rebuffer_count=len(stalls),
-        rebuffer_s=stall_s,
-        avg_kbps=sum(k * d for k, d in zip(kbps, dur, strict=False)) / total,
-        avg_vmaf=(sum(v * d for v, d in vm) / sum(d for _, d in vm)) if vm else None,
-        switches=len(switches),
-        switch_kbps=sum(switches) / len(switches) if switches else 0.0,
-        qoe_lin=qoe_lin(kbps, stall_s + startup, cfg.qoe, lowest_kbps=low),
-        sabre_score=sabre_score(kbps, low, stall_s, seg_mean),
-        segments=list(logs),
-        notes=notes,
-    )
+def _fetch(fetcher: Fetcher, n: int, rung: int, have_init: set[int]) -> tuple[float, float]:
+    """Bits to transfer for segment ``n`` at ``rung`` (with the rung's init segment the first
+    time) and the seconds lost to failed attempts before them."""
+    bits, extra = 0.0, 0.0
+    if rung not in have_init:
+        init = fetcher.init(rung)
+        if init is not None:
+            bits, extra = init.bits, init.extra_s
+        have_init.add(rung)
+    got = fetcher.segment(n, rung)
+    return bits + got.bits, extra + got.extra_s
