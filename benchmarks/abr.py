@@ -30,6 +30,7 @@ from sabre_runner import ALGORITHMS, run_many  # noqa: E402
 from shotenc.delivery.player import abr  # noqa: E402
 from shotenc.delivery.player.movie import load_movie  # noqa: E402
 from shotenc.delivery.player.network import Network  # noqa: E402
+from shotenc.delivery.player.qoe import sabre_model  # noqa: E402
 from shotenc.delivery.player.session import SessionConfig, run_session  # noqa: E402
 from shotenc.delivery.player.traces import load_trace, traces_dir  # noqa: E402
 
@@ -62,7 +63,9 @@ def as_sabre_json(folder: str, out: Path, limit: int | None) -> list[Path]:
 
 def ours(job: tuple[Path, Path, str]) -> dict:
     trace, movie, rule = job
-    res = run_session(load_movie(movie), Network(load_trace(trace)), abr.make(rule), config=SessionConfig(25))
+    title = load_movie(movie)
+    model = sabre_model(title.nominal_s)  # the default rule optimises Sabre's score here
+    res = run_session(title, Network(load_trace(trace)), abr.make(rule, model), config=SessionConfig(25, qoe=model))
     return {
         "score": res.sabre_score,
         "kbps": res.played_kbps,

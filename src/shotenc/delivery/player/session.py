@@ -90,6 +90,7 @@ class SessionConfig:
     max_buffer_s: float = 25.0
     qoe: QoEModel = QOE_LIN
     abandon: bool = True  # let the rule abandon a download in flight
+    max_abandons: int = 1000  # per segment: a backstop against a rule that abandons its own choice forever
 
 
 @dataclass
@@ -191,7 +192,7 @@ def run_session(
     logs: list[SegmentLog] = []
     notes: list[str] = []
     startup = 0.0
-    n = 0
+    n = abandons = 0
     while n < title.n_segments:
         seg = title.segment_s[n]
         if n > 0:
@@ -209,7 +210,8 @@ def run_session(
             play.wait(delay)
         got, extra = _fetch(fetcher, n, rung, have_init)
         request_t, level = play.t, play.level
-        check = (lambda p, b, c=ctx: abr.check_abandon(c, p, b)) if cfg.abandon and n > 0 else None
+        may_abandon = cfg.abandon and n > 0 and abandons < cfg.max_abandons
+        check = (lambda p, b, c=ctx: abr.check_abandon(c, p, b)) if may_abandon else None
         prog = download(network, request_t + extra, got, Progress(n, rung, got, 0.0, 0.0, 0.0), level, check)
         prog.time_s += extra
         prog.ttfb_s += extra
@@ -220,6 +222,7 @@ def run_session(
                 f"({prog.downloaded_bits / max(prog.size_bits, 1):.0%} fetched)"
             )
             abr.report_download(prog, play.level)
+            abandons += 1
             continue
         play.level += seg
         if not play.playing:
@@ -236,7 +239,7 @@ def run_session(
         if on_segment:
             on_segment(log)
         st.last = rung
-        n += 1
+        n, abandons = n + 1, 0
     return summarise(title, network.trace.name, abr.name, logs, startup, play, cfg.qoe, notes)
 
 

@@ -25,11 +25,16 @@ class BolaE(Abr):
     name = "bola-e"
     summary = "BOLA-E as in Sabre (placeholder, BOLA-U, insufficient-buffer rule, own abandonment)"
 
-    def __init__(self) -> None:
+    def __init__(
+        self, min_buffer_s: float = MIN_BUFFER_MS / MS, per_rung_s: float = MIN_BUFFER_PER_RUNG_MS / MS
+    ) -> None:
+        self.min_buffer = min_buffer_s * MS
+        self.per_rung = per_rung_s * MS
         self.started = False
         self.placeholder = 0.0  # ms, like every level here
         self.last_rung = 0
         self.ibr_safety = IBR_SAFETY_START
+        self.ibr_min = IBR_SAFETY_MIN
         self.rates: list[float] = []
         self.u: list[float] = []
         self.gp = self.vp = 0.0
@@ -37,9 +42,9 @@ class BolaE(Abr):
     def _setup(self, ctx: AbrContext) -> None:
         self.rates = list(ctx.bitrates_kbps)
         self.u = log_utilities(self.rates, 1.0)
-        buffer = max(MIN_BUFFER_MS + MIN_BUFFER_PER_RUNG_MS * len(self.rates), ctx.max_buffer_s * MS)
-        self.gp = (self.u[-1] - 1) / (buffer / MIN_BUFFER_MS - 1)
-        self.vp = MIN_BUFFER_MS / self.gp
+        buffer = max(self.min_buffer + self.per_rung * len(self.rates), ctx.max_buffer_s * MS)
+        self.gp = (self.u[-1] - 1) / (buffer / self.min_buffer - 1)
+        self.vp = self.min_buffer / self.gp
 
     def min_level(self, q: int) -> float:
         """The lowest buffer level at which BOLA prefers rung ``q`` to every lower rung."""
@@ -79,7 +84,7 @@ class BolaE(Abr):
 
     def _insufficient_buffer(self, ctx: AbrContext, q: int, delay: float, level: float) -> tuple[int, float]:
         safe_bits = self.ibr_safety * (level - (ctx.latency_s or 0.0) * MS) * ctx.throughput_kbps
-        self.ibr_safety = max(self.ibr_safety * IBR_SAFETY_DECAY, IBR_SAFETY_MIN)
+        self.ibr_safety = max(self.ibr_safety * IBR_SAFETY_DECAY, self.ibr_min)
         for lower in range(q):
             if self.rates[lower + 1] * ctx.nominal_s * MS > safe_bits:
                 self.placeholder = min(max(0.0, self.min_level(lower) - level), self.placeholder)
@@ -100,7 +105,7 @@ class BolaE(Abr):
             if level > 0:
                 self.placeholder = max(self.placeholder, self.min_level(progress.rung) - level_was)
         else:
-            want = self.min_level(progress.abandon_to) if progress.abandon_to > 0 else MIN_BUFFER_MS
+            want = self.min_level(progress.abandon_to) if progress.abandon_to > 0 else self.min_buffer
             self.placeholder = min(self.placeholder, max(0.0, want - level))
 
     def check_abandon(self, ctx: AbrContext, progress: Progress, buffer_s: float) -> int | None:
