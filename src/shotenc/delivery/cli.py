@@ -11,6 +11,7 @@ import click
 
 from ..cli_support import user_errors
 from ..errors import ShotencError
+from .edge.cache import POLICIES
 from .player.abr import DEFAULT_RULE, RULES
 
 
@@ -39,7 +40,7 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
 @click.option("--port", type=int, default=8080, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--cache-mb", type=float, default=256, show_default=True, help="Memory cache budget.")
-@click.option("--policy", type=click.Choice(["s3fifo", "sieve", "lru"]), default="s3fifo", show_default=True)
+@click.option("--policy", type=click.Choice(list(POLICIES)), default="s3fifo", show_default=True)
 @click.option("--origin", "origins", multiple=True, help="Upstream origin base URL (repeatable; failover order).")
 @click.option(
     "--prefetch",
@@ -61,6 +62,9 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
 @click.option("--idle-timeout", type=float, default=30.0, show_default=True, help="Seconds an idle connection stays.")
 @click.option("--max-connections", type=int, default=None, help="Connection cap [default: from the descriptor limit].")
 @click.option("--max-object-mb", type=float, default=None, help="Larger objects are streamed, not cached [cache/8].")
+@click.option("--steer", "steer", multiple=True, help="Act as steering server over these edges (repeatable).")
+@click.option("--steer-ttl", type=float, default=10.0, show_default=True, help="Steering manifest TTL, seconds.")
+@click.option("--steer-probe", type=float, default=2.0, show_default=True, help="Seconds between edge probes.")
 @click.option("--allow-throttle", is_flag=True, help="Enable /_edge/throttle?kbps=N (for player tests).")
 @user_errors
 def serve(
@@ -77,6 +81,9 @@ def serve(
     idle_timeout,
     max_connections,
     max_object_mb,
+    steer,
+    steer_ttl,
+    steer_probe,
     allow_throttle,
 ):
     """Serve output folders (and/or upstream origins) through the caching edge."""
@@ -96,6 +103,9 @@ def serve(
         idle_timeout_s=idle_timeout,
         max_connections=max_connections,
         max_object_mb=max_object_mb,
+        steer=list(steer),
+        steer_ttl_s=steer_ttl,
+        steer_probe_s=steer_probe,
         allow_throttle=allow_throttle,
         host=host,
         port=port,

@@ -57,12 +57,27 @@ class Rendition:
 
 
 @dataclass
+class SteeringInfo:
+    """Content steering: where to ask for the pathway order, and each pathway's URL prefix (segment
+    URLs are resolved on the default pathway; another pathway serves them at its own prefix)."""
+
+    server_uri: str
+    default: str
+    prefixes: dict[str, str]
+
+    def url_on(self, url: str, pathway: str) -> str:
+        base, other = self.prefixes[self.default], self.prefixes.get(pathway)
+        return other + url[len(base) :] if other is not None and url.startswith(base) else url
+
+
+@dataclass
 class Presentation:
     url: str
     kind: str  # dash | hls
     video: list[Rendition] = field(default_factory=list)
     audio: list[Rendition] = field(default_factory=list)
     duration_s: float | None = None
+    steering: SteeringInfo | None = None
 
     def groups(self) -> dict[str, list[Rendition]]:
         """Video renditions a player may switch among, by group, ascending bandwidth."""
@@ -155,17 +170,30 @@ def parse_mpd(text: str, url: str) -> Presentation:
     periods = _children(root, "Period")
     if len(periods) != 1:
         raise ManifestError(f"{url}: expected one Period, found {len(periods)}")
-    base = url
-    for el in (root, periods[0]):
+    steering = _dash_steering(root, url)
+    base = steering.prefixes[steering.default] if steering else url
+    for el in (periods[0],) if steering else (root, periods[0]):
         b = _child(el, "BaseURL")
         if b is not None and b.text:
             base = urljoin(base, b.text.strip())
-    pres = Presentation(url=url, kind="dash", duration_s=total)
+    pres = Presentation(url=url, kind="dash", duration_s=total, steering=steering)
     for aset in _children(periods[0], "AdaptationSet"):
         for rep in _children(aset, "Representation"):
             pres_list, rend = _representation(aset, rep, base, total, url)
             (pres.video if pres_list == "video" else pres.audio).append(rend)
     return pres
+
+
+def _dash_steering(root: ET.Element, url: str) -> SteeringInfo | None:
+    """DASH-IF content steering: a ContentSteering element and MPD BaseURLs with serviceLocation."""
+    cs = _child(root, "ContentSteering")
+    located = {b.get("serviceLocation"): urljoin(url, (b.text or "").strip()) for b in _children(root, "BaseURL")}
+    located.pop(None, None)
+    if cs is None or not (cs.text or "").strip() or not located:
+        return None
+    default = cs.get("defaultServiceLocation")
+    default = default if default in located else next(iter(located))
+    return SteeringInfo(urljoin(url, cs.text.strip()), default, located)
 
 
 def _attr(rep: ET.Element, aset: ET.Element, name: str) -> str | None:
@@ -255,6 +283,30 @@ def _media_playlist(text: str, url: str, rend: Rendition) -> Rendition:
     return rend
 
 
+def _suffix_prefixes(urls: dict[str, str]) -> dict[str, str]:
+    """Each URL's prefix before the path they all share (same object on different hosts)."""
+    common = min(urls.values(), key=len)
+    while common and not all(u.endswith(common) for u in urls.values()):
+        common = common[1:]
+    return {k: u[: len(u) - len(common)] for k, u in urls.items()}
+
+
+def _hls_pathway(master, url: str, pres: Presentation) -> tuple[list, set[str]]:
+    """With EXT-X-CONTENT-STEERING: the default pathway's variants and audio groups, and each
+    pathway's prefix in ``pres.steering``; without it, every variant."""
+    cs = getattr(master, "content_steering", None)
+    by_path: dict[str, list] = {}
+    for pl in master.playlists:
+        by_path.setdefault(pl.stream_info.pathway_id or ".", []).append(pl)
+    if cs is None or not cs.uri or len(by_path) < 2 or "." in by_path:
+        return list(master.playlists), set()
+    default = cs.pathway_id if cs.pathway_id in by_path else next(iter(by_path))
+    first = {k: urljoin(url, v[0].uri) for k, v in by_path.items()}
+    pres.steering = SteeringInfo(urljoin(url, cs.uri), default, _suffix_prefixes(first))
+    chosen = by_path[default]
+    return chosen, {pl.stream_info.audio for pl in chosen if pl.stream_info.audio}
+
+
 def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
     """A master playlist and every media playlist it names."""
     try:
@@ -262,18 +314,19 @@ def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
     except Exception as exc:
         raise ManifestError(f"{url}: malformed playlist ({exc})") from None
     pres = Presentation(url=url, kind="hls")
+    playlists, audio_groups = _hls_pathway(master, url, pres)
     if not master.is_variant:
         rend = _media_playlist(text, url, Rendition("0", "video", "", 0, None))
         pres.video.append(rend)
         pres.duration_s = rend.duration_s
         return pres
     for media in master.media:
-        if media.type != "AUDIO" or not media.uri:
+        if media.type != "AUDIO" or not media.uri or (audio_groups and media.group_id not in audio_groups):
             continue
         murl = urljoin(url, media.uri)
         rend = Rendition(media.name or media.uri, "audio", "", 0, None, group=media.group_id or "")
         pres.audio.append(_media_playlist(loader(murl), murl, rend))
-    for i, pl in enumerate(master.playlists):
+    for i, pl in enumerate(playlists):
         info = pl.stream_info
         purl = urljoin(url, pl.uri)
         codecs = info.codecs or ""

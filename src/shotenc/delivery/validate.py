@@ -161,7 +161,7 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
         return rep
     with local_edge(folder) as edge:
         base = f"{edge.url}/{folder.resolve().name}/"
-        http = Http([base + have[0]], timeout_s=10)
+        http = Http.for_urls([base + have[0]], timeout_s=10)
         parsed: dict[str, Presentation] = {}
         for name in have:
             try:

@@ -17,6 +17,7 @@ from .. import manifests
 from . import cache as cache_mod
 from .limits import EXHAUSTED, ConnectionGuard
 from .origins import HttpOrigin, LocalOrigin, NotFound, Origin, OriginFailed, Source
+from .steering import Steering
 
 FAIL_PENALTY_S = 5.0
 
@@ -36,6 +37,9 @@ class EdgeConfig:
     max_connections: int | None = None  # default: what the descriptor limit allows (limits.py)
     send_timeout_s: float = 30.0  # a client that reads nothing for this long is dropped
     max_object_mb: float | None = None  # larger objects are streamed, not cached (default: cache/8)
+    steer: list[str] = field(default_factory=list)  # edges to steer players among (steering.py)
+    steer_ttl_s: float = 10.0
+    steer_probe_s: float = 2.0
     allow_throttle: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
@@ -72,6 +76,7 @@ class Edge:
         self.failed_until: dict[str, float] = {}
         self.throttle_kbps = 0.0
         self.guard = ConnectionGuard(cfg.header_timeout_s, cfg.idle_timeout_s, cfg.max_connections)
+        self.steering = Steering(cfg.steer, cfg.steer_ttl_s, cfg.steer_probe_s) if cfg.steer else None
         self._rr = 0
         self._inflight: dict[str, asyncio.Future] = {}
 
@@ -215,6 +220,8 @@ class Edge:
             throttle_kbps=self.throttle_kbps,
             **self.guard.stats(),
         )
+        if self.steering is not None:
+            d["steering"] = {"priority": self.steering.priority(), "edges": self.steering.stats()}
         return d
 
     async def close(self) -> None:

@@ -205,6 +205,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return web.json_response({"titles": sorted(edge.cfg.titles), "player": "/_player/"}, headers=CORS)
     if raw.startswith("/_edge/"):
         return await _admin(request, edge)
+    if raw.startswith("/_steer/"):
+        return await _steered(request, edge, "") or _not_found()
     if raw.startswith("/_player/"):
         return _player_file(raw)
     rel = safe_relpath(raw)
@@ -212,6 +214,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
         edge.stats.not_found += 1
         return _not_found()
     try:
+        steered = await _steered(request, edge, rel)
+        if steered is not None:
+            return steered
         body, src, hit = await edge.lookup(rel)
         return await _send(request, edge, rel, body, src, hit)
     except NotFound:
@@ -231,7 +236,33 @@ async def _admin(request: web.Request, edge: Edge) -> web.Response:
         except ValueError:
             return web.Response(status=400, text="kbps must be a number\n", headers=CORS)
         return web.json_response({"throttle_kbps": edge.throttle_kbps}, headers=CORS)
+    if path == "/_edge/probe":
+        # a health probe for steering servers: fresh bytes through the media path (throttled alike)
+        n = min(max(int(request.query.get("bytes", "65536") or 0), 0), 4 * 1024 * 1024)
+        headers = {**CORS, "Content-Type": "application/octet-stream", "Cache-Control": "no-store"}
+        return await _stream(request, edge, "_edge/probe.m4s", 200, headers, n, _one(bytes(n)))
     return _not_found()
+
+
+async def _steered(request: web.Request, edge: Edge, rel: str) -> web.StreamResponse | None:
+    """A steering server's answer: the steering manifest, or a title's manifest naming every edge."""
+    steering = edge.steering
+    if steering is None:
+        return None
+    path = request.raw_path.split("?", 1)[0]
+    if path == "/_steer/steering.json":
+        title = request.query.get("title", "")
+        return web.json_response(steering.manifest(title), headers={**CORS, "Cache-Control": "no-store"})
+    title, _, name = rel.partition("/")
+    if name not in ("manifest.mpd", "master.m3u8"):
+        return None
+    body, src, _ = await edge.lookup(rel)
+    if src is not None:
+        body = await src.read_all()
+    text = body.decode("utf-8")
+    text = steering.steer_mpd(text, title) if name == "manifest.mpd" else steering.steer_master(text, title)
+    headers = {**_headers(rel, False), "Cache-Control": "no-store"}
+    return web.Response(text=text, headers=headers, charset=None)
 
 
 def _player_file(raw: str) -> web.Response:
@@ -271,6 +302,8 @@ def make_app(edge: Edge) -> web.Application:
     app.router.add_route("*", "/{tail:.*}", handle)
 
     async def _cleanup(_app):
+        if edge.steering is not None:
+            await edge.steering.stop()
         await edge.close()
 
     app.on_cleanup.append(_cleanup)
@@ -290,6 +323,8 @@ async def start(cfg: EdgeConfig) -> tuple[web.AppRunner, Edge, int]:
     await runner.setup()
     site = GuardedSite(runner, cfg.host, cfg.port, edge.guard)
     await site.start()
+    if edge.steering is not None:
+        edge.steering.start()
     port = runner.addresses[0][1]
     return runner, edge, port
 

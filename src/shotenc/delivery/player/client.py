@@ -10,28 +10,25 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
-from ...errors import ShotencError
 from ..decode import Decoder
 from ..edge import EdgeConfig, EdgeThread
 from ..manifests import ManifestError, Presentation, Rendition
 from ..manifests import load as load_manifest
 from . import abr as abr_mod
+from .fetch import Http, PlayError
 from .network import Network
 from .optimum import bound_by_optimum
 from .qoe import SessionResult, qoe_model
 from .session import Fetched, Fetcher, SegmentLog, SessionConfig, Title, run_session
+from .steering import SteeringClient
 from .traces import Trace
 
-
-class PlayError(ShotencError):
-    """A session could not be completed (every edge failed for some object)."""
+__all__ = ["Http", "PlayError", "PlayOptions", "PlayReport", "build_title", "local_edge", "play_url"]
 
 
 @dataclass
@@ -61,62 +58,15 @@ class PlayReport:
     decode_errors: list[str] = field(default_factory=list)
     failovers: list[dict] = field(default_factory=list)
     audio_rendition: str | None = None
+    edge_bytes: dict[str, int] = field(default_factory=dict)  # per edge (pathway)
+    edge: str | None = None  # the edge the session ended on
+    steering: list[dict] | None = None  # each steering answer: when, the order, the edge in use
     wall_s: float = 0.0
 
     def to_dict(self, with_segments: bool = True) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "session"}
         d["session"] = self.session.to_dict(with_segments)
         return d
-
-
-class Http:
-    """GET with a timeout, over a list of equivalent bases (edges/origins), failing over in turn."""
-
-    def __init__(self, manifest_urls: list[str], timeout_s: float):
-        self.dirs = [u.rsplit("/", 1)[0] + "/" for u in manifest_urls]
-        self.manifest_urls = manifest_urls
-        self.timeout_s = timeout_s
-        self.current = 0
-        self.events: list[dict] = []
-
-    def _alt(self, url: str, i: int) -> str:
-        primary = self.dirs[0]
-        return self.dirs[i] + url[len(primary) :] if url.startswith(primary) else url
-
-    def get(self, url: str, what: str) -> tuple[bytes, float]:
-        """Body and the seconds lost to failed attempts before it."""
-        lost = 0.0
-        n = len(self.dirs)
-        attempts = max(3, 2 * n)
-        last_error = ""
-        for k in range(attempts):
-            i = (self.current + k) % n
-            target = self._alt(url, i)
-            t0 = time.monotonic()
-            try:
-                with urllib.request.urlopen(target, timeout=self.timeout_s) as resp:
-                    body = resp.read()
-                if i != self.current:
-                    self.events.append(
-                        {
-                            "object": what,
-                            "failed": self._alt(url, self.current),
-                            "error": last_error,
-                            "served_by": self.dirs[i],
-                        }
-                    )
-                    self.current = i
-                return body, lost
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                lost += time.monotonic() - t0
-                last_error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-                if k + 1 < attempts and (k + 1) % n == 0:
-                    time.sleep(0.05)  # every edge failed once: brief pause before going round again
-        raise PlayError(f"{what}: every edge failed ({last_error})")
-
-    def text(self, url: str) -> str:
-        body, _ = self.get(url, url.rsplit("/", 1)[-1])
-        return body.decode("utf-8", "replace")
 
 
 def _report_json(http: Http, manifest_url: str) -> dict | None:
@@ -158,8 +108,16 @@ def build_title(pres: Presentation, renditions: list[Rendition], report: dict | 
 class HttpFetcher(Fetcher):
     """Fetches init/media segments (and the audio that goes with them) and queues decodes."""
 
-    def __init__(self, http: Http, renditions: list[Rendition], audio: Rendition | None, decoder: Decoder | None):
+    def __init__(
+        self,
+        http: Http,
+        renditions: list[Rendition],
+        audio: Rendition | None,
+        decoder: Decoder | None,
+        steering: SteeringClient | None = None,
+    ):
         self.http = http
+        self.steering = steering
         self.renditions = renditions
         self.audio = audio
         self.decoder = decoder
@@ -176,10 +134,14 @@ class HttpFetcher(Fetcher):
         self.inits[rung] = body
         return Fetched(8.0 * len(body), lost)
 
-    def segment(self, index: int, rung: int) -> Fetched:
+    def segment(self, index: int, rung: int, now_s: float = 0.0) -> Fetched:
+        if self.steering is not None:
+            self.steering.tick(now_s)
         r = self.renditions[rung]
         seg = r.segments[index]
-        body, lost = self.http.get(seg.url, f"{r.id} segment {seg.number}")
+        # an edge that takes over half the segment's duration is the bottleneck: try another
+        deadline = max(0.5 * seg.duration_s, 1.0)
+        body, lost = self.http.get(seg.url, f"{r.id} segment {seg.number}", deadline)
         if self.decoder:
             self.decoder.submit(self.inits.get(rung, b""), body, f"{r.id}#{seg.number}")
         extra_bytes, extra_lost = self._audio_until(seg.start_s + seg.duration_s)
@@ -216,26 +178,29 @@ def pick_audio(pres: Presentation) -> Rendition | None:
 
 
 def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str | None = "auto") -> PlayReport:
-    """Play one session against ``manifest_urls[0]`` (the others are fallback edges)."""
+    """Play one session against ``manifest_urls[0]`` (the others are fallback edges; a manifest
+    with content steering brings its own edges and their order)."""
     wall0 = time.monotonic()
-    http = Http(manifest_urls, opts.timeout_s)
+    http = Http.for_urls(manifest_urls, opts.timeout_s)
     net = Network(opts.trace)
     url = manifest_urls[0]
     pres = load_manifest(url, http.text)
-    group, rends = pres.group_for(opts.codec)
+    manifest_bytes = len(http.get(url, "manifest")[0])
     report = _report_json(http, url)
+    steering = SteeringClient.start(pres.steering, pres.kind, opts.timeout_s) if pres.steering else None
+    if steering is not None:
+        http = steering.http
+    group, rends = pres.group_for(opts.codec)
     if opts.rung is not None:
         rends = [rends[opts.rung]]
     title, exact = build_title(pres, rends, report)
     if audio == "auto":
         audio = pick_audio(pres) if opts.audio else None
     decoder = Decoder() if opts.decode else None
-    fetcher = HttpFetcher(http, rends, audio if isinstance(audio, Rendition) else None, decoder)
-    # manifest (and media playlists) cost time before the first segment can be asked for
-    manifest_bytes = len(http.get(url, "manifest")[0])
-    start = net.transfer_s(0.0, manifest_bytes)
-    # a pinned rung is played as asked: no abandoning to a lower one
+    fetcher = HttpFetcher(http, rends, audio if isinstance(audio, Rendition) else None, decoder, steering)
+    start = net.transfer_s(0.0, manifest_bytes)  # the manifest costs time before the first segment
     model = qoe_model(opts.qoe_kind, title.nominal_s)
+    # a pinned rung is played as asked: no abandoning to a lower one
     cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=model, abandon=opts.rung is None)
     rule = abr_mod.Fixed(0) if opts.rung is not None else abr_mod.make(opts.abr, model)
     result = run_session(title, net, rule, fetcher, cfg, start_s=start, on_segment=opts.on_segment)
@@ -249,7 +214,17 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
         exact,
         failovers=http.events,
         audio_rendition=audio.id if isinstance(audio, Rendition) else None,
+        edge_bytes=http.bytes_by_edge(),
+        edge=http.active.name,
+        steering=steering.history if steering else None,
     )
+    _notes(out, exact, http, decoder)
+    out.wall_s = time.monotonic() - wall0
+    return out
+
+
+def _notes(out: PlayReport, exact: bool, http: Http, decoder: Decoder | None) -> None:
+    result = out.session
     if not exact:
         result.notes.append("segment sizes for the offline optimum estimated from BANDWIDTH (no report.json)")
     for ev in http.events:
@@ -260,8 +235,6 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
             out.decoded_frames += res.frames
             if res.error or res.frames == 0:
                 out.decode_errors.append(f"{res.label}: {res.error or 'no frames decoded'}")
-    out.wall_s = time.monotonic() - wall0
-    return out
 
 
 def target_urls(target: str, edges: list[str]) -> list[str]:

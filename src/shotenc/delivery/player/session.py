@@ -60,7 +60,8 @@ class Fetcher:
     def init(self, rung: int) -> Fetched | None:
         return None
 
-    def segment(self, index: int, rung: int) -> Fetched:  # pragma: no cover - interface
+    def segment(self, index: int, rung: int, now_s: float = 0.0) -> Fetched:  # pragma: no cover - interface
+        """Segment ``index`` at ``rung``, requested at session time ``now_s``."""
         raise NotImplementedError
 
 
@@ -68,7 +69,7 @@ class TableFetcher(Fetcher):
     def __init__(self, title: Title):
         self.title = title
 
-    def segment(self, index: int, rung: int) -> Fetched:
+    def segment(self, index: int, rung: int, now_s: float = 0.0) -> Fetched:
         return Fetched(self.title.sizes_bits[index][rung])
 
 
@@ -208,7 +209,7 @@ def run_session(
             rung, delay = max(0, min(dec.rung, len(title.bitrates_kbps) - 1)), dec.delay_s
         if delay > 0:
             play.wait(delay)
-        got, extra = _fetch(fetcher, n, rung, have_init)
+        got, extra = _fetch(fetcher, n, rung, have_init, play.t)
         request_t, level = play.t, play.level
         may_abandon = cfg.abandon and n > 0 and abandons < cfg.max_abandons
         check = (lambda p, b, c=ctx: abr.check_abandon(c, p, b)) if may_abandon else None
@@ -243,7 +244,7 @@ def run_session(
     return summarise(title, network.trace.name, abr.name, logs, startup, play, cfg.qoe, notes)
 
 
-def _fetch(fetcher: Fetcher, n: int, rung: int, have_init: set[int]) -> tuple[float, float]:
+def _fetch(fetcher: Fetcher, n: int, rung: int, have_init: set[int], now_s: float) -> tuple[float, float]:
     """Bits to transfer for segment ``n`` at ``rung`` (with the rung's init segment the first
     time) and the seconds lost to failed attempts before them."""
     bits, extra = 0.0, 0.0
@@ -252,5 +253,5 @@ def _fetch(fetcher: Fetcher, n: int, rung: int, have_init: set[int]) -> tuple[fl
         if init is not None:
             bits, extra = init.bits, init.extra_s
         have_init.add(rung)
-    got = fetcher.segment(n, rung)
+    got = fetcher.segment(n, rung, now_s)
     return bits + got.bits, extra + got.extra_s
