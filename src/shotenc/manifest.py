@@ -1,7 +1,10 @@
 """DASH MPD and HLS playlists over the same CMAF segments.
 
 Segment durations vary (they follow shots), so DASH gets a SegmentTimeline and HLS exact EXTINFs.
-BANDWIDTH is the measured peak segment bit rate (RFC 8216), AVERAGE-BANDWIDTH the mean.
+BANDWIDTH is the measured peak segment bit rate (RFC 8216), AVERAGE-BANDWIDTH the mean. Per-shot
+segments are far from constant bit rate, so each segment's size is published too: DASH lists every
+segment (SegmentList) with its byte range (the whole file: ``mediaRange="0-<size-1>"``), HLS gives
+each segment's bit rate (EXT-X-BITRATE, RFC 8216bis).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from fractions import Fraction
 from .package import SEGMENT_NAME, Rendition
 
 DASH_NS = "urn:mpeg:dash:schema:mpd:2011"
-MEDIA_TEMPLATE = SEGMENT_NAME.replace("{:05d}", "$Number%05d$")
 
 
 def _iso_duration(seconds: float) -> str:
@@ -39,18 +41,14 @@ def _timeline(parent: ET.Element, rendition: Rendition) -> None:
         expected = t + d * (r + 1)
 
 
-def _template(parent: ET.Element, r: Rendition) -> None:
-    st = ET.SubElement(
-        parent,
-        "SegmentTemplate",
-        {
-            "timescale": str(r.timescale),
-            "initialization": f"{r.directory}/init.mp4",
-            "media": f"{r.directory}/{MEDIA_TEMPLATE}",
-            "startNumber": "1",
-        },
-    )
-    _timeline(st, r)
+def _segment_list(parent: ET.Element, r: Rendition) -> None:
+    """Every segment by URL with its byte range, so a player knows each segment's size."""
+    sl = ET.SubElement(parent, "SegmentList", {"timescale": str(r.timescale)})
+    ET.SubElement(sl, "Initialization", {"sourceURL": f"{r.directory}/init.mp4"})
+    _timeline(sl, r)
+    for s in r.segments:
+        media = f"{r.directory}/{SEGMENT_NAME.format(s.number)}"
+        ET.SubElement(sl, "SegmentURL", {"media": media, "mediaRange": f"0-{s.bytes - 1}"})
 
 
 def _representation(aset: ET.Element, r: Rendition, extra: dict[str, str]) -> ET.Element:
@@ -66,7 +64,7 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
         "MPD",
         {
             "xmlns": DASH_NS,
-            "profiles": "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019",
+            "profiles": "urn:mpeg:dash:profile:isoff-main:2011",
             "type": "static",
             "mediaPresentationDuration": _iso_duration(duration_s),
             "maxSegmentDuration": _iso_duration(max_seg),
@@ -96,7 +94,7 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
         set_id += 1
         for r in reps:
             size = {"width": str(r.width), "height": str(r.height), "frameRate": r.fps, "sar": "1:1"}
-            _template(_representation(aset, r, size), r)
+            _segment_list(_representation(aset, r, size), r)
     for r in audio:
         aset = ET.SubElement(
             period,
@@ -120,7 +118,7 @@ def write_mpd(video: list[Rendition], audio: list[Rendition], duration_s: float)
                 "value": str(r.channels),
             },
         )
-        _template(rep, r)
+        _segment_list(rep, r)
     ET.indent(mpd)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(mpd, encoding="unicode") + "\n"
 
@@ -146,6 +144,7 @@ def media_playlist(r: Rendition) -> str:
         '#EXT-X-MAP:URI="init.mp4"',
     ]
     for s in r.segments:
+        lines.append(f"#EXT-X-BITRATE:{max(1, round(s.bytes * 8 / 1000 / s.duration_s))}")
         lines.append(f"#EXTINF:{s.duration_s:.5f},")
         lines.append(SEGMENT_NAME.format(s.number))
     lines.append("#EXT-X-ENDLIST")
