@@ -29,6 +29,7 @@ class Segment:
     url: str  # resolved against the manifest URL
     start_s: float
     duration_s: float
+    size_bytes: int | None = None  # published by the manifest (DASH byte range; HLS EXT-X-BITRATE × duration)
 
 
 @dataclass
@@ -207,57 +208,84 @@ def _representation(aset, rep, base, total, url) -> tuple[str, Rendition]:
     if kind not in ("video", "audio"):
         kind = "video" if rep.get("width") else "audio"
     bandwidth = int(rep.get("bandwidth") or 0)
-    tpl = _child(rep, "SegmentTemplate") or _child(aset, "SegmentTemplate")
-    if tpl is None:
-        raise ManifestError(f"{url}: Representation {rep_id} has no SegmentTemplate")
-    timescale = int(tpl.get("timescale") or 1)
-    start_number = int(tpl.get("startNumber") or 1)
-    media = tpl.get("media")
-    if not media:
-        raise ManifestError(f"{url}: Representation {rep_id}: SegmentTemplate without @media")
-    init = tpl.get("initialization")
+    seglist, tpl = _own_or_set(rep, aset, "SegmentList"), _own_or_set(rep, aset, "SegmentTemplate")
+    if tpl is None and seglist is None:
+        raise ManifestError(f"{url}: Representation {rep_id} has neither SegmentTemplate nor SegmentList")
     rend = Rendition(
         id=rep_id,
         kind=kind,
         codecs=_attr(rep, aset, "codecs") or "",
         bandwidth=bandwidth,
-        init_url=urljoin(base, _fill(init, rep_id, bandwidth)) if init else None,
+        init_url=None,
         width=int(rep.get("width")) if rep.get("width") else None,
         height=int(rep.get("height")) if rep.get("height") else None,
         fps=_fps(_attr(rep, aset, "frameRate")),
         group=aset.get("id") or "",
     )
-    timeline = _child(tpl, "SegmentTimeline")
-    number = start_number
+    if seglist is not None:
+        _from_segment_list(rend, seglist, base, total, url)
+    else:
+        _from_template(rend, tpl, base, total, url)
+    return kind, rend
+
+
+def _own_or_set(rep: ET.Element, aset: ET.Element, name: str) -> ET.Element | None:
+    found = _child(rep, name)
+    return found if found is not None else _child(aset, name)
+
+
+def _spans(el: ET.Element, total: float | None, url: str, rep_id: str) -> tuple[int, list[tuple[int, int]]]:
+    """Timescale and (start, duration) of every segment from a SegmentTimeline or @duration."""
+    timescale = int(el.get("timescale") or 1)
+    timeline = _child(el, "SegmentTimeline")
+    spans: list[tuple[int, int]] = []
     if timeline is not None:
         t = 0
         for s in _children(timeline, "S"):
-            if s.get("t") is not None:
-                t = int(s.get("t"))
-            d = int(s.get("d"))
-            r = int(s.get("r") or 0)
+            t = int(s.get("t")) if s.get("t") is not None else t
+            d, r = int(s.get("d")), int(s.get("r") or 0)
             if r < 0:
-                end = (total or 0) * timescale
-                r = max(0, int((end - t + d - 1) // d) - 1)
+                r = max(0, int(((total or 0) * timescale - t + d - 1) // d) - 1)
             for _ in range(r + 1):
-                rend.segments.append(
-                    Segment(
-                        number, urljoin(base, _fill(media, rep_id, bandwidth, number, t)), t / timescale, d / timescale
-                    )
-                )
-                number += 1
+                spans.append((t, d))
                 t += d
-    elif tpl.get("duration") and total:
-        d = int(tpl.get("duration")) / timescale
-        count = int(-(-total // d))
-        for i in range(count):
-            rend.segments.append(
-                Segment(number, urljoin(base, _fill(media, rep_id, bandwidth, number)), i * d, min(d, total - i * d))
-            )
-            number += 1
+    elif el.get("duration") and total:
+        d = int(el.get("duration"))
+        spans = [(i * d, min(d, int(total * timescale) - i * d)) for i in range(int(-(-total * timescale // d)))]
     else:
         raise ManifestError(f"{url}: Representation {rep_id}: neither SegmentTimeline nor @duration")
-    return kind, rend
+    return timescale, spans
+
+
+def _from_template(rend: Rendition, tpl: ET.Element, base: str, total: float | None, url: str) -> None:
+    media, init = tpl.get("media"), tpl.get("initialization")
+    if not media:
+        raise ManifestError(f"{url}: Representation {rend.id}: SegmentTemplate without @media")
+    rend.init_url = urljoin(base, _fill(init, rend.id, rend.bandwidth)) if init else None
+    timescale, spans = _spans(tpl, total, url, rend.id)
+    number = int(tpl.get("startNumber") or 1)
+    for k, (t, d) in enumerate(spans):
+        path = _fill(media, rend.id, rend.bandwidth, number + k, t)
+        rend.segments.append(Segment(number + k, urljoin(base, path), t / timescale, d / timescale))
+
+
+def _from_segment_list(rend: Rendition, sl: ET.Element, base: str, total: float | None, url: str) -> None:
+    """SegmentList: each SegmentURL's @media, and its @mediaRange as the segment's size."""
+    init = _child(sl, "Initialization")
+    if init is not None and init.get("sourceURL"):
+        rend.init_url = urljoin(base, init.get("sourceURL"))
+    timescale, spans = _spans(sl, total, url, rend.id)
+    urls = _children(sl, "SegmentURL")
+    if len(urls) != len(spans):
+        raise ManifestError(f"{url}: Representation {rend.id}: {len(urls)} SegmentURLs for {len(spans)} segments")
+    number = int(sl.get("startNumber") or 1)
+    for k, ((t, d), su) in enumerate(zip(spans, urls, strict=True)):
+        size = None
+        if su.get("mediaRange"):
+            first, _, last = su.get("mediaRange").partition("-")
+            size = int(last) - int(first) + 1
+        target = urljoin(base, su.get("media")) if su.get("media") else base
+        rend.segments.append(Segment(number + k, target, t / timescale, d / timescale, size))
 
 
 def _media_playlist(text: str, url: str, rend: Rendition) -> Rendition:
@@ -273,10 +301,13 @@ def _media_playlist(text: str, url: str, rend: Rendition) -> Rendition:
     rend.init_url = urljoin(url, init) if init else None
     start = 0.0
     seq = pl.media_sequence or 0
+    kbps = None  # EXT-X-BITRATE applies until the next one
     for i, seg in enumerate(pl.segments):
         if seg.init_section is not None and rend.init_url is None:
             rend.init_url = urljoin(url, seg.init_section.uri)
-        rend.segments.append(Segment(seq + i, urljoin(url, seg.uri), start, float(seg.duration)))
+        kbps = seg.bitrate or kbps
+        size = round(kbps * 1000 * float(seg.duration) / 8) if kbps else None
+        rend.segments.append(Segment(seq + i, urljoin(url, seg.uri), start, float(seg.duration), size))
         start += float(seg.duration)
     if not pl.is_endlist:
         raise ManifestError(f"{url}: not a VOD playlist (no EXT-X-ENDLIST)")

@@ -129,6 +129,18 @@ def _rates(r: Rendition, bodies: list[bytes]) -> tuple[float, float]:
     return peak, (sum(len(b) for b in bodies) * 8 / total if total else 0.0)
 
 
+def check_sizes(rep: ValidationReport, label: str, r: Rendition, lengths: list[int]) -> None:
+    """The sizes the manifest publishes match the files: DASH byte ranges exactly, HLS
+    EXT-X-BITRATE (whole kbit/s) within its rounding."""
+    exact = label == "dash"
+    bad = [
+        f"#{s.number}: says {s.size_bytes}, is {n}"
+        for s, n in zip(r.segments, lengths, strict=False)
+        if s.size_bytes is None or abs(s.size_bytes - n) > (0 if exact else 62.5 * s.duration_s + 1)
+    ]
+    rep.add(f"{label}: {r.id} segment sizes match the files", not bad, ", ".join(bad[:3]))
+
+
 def _within(declared: float, measured: float) -> bool:
     return measured > 0 and abs(declared - measured) <= TOLERANCE * measured
 
@@ -187,6 +199,8 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
                 rep.add(f"{r.id}: every segment fetched", False, str(exc))
                 continue
             measured[r.id] = _rates(r, bodies)
+            if primary is dash:
+                check_sizes(rep, "dash", r, [len(b) for b in bodies])
             if r.kind == "video":
                 check_keyframes(rep, r, init, bodies)
             if dash is not None and r in dash.video + dash.audio:
@@ -197,7 +211,7 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
                     f"declared {r.bandwidth / 1000:.0f} kbps, measured {peak / 1000:.0f} kbps",
                 )
         if hls is not None:
-            _check_hls_bandwidth(rep, hls, http, measured, dash)
+            _check_hls_bandwidth(rep, hls, http)
         if dash is not None and hls is not None:
             _check_same_cuts(rep, dash, hls)
         if play:
@@ -205,7 +219,7 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
     return rep
 
 
-def _check_hls_bandwidth(rep, hls: Presentation, http: Http, measured: dict, dash: Presentation | None) -> None:
+def _check_hls_bandwidth(rep, hls: Presentation, http: Http) -> None:
     audio_rates = []
     for a in hls.audio:
         try:
@@ -215,14 +229,13 @@ def _check_hls_bandwidth(rep, hls: Presentation, http: Http, measured: dict, das
     a_peak = max((p for p, _ in audio_rates), default=0.0)
     a_avg = max((v for _, v in audio_rates), default=0.0)
     for r in hls.video:
-        if r.id in measured:
-            v_peak, v_avg = measured[r.id]
-        else:
-            try:
-                v_peak, v_avg = _rates(r, measure(http, r)[0])
-            except ShotencError as exc:
-                rep.add(f"hls: {r.id} every segment fetched", False, str(exc))
-                continue
+        try:
+            bodies = measure(http, r)[0]
+        except ShotencError as exc:
+            rep.add(f"hls: {r.id} every segment fetched", False, str(exc))
+            continue
+        v_peak, v_avg = _rates(r, bodies)
+        check_sizes(rep, "hls", r, [len(b) for b in bodies])
         peak, avg = v_peak + a_peak, v_avg + a_avg
         rep.add(
             f"hls: {r.id} BANDWIDTH vs measured peak",

@@ -43,6 +43,7 @@ class PlayOptions:
     audio: bool = True
     rung: int | None = None  # play one rung only (validate)
     optimum: bool = True
+    use_sizes: bool = True  # let the rule plan on segment sizes the manifest publishes
     on_segment: Callable[[SegmentLog], None] | None = None  # progress hook (tests stop an edge)
 
 
@@ -52,7 +53,7 @@ class PlayReport:
     manifest: str
     codec_group: str
     rungs: list[str]
-    sizes_exact: bool
+    sizes_exact: bool  # the optimum knew every segment's size (manifest or report.json)
     decoded_segments: int = 0
     decoded_frames: int = 0
     decode_errors: list[str] = field(default_factory=list)
@@ -77,19 +78,25 @@ def _report_json(http: Http, manifest_url: str) -> dict | None:
 
 
 def build_title(pres: Presentation, renditions: list[Rendition], report: dict | None) -> tuple[Title, bool]:
-    """The ladder a player adapts over; sizes from report.json when the encoder wrote them."""
+    """The ladder a player adapts over. Segment sizes come from the manifest when it publishes
+    them (the rules may then plan on them); otherwise report.json's sizes serve the offline optimum
+    only, and failing both they are estimated from BANDWIDTH. VMAF comes from report.json."""
     counts = {len(r.segments) for r in renditions}
     if len(counts) != 1:
         raise ManifestError(f"{pres.url}: renditions have different segment counts {sorted(counts)}")
     seg_s = [s.duration_s for s in renditions[0].segments]
+    published = all(s.size_bytes for r in renditions for s in r.segments)
     by_id = {r["id"]: r for r in (report or {}).get("renditions", [])}
-    exact = all(r.id in by_id and len(by_id[r.id].get("segments", [])) == len(seg_s) for r in renditions)
+    reported = all(r.id in by_id and len(by_id[r.id].get("segments", [])) == len(seg_s) for r in renditions)
     sizes, vmaf = [], []
     for n, d in enumerate(seg_s):
         row, vrow = [], []
         for r in renditions:
-            seg = by_id[r.id]["segments"][n] if exact else {}
-            row.append(8.0 * seg["bytes"] if seg.get("bytes") else r.bandwidth * d)
+            seg = by_id[r.id]["segments"][n] if reported else {}
+            if published:
+                row.append(8.0 * r.segments[n].size_bytes)
+            else:
+                row.append(8.0 * seg["bytes"] if seg.get("bytes") else r.bandwidth * d)
             vrow.append(seg.get("vmaf"))
         sizes.append(row)
         vmaf.append(vrow)
@@ -101,8 +108,9 @@ def build_title(pres: Presentation, renditions: list[Rendition], report: dict | 
         seg_s,
         sizes,
         vmaf if has_vmaf else None,
+        sizes_published=published,
     )
-    return title, exact
+    return title, published or reported
 
 
 class HttpFetcher(Fetcher):
@@ -194,6 +202,7 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
     if opts.rung is not None:
         rends = [rends[opts.rung]]
     title, exact = build_title(pres, rends, report)
+    title.sizes_published &= opts.use_sizes
     if audio == "auto":
         audio = pick_audio(pres) if opts.audio else None
     decoder = Decoder() if opts.decode else None
