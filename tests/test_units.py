@@ -20,7 +20,8 @@ FPS = Fraction(25)
 
 
 def test_short_shots_merge_and_long_shots_split():
-    shots = shots_from_cuts([10, 100, 105, 400], 500, FPS, ShotOptions(min_shot_s=1.0, max_segment_s=6.0))
+    options = ShotOptions(min_shot_s=1.0, max_segment_s=6.0, first_segment_s=0)  # no fast-start split here
+    shots = shots_from_cuts([10, 100, 105, 400], 500, FPS, options)
     assert [s.start_frame for s in shots][0] == 0
     assert all(s.frame_count >= 25 for s in shots)
     assert all(s.duration_s <= 6.0 + 1e-9 for s in shots)
@@ -97,6 +98,18 @@ def test_codec_strings():
     assert _hevc("hvc1", cfg) == "hvc1.1.6.L93.90"
     assert vp9_level(1920, 1080, 30) == 40
     assert vp9_level(320, 180, 25) == 11
+
+
+def test_first_shot_is_split_for_a_fast_start():
+    shots = shots_from_cuts([200], 400, FPS, ShotOptions(min_shot_s=1.0, max_segment_s=10.0, first_segment_s=2.0))
+    assert [(s.start_frame, s.frame_count) for s in shots] == [(0, 50), (50, 150), (200, 200)]
+    assert [s.starts_at_cut for s in shots] == [True, False, True]
+    # a first shot of 2.5 s: the rest may not be shorter than min_shot, so the split moves earlier
+    shots = shots_from_cuts([62], 300, FPS, ShotOptions(min_shot_s=1.0, first_segment_s=2.0))
+    assert [s.frame_count for s in shots[:2]] == [37, 25]
+    # already short, or switched off: untouched
+    assert shots_from_cuts([40], 300, FPS, ShotOptions(first_segment_s=2.0))[0].frame_count == 40
+    assert shots_from_cuts([200], 400, FPS, ShotOptions(max_segment_s=10.0, first_segment_s=0))[0].frame_count == 200
 
 
 def test_hls_target_duration_covers_rounded_extinf():

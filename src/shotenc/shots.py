@@ -36,6 +36,7 @@ class ShotOptions:
     threshold: float | None = None  # detector's own default when None
     min_shot_s: float = 1.0
     max_segment_s: float = 6.0
+    first_segment_s: float = 1.5  # the first shot is split here (fast start); 0 keeps it whole
 
 
 class CutDetector:
@@ -79,6 +80,17 @@ class CutDetector:
         return sorted({c for c in self.cuts if 0 < c < self._n})
 
 
+def _split_first(spans: list[list[int]], first_frames: int, min_frames: int) -> None:
+    """A short first segment so playback starts fast: split the first span after ``first_frames``
+    (earlier if the rest would be shorter than ``min_frames``)."""
+    if first_frames <= 0 or not spans:
+        return
+    a, b = spans[0]
+    cut = min(first_frames, b - a - min_frames)
+    if cut > 0 and b - a > first_frames:
+        spans[0:1] = [[a, a + cut], [a + cut, b]]
+
+
 def shots_from_cuts(cuts: list[int], frame_count: int, fps: Fraction, options: ShotOptions) -> list[Shot]:
     """Turn cut frames into shots: merge ones shorter than ``min_shot_s``, split ones over ``max_segment_s``."""
     fps_f = float(fps)
@@ -106,6 +118,7 @@ def shots_from_cuts(cuts: list[int], frame_count: int, fps: Fraction, options: S
             changed = True
             break
     cut_starts = {a for a, _ in spans}
+    _split_first(spans, int(math.floor(options.first_segment_s * fps_f + 1e-6)), min_frames)
     shots: list[Shot] = []
     for a, b in spans:
         n = b - a
