@@ -8,7 +8,12 @@ text traces are written as Sabre JSON (80 ms latency, Pensieve's RTT) so both si
 same periods. For each set: mean played bitrate, rebuffer ratio and score, Sabre's and ours, and
 the share of traces on which the default rule's score beats Sabre's BOLA-E and DYNAMIC.
 
-Run: ``PYTHONPATH=src python benchmarks/abr.py [--quick] [--sets 3Glogs,hd_fs]``
+Two more parts: what publishing segment sizes in the manifest buys the default rule (the same
+sessions with and without them, on our own per-shot encode and on Sabre's movie), and startup
+delay in real sessions (HTTP through the edge, every segment decoded) with the first shot split at
+1.5 s and kept whole.
+
+Run: ``PYTHONPATH=src python benchmarks/abr.py [--quick] [--sets 3Glogs,hd_fs] [--parts sabre,sizes,startup]``
 """
 
 from __future__ import annotations
@@ -26,13 +31,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from own_encode import own_encode, own_title  # noqa: E402
 from sabre_runner import ALGORITHMS, run_many  # noqa: E402
 from shotenc.delivery.player import abr  # noqa: E402
+from shotenc.delivery.player.client import PlayOptions, local_edge, play_url  # noqa: E402
 from shotenc.delivery.player.movie import load_movie  # noqa: E402
 from shotenc.delivery.player.network import Network  # noqa: E402
-from shotenc.delivery.player.qoe import sabre_model  # noqa: E402
+from shotenc.delivery.player.qoe import QOE_LIN, sabre_model  # noqa: E402
 from shotenc.delivery.player.session import SessionConfig, run_session  # noqa: E402
-from shotenc.delivery.player.traces import load_trace, traces_dir  # noqa: E402
+from shotenc.delivery.player.traces import constant, load_trace, trace_set, traces_dir  # noqa: E402
 
 SETS = {  # name → (folder under the shared traces, movie)
     "3Glogs": ("sabre_json/3Glogs", "bbb.json"),
@@ -128,16 +135,84 @@ def report(name: str, res: dict) -> None:
     )
 
 
+def with_and_without_sizes(job: tuple[str, str, bool]) -> dict:
+    """The default rule on one trace, planning on published segment sizes or on bitrate × duration."""
+    name, trace, sizes = job
+    title = own_title(loops=12) if name == "own" else load_movie(traces_dir() / "sabre_json" / "manifests" / name)
+    title.sizes_published = sizes
+    model = sabre_model(title.nominal_s) if name != "own" else QOE_LIN
+    res = run_session(
+        title, Network(load_trace(trace)), abr.make(abr.DEFAULT_RULE, model), config=SessionConfig(25, qoe=model)
+    )
+    return {"qoe": res.qoe, "score": res.sabre_score, "rebuffer_ratio": res.rebuffer_ratio, "kbps": res.avg_kbps}
+
+
+def sizes_report(limit: int | None, pool) -> None:
+    own_encode()  # once, before the workers read it
+    print(f"\nSegment sizes in the manifest: {abr.DEFAULT_RULE} with and without them (same traces, 25 s buffer)")
+    print(
+        f"  {'title':<10}{'traces':<26}{'QoE with':>10}{'without':>9}{'score with':>12}{'without':>9}"
+        f"{'rebuf with':>12}{'without':>9}"
+    )
+    for movie, folder in (
+        ("own", "pensieve_fmt/cooked_3gp"),
+        ("own", "pensieve_fmt/fcc_test_traces"),
+        ("own", "sabre_json/3Glogs"),
+        ("bbb.json", "sabre_json/3Glogs"),
+        ("bbb.json", "sabre_json/hd_fs"),
+    ):
+        traces = sorted((traces_dir() / folder).iterdir())[:limit]
+        rows = {s: list(pool.map(with_and_without_sizes, [(movie, t, s) for t in traces])) for s in (True, False)}
+        w, wo = rows[True], rows[False]
+        label = "own, QoE_lin" if movie == "own" else "bbb, log"
+        print(
+            f"  {label:<10}{folder:<26}{mean(w, 'qoe'):>10.1f}{mean(wo, 'qoe'):>9.1f}{mean(w, 'score'):>12.3f}"
+            f"{mean(wo, 'score'):>9.3f}{mean(w, 'rebuffer_ratio'):>12.4f}{mean(wo, 'rebuffer_ratio'):>9.4f}"
+        )
+
+
+def startup_report(limit: int | None) -> None:
+    """Real sessions (HTTP through the edge, every segment decoded) on a title that opens on a long
+    shot (the sample rotated to start on its 5.28 s shot), with that shot split at 1.5 s and kept
+    whole, on the shared 3G traces and a flat 1 Mbit/s link."""
+    print(f"\nStartup (request of the manifest to the first frame), {abr.DEFAULT_RULE}, real HTTP sessions:")
+    for first in (1.5, 0.0):
+        folder = own_encode(first, "long-first")
+        first_s = json.loads((folder / "report.json").read_text())["renditions"][0]["segments"][0]["duration_s"]
+        with local_edge(folder) as edge:
+            url = [f"{edge.url}/{folder.name}/manifest.mpd"]
+            for name, traces in (
+                ("pensieve 3G", trace_set("pensieve_fmt/cooked_3gp")[:limit]),
+                ("Sabre 3Glogs", trace_set("sabre_json/3Glogs")[:limit]),
+                ("flat 1 Mbit/s", [constant(1000, 0.08)]),
+            ):
+                reps = [play_url(url, PlayOptions(t, decode=True, optimum=False)) for t in traces]
+                starts = [r.session.startup_s for r in reps]
+                errors = sum(len(r.decode_errors) for r in reps)
+                print(
+                    f"  first segment {first_s:.2f} s, {name:<14} {len(reps):>3} sessions: median "
+                    f"{st.median(starts):.2f} s, max {max(starts):.2f} s, {errors} decode errors"
+                )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="8 traces per set")
     ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--parts", default="sabre,sizes,startup")
     args = ap.parse_args()
+    limit = 8 if args.quick else None
+    parts = args.parts.split(",")
     print(f"traces: {traces_dir()}")
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(2) as pool:
-        for name in args.sets.split(","):
-            report(name, run_set(name, 8 if args.quick else None, Path(tmp), pool))
+        if "sabre" in parts:
+            for name in args.sets.split(","):
+                report(name, run_set(name, limit, Path(tmp), pool))
+        if "sizes" in parts:
+            sizes_report(limit, pool)
+    if "startup" in parts:
+        startup_report(limit)
     print(f"\n{time.monotonic() - t0:.0f} s")
 
 

@@ -113,6 +113,9 @@ def build_title(pres: Presentation, renditions: list[Rendition], report: dict | 
     return title, published or reported
 
 
+AUDIO_SLACK_S = 0.05
+
+
 class HttpFetcher(Fetcher):
     """Fetches init/media segments (and the audio that goes with them) and queues decodes."""
 
@@ -166,7 +169,11 @@ class HttpFetcher(Fetcher):
                 self.audio_init, lost = self.http.get(a.init_url, f"{a.id} init")
                 nbytes += len(self.audio_init)
         last_video = end_s >= sum(s.duration_s for s in self.renditions[0].segments) - 1e-3
-        while self.audio_next < len(a.segments) and (a.segments[self.audio_next].start_s < end_s - 1e-3 or last_video):
+        # audio segments end on whole AAC frames, a few ms off the video's instants: one that starts
+        # within AUDIO_SLACK_S of this segment's end belongs with the next one
+        while self.audio_next < len(a.segments) and (
+            a.segments[self.audio_next].start_s < end_s - AUDIO_SLACK_S or last_video
+        ):
             seg = a.segments[self.audio_next]
             body, l2 = self.http.get(seg.url, f"{a.id} segment {seg.number}")
             if self.decoder:
