@@ -106,21 +106,8 @@ def loopback_throughput(seconds: float = 5.0, concurrency: int = 16) -> tuple[fl
 
     from own_encode import CACHE
 
-    port = 18000 + random.Random().randint(0, 999)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "shotenc", "serve", str(CACHE / "sample"), "--port", str(port), "--prefetch", "1000"],
-        env={"PYTHONPATH": str(ROOT / "src")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = _serve(CACHE / "sample", "--prefetch", "1000")
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/_edge/stats", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
         urls = [
             f"{base}/sample/video/{p.parent.name}/{p.name}"
             for p in sorted((CACHE / "sample" / "video").glob("*/seg-*.m4s"))
@@ -150,6 +137,56 @@ def loopback_throughput(seconds: float = 5.0, concurrency: int = 16) -> tuple[fl
         proc.wait(10)
 
 
+def _serve(folder: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """A ``shotenc serve`` process on a free loopback port, once it answers."""
+    port = 18000 + random.Random().randint(0, 999)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shotenc", "serve", str(folder), "--port", str(port), *args],
+        env={"PYTHONPATH": str(ROOT / "src")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/_edge/stats", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, base
+
+
+def big_object_memory(mb: int = 100) -> tuple[float, float, float]:
+    """Peak resident memory of an edge process (MB) idle and after streaming one ``mb`` MB object
+    (over its object limit) through it, and the seconds it took."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        title = Path(tmp) / "big"
+        title.mkdir()
+        (title / "manifest.mpd").write_text("<MPD/>")
+        with open(title / "big.mp4", "wb") as f:
+            for _ in range(mb):
+                f.write(random.randbytes(1024 * 1024))
+        proc, base = _serve(title, "--cache-mb", "64")
+        try:
+
+            def peak() -> float:
+                text = Path(f"/proc/{proc.pid}/status").read_text()
+                return int(text.split("VmHWM:")[1].split()[0]) / 1024
+
+            idle, got = peak(), 0
+            t0 = time.monotonic()
+            with urllib.request.urlopen(base + "/big/big.mp4", timeout=120) as r:
+                while chunk := r.read(1024 * 1024):
+                    got += len(chunk)
+            assert got == mb * 1024 * 1024, got
+            return idle, peak(), time.monotonic() - t0
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 def main() -> None:
     reqs, sizes, n_titles, n_rungs = stream()
     catalogue = sum(sizes.values())
@@ -171,6 +208,11 @@ def main() -> None:
                 h, bh = res[p]
                 cells.append(f"{h:>7.3f} / {bh:.3f}" if bh is not None else f"{h:>7.3f}        ")
             print(f"{frac:>6.0%} {label:>8} " + " ".join(f"{c:>15}" for c in cells))
+    idle, after, took = big_object_memory()
+    print(
+        f"edge streaming a 100 MB object (8 MB object limit): peak RSS {idle:.0f} MB idle, {after:.0f} MB after, "
+        f"{took:.1f} s"
+    )
     mbps, rps = loopback_throughput()
     print(
         f"\nloopback, cached segments, 16 concurrent clients, 2 cores shared with the client: "

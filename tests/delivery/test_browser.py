@@ -11,14 +11,13 @@ import shutil
 import tempfile
 import time
 import urllib.request
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from shotenc.delivery.edge import LIBS, EdgeConfig, EdgeThread
 
-from .conftest import in_ci
+from .conftest import in_ci, steered_edges
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -132,16 +131,9 @@ def test_rendition_drops_when_edge_throttles(browser, edge, engine, src):
 
 @pytest.fixture()
 def steered(sample_encode):
-    """Three edges and a steering server over them (TTL 1 s, probes every 0.3 s)."""
-    with ExitStack() as stack:
-        three = [
-            stack.enter_context(EdgeThread(EdgeConfig(titles={"movie": sample_encode}, port=0, allow_throttle=True)))
-            for _ in range(3)
-        ]
-        cfg = EdgeConfig(
-            titles={"movie": sample_encode}, port=0, steer=[e.url for e in three], steer_ttl_s=1, steer_probe_s=0.3
-        )
-        yield stack.enter_context(EdgeThread(cfg)), three
+    """Three edges and a steering server over them (probes every 0.3 s)."""
+    with steered_edges(sample_encode, probe_s=0.3) as pair:
+        yield pair
 
 
 def _priority(steer) -> list[str]:

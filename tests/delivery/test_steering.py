@@ -7,17 +7,16 @@ import json
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
-from contextlib import ExitStack
 
 import m3u8
 import pytest
 
-from shotenc.delivery.edge import EdgeConfig, EdgeThread
+from shotenc.delivery.edge import EdgeThread
 from shotenc.delivery.manifests import parse_hls, parse_mpd
 from shotenc.delivery.player.client import PlayOptions, play_url
 from shotenc.delivery.player.traces import load_trace
 
-from .conftest import DATA
+from .conftest import DATA, steered_edges
 
 NS = "{urn:mpeg:dash:schema:mpd:2011}"
 
@@ -34,15 +33,7 @@ def _throttle(edge: EdgeThread, kbps: float) -> None:
 @pytest.fixture()
 def edges(sample_encode):
     """Three edges serving the sample and a steering server over them (probing every 0.2 s)."""
-    with ExitStack() as stack:
-        three = [
-            stack.enter_context(EdgeThread(EdgeConfig(titles={"movie": sample_encode}, port=0, allow_throttle=True)))
-            for _ in range(3)
-        ]
-        cfg = EdgeConfig(
-            titles={"movie": sample_encode}, port=0, steer=[e.url for e in three], steer_ttl_s=1, steer_probe_s=0.2
-        )
-        steer = stack.enter_context(EdgeThread(cfg))
+    with steered_edges(sample_encode, probe_s=0.2) as (steer, three):
         yield steer, three
 
 

@@ -27,6 +27,17 @@ EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
+async def stop_task(task: asyncio.Task | None) -> None:
+    """Cancel a background task and wait for it to end."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
 def default_max_connections() -> int:
     """Leave a quarter of the descriptors (at least 32) for files, origins and the listener."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -205,13 +216,8 @@ class ConnectionGuard:
         self._sweeper = loop.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            try:
-                await self._sweeper
-            except asyncio.CancelledError:
-                pass
-            self._sweeper = None
+        await stop_task(self._sweeper)
+        self._sweeper = None
 
     def stats(self) -> dict:
         return {

@@ -22,6 +22,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from .limits import stop_task
+
 PROBE_BYTES = 64 * 1024
 SIMILAR = 0.5  # an edge measuring at least half the best edge's throughput counts as as good
 DASH_NS = "urn:mpeg:dash:schema:mpd:2011"
@@ -111,13 +113,8 @@ class Steering:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def stats(self) -> list[dict]:
         return [
