@@ -68,23 +68,7 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
 @click.option("--allow-throttle", is_flag=True, help="Enable /_edge/throttle?kbps=N (for player tests).")
 @user_errors
 def serve(
-    folders,
-    port,
-    host,
-    cache_mb,
-    policy,
-    origins,
-    prefetch,
-    popularity,
-    origin_timeout,
-    header_timeout,
-    idle_timeout,
-    max_connections,
-    max_object_mb,
-    steer,
-    steer_ttl,
-    steer_probe,
-    allow_throttle,
+    folders, host, port, origins, origin_timeout, header_timeout, idle_timeout, steer, steer_ttl, steer_probe, **opts
 ):
     """Serve output folders (and/or upstream origins) through the caching edge."""
     from .edge import EdgeConfig, start
@@ -94,21 +78,15 @@ def serve(
     cfg = EdgeConfig(
         titles=_mounts(folders),
         origins=list(origins),
-        cache_mb=cache_mb,
-        policy=policy,
-        prefetch=prefetch,
-        popularity=popularity,
         origin_timeout_s=origin_timeout,
         header_timeout_s=header_timeout,
         idle_timeout_s=idle_timeout,
-        max_connections=max_connections,
-        max_object_mb=max_object_mb,
         steer=list(steer),
         steer_ttl_s=steer_ttl,
         steer_probe_s=steer_probe,
-        allow_throttle=allow_throttle,
         host=host,
         port=port,
+        **opts,  # cache_mb, policy, prefetch, popularity, max_connections, max_object_mb, allow_throttle
     )
 
     async def run() -> None:

@@ -25,6 +25,15 @@ class Optimum:
     stall_s: float
 
 
+def _best_per_state(key: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Indices of the highest score for each distinct key."""
+    order = np.lexsort((-score, key))
+    k_sorted = key[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = k_sorted[1:] != k_sorted[:-1]
+    return order[first]
+
+
 def offline_optimum(
     title: Title,
     network: Network,
@@ -70,13 +79,7 @@ def offline_optimum(
         prev = last[st]
         sw = np.where(prev >= 0, np.abs(util[act] - util[np.maximum(prev, 0)]), 0.0)
         sc = score[st] + util[act] * weight - pen * stall - smooth * sw
-        key = act * 100000 + np.round(nb / step_s).astype(np.int64)
-        # best score per key: sort by key then score descending, take first of each key
-        order = np.lexsort((-sign * sc, key))
-        k_sorted = key[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = k_sorted[1:] != k_sorted[:-1]
-        keep = order[first]
+        keep = _best_per_state(act * 100000 + np.round(nb / step_s).astype(np.int64), sign * sc)
         t, buf, last, score = end[keep], nb[keep], act[keep], sc[keep]
         stall_tot = stall_tot[st[keep]] + np.where(n == 0, 0.0, stall[keep])
         back.append((st[keep], act[keep]))

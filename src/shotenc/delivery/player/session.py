@@ -174,6 +174,13 @@ class _State:
             size_bits=(lambda i, r: title.sizes_bits[i][r]) if title.sizes_published else None,
         )
 
+    def completed(self, prog: Progress) -> None:
+        """A finished download: one throughput and latency sample."""
+        transfer = prog.time_s - prog.ttfb_s
+        sample = Sample(prog.size_bits / 1000.0 / max(transfer, 1e-9), transfer, prog.ttfb_s)
+        self.samples.append(sample)
+        self.est.push(sample)
+
 
 def run_session(
     title: Title,
@@ -196,19 +203,7 @@ def run_session(
     n = abandons = 0
     while n < title.n_segments:
         seg = title.segment_s[n]
-        if n > 0:
-            full = play.level + seg - cfg.max_buffer_s
-            if full > 0:
-                play.wait(full)
-                abr.report_delay(full)
-        ctx = st.context(n, play)
-        if n == 0:
-            rung, delay = abr.first_rung(ctx), 0.0
-        else:
-            dec = abr.choose(ctx)
-            rung, delay = max(0, min(dec.rung, len(title.bitrates_kbps) - 1)), dec.delay_s
-        if delay > 0:
-            play.wait(delay)
+        ctx, rung = _ask(abr, st, play, n)
         got, extra = _fetch(fetcher, n, rung, have_init, play.t)
         request_t, level = play.t, play.level
         may_abandon = cfg.abandon and n > 0 and abandons < cfg.max_abandons
@@ -230,10 +225,7 @@ def run_session(
             play.playing, startup = True, play.t
         if n > 0:
             abr.report_download(prog, play.level)
-        transfer = prog.time_s - prog.ttfb_s
-        sample = Sample(prog.size_bits / 1000.0 / max(transfer, 1e-9), transfer, prog.ttfb_s)
-        st.samples.append(sample)
-        st.est.push(sample)
+        st.completed(prog)
         vmaf = title.vmaf[n][rung] if title.vmaf else None
         log = SegmentLog(n, rung, title.bitrates_kbps[rung], got, request_t, prog.time_s, stall, play.level, vmaf)
         logs.append(log)
@@ -242,6 +234,23 @@ def run_session(
         st.last = rung
         n, abandons = n + 1, 0
     return summarise(title, network.trace.name, abr.name, logs, startup, play, cfg.qoe, notes)
+
+
+def _ask(abr: Abr, st: _State, play: Playback, n: int) -> tuple[AbrContext, int]:
+    """Wait while the buffer has no room (telling the rule), then take the rule's rung and delay."""
+    title = st.title
+    if n > 0:
+        full = play.level + title.segment_s[n] - st.cfg.max_buffer_s
+        if full > 0:
+            play.wait(full)
+            abr.report_delay(full)
+    ctx = st.context(n, play)
+    if n == 0:
+        return ctx, abr.first_rung(ctx)
+    dec = abr.choose(ctx)
+    if dec.delay_s > 0:
+        play.wait(dec.delay_s)
+    return ctx, max(0, min(dec.rung, len(title.bitrates_kbps) - 1))
 
 
 def _fetch(fetcher: Fetcher, n: int, rung: int, have_init: set[int], now_s: float) -> tuple[float, float]:
