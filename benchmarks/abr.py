@@ -1,152 +1,218 @@
-"""ABR benchmark: every rule over the shared traces, against the offline optimum and Sabre's figures.
+"""ABR benchmark: Sabre's own figures beside ours, per shared trace set and rule.
 
-Three parts:
-1. Sabre's setting (bbb.json for 3G and FCC traces, bbb4k.json for 4G, 25 s buffer), scored with
-   Sabre's own score, next to the reference table in the traces README. The hybrid here optimises
-   the log utility that score uses (rebuffer weight 5 per segment).
-2. QoE_lin (MPC/Pensieve: Mbps utility, 4.3 per rebuffer second, 1 per Mbps of switch) on our own
-   encode (the bundled sample through the pipeline with a six-rung H.264 ladder at Pensieve's rates,
-   its real segment sizes, looped to make a longer title), on Pensieve's 3G and FCC traces, 60 s
-   buffer, 80 ms RTT; plus Sabre's movies with QoE_lin. Fraction of optimum = mean QoE / mean
-   offline-optimum QoE on the same sessions.
-3. Real sessions: a few traces played over HTTP through the edge with every segment decoded, for
-   startup delay (request to first frame, model time) on real media.
+Sabre itself (``shared/sabre/sabre.py``, unmodified) is run as a separate process on every trace
+of every shared set, for BOLA-E, BOLA, the throughput rule and DYNAMIC; our rules of the same
+names, and ours only (BBA, the default rule), play the same sessions in our session model. The
+setting is Sabre's: bbb.json (bbb4k.json for the 4G logs), 25 s buffer, Sabre's score. Pensieve's
+text traces are written as Sabre JSON (80 ms latency, Pensieve's RTT) so both simulators read the
+same periods. For each set: mean played bitrate, rebuffer ratio and score, Sabre's and ours, and
+the share of traces on which the default rule's score beats Sabre's BOLA-E and DYNAMIC.
 
-Run: ``PYTHONPATH=src python benchmarks/abr.py [--quick]``
+Two more parts: what publishing segment sizes in the manifest buys the default rule (the same
+sessions with and without them, on our own per-shot encode and on Sabre's movie), and startup
+delay in real sessions (HTTP through the edge, every segment decoded) with the first shot split at
+1.5 s and kept whole.
+
+Run: ``PYTHONPATH=src python benchmarks/abr.py [--quick] [--sets 3Glogs,hd_fs] [--parts sabre,sizes,startup]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics as st
 import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from shotenc.delivery import abr, sabre  # noqa: E402
-from shotenc.delivery.manifests import load as load_manifest  # noqa: E402
-from shotenc.delivery.network import Network  # noqa: E402
-from shotenc.delivery.optimum import offline_optimum  # noqa: E402
-from shotenc.delivery.player import PlayOptions, build_title, local_edge, play_url  # noqa: E402
-from shotenc.delivery.qoe import QOE_LIN, QoEModel  # noqa: E402
-from shotenc.delivery.session import SessionConfig, Title, run_session  # noqa: E402
-from shotenc.delivery.traces import trace_set, traces_dir  # noqa: E402
+from own_encode import own_encode, own_title  # noqa: E402
+from sabre_runner import ALGORITHMS, run_many  # noqa: E402
+from shotenc.delivery.player import abr  # noqa: E402
+from shotenc.delivery.player.client import PlayOptions, local_edge, play_url  # noqa: E402
+from shotenc.delivery.player.movie import load_movie  # noqa: E402
+from shotenc.delivery.player.network import Network  # noqa: E402
+from shotenc.delivery.player.qoe import QOE_LIN, sabre_model  # noqa: E402
+from shotenc.delivery.player.session import SessionConfig, run_session  # noqa: E402
+from shotenc.delivery.player.traces import constant, load_trace, trace_set, traces_dir  # noqa: E402
 
-RULES = ["throughput", "bba", "bola-e", "hybrid"]
-REFERENCE = {  # traces README: Sabre run with BOLA-E and the throughput rule, mean over traces
-    "4Glogs": {"bola-e": (26868, 0.0018, 3.127), "throughput": (17429, 0.0017, 2.700)},
-    "3Glogs": {"bola-e": (1235, 0.0739, 0.984), "throughput": (887, 0.0643, 0.779)},
-    "hd_fs": {"bola-e": (4402, 0.0002, 2.747), "throughput": (3728, 0.0269, 2.333)},
+SETS = {  # name → (folder under the shared traces, movie)
+    "3Glogs": ("sabre_json/3Glogs", "bbb.json"),
+    "4Glogs": ("sabre_json/4Glogs", "bbb4k.json"),
+    "hd_fs": ("sabre_json/hd_fs", "bbb.json"),
+    "pensieve-3G": ("pensieve_fmt/cooked_3gp", "bbb.json"),
+    "pensieve-FCC": ("pensieve_fmt/fcc_test_traces", "bbb.json"),
 }
-CACHE = ROOT / ".cache" / "abr-bench"
+SABRE_RULES = list(ALGORITHMS)  # bola-e, bola, throughput, dynamic
+METRICS = ("score", "kbps", "rebuffer_ratio")
+TIE = 1e-5  # Sabre prints six decimals
 
 
-def own_title(loops: int) -> Title:
-    """The sample encoded by the real pipeline (six H.264 rungs), looped ``loops`` times."""
-    out = CACHE / "sample"
-    if not (out / "report.json").is_file():
-        from shotenc.pipeline import EncodeOptions, encode_title
-
-        encode_title(ROOT / "samples" / "sample.mp4", out,
-                     EncodeOptions(ladder=str(ROOT / "benchmarks" / "abr-ladder.toml")))
-    import json
-
-    pres = load_manifest(str(out / "manifest.mpd"), lambda u: Path(u).read_text())
-    _, rends = pres.group_for("h264")
-    title, exact = build_title(pres, rends, json.loads((out / "report.json").read_text()))
-    assert exact
-    return Title(f"sample (own encode) x{loops}", title.rung_ids, title.bitrates_kbps,
-                 title.segment_s * loops, title.sizes_bytes * loops)
+def as_sabre_json(folder: str, out: Path, limit: int | None) -> list[Path]:
+    """The set's traces as Sabre JSON files (copied as they are when they already are)."""
+    paths = []
+    for src in sorted((traces_dir() / folder).iterdir())[:limit]:
+        trace = load_trace(src)
+        periods = [
+            {"duration_ms": p.duration_s * 1000, "bandwidth_kbps": p.kbps, "latency_ms": p.latency_s * 1000}
+            for p in trace.periods
+        ]
+        dst = out / f"{src.name}.json"
+        dst.write_text(src.read_text() if src.suffix == ".json" else json.dumps(periods))
+        paths.append(dst)
+    return paths
 
 
-def run(title: Title, traces, cfg: SessionConfig, rules=RULES) -> dict:
-    rows: dict[str, list] = {r: [] for r in rules}
-    opt = []
-    for tr in traces:
-        net = Network(tr)
-        opt.append(offline_optimum(title, net, cfg).qoe)
-        for r in rules:
-            rows[r].append(run_session(title, net, abr.make(r, cfg.qoe), config=cfg))
-    duration = sum(title.segment_s)
-    out = {}
-    for r, res in rows.items():
-        q = st.mean(x.qoe_lin for x in res)
-        out[r] = {
-            "qoe": q,
-            "sabre": st.mean(x.sabre_score for x in res),
-            "kbps": st.mean(x.avg_kbps for x in res),
-            "rebuf_s": st.mean(x.rebuffer_s for x in res),
-            "rebuf_ratio": st.mean(x.rebuffer_s / duration for x in res),
-            "switches": st.mean(x.switches for x in res),
-            "startup_med": st.median(x.startup_s for x in res),
-            "frac": q / st.mean(opt) if st.mean(opt) > 0 and q > 0 else None,
-        }
-    out["optimum"] = {"qoe": st.mean(opt)}
+def ours(job: tuple[Path, Path, str]) -> dict:
+    trace, movie, rule = job
+    title = load_movie(movie)
+    model = sabre_model(title.nominal_s)  # the default rule optimises Sabre's score here
+    res = run_session(title, Network(load_trace(trace)), abr.make(rule, model), config=SessionConfig(25, qoe=model))
+    return {
+        "score": res.sabre_score,
+        "kbps": res.played_kbps,
+        "rebuffer_ratio": res.rebuffer_ratio,
+        "startup_s": res.startup_s,
+    }
+
+
+def run_set(name: str, limit: int | None, tmp: Path, pool) -> dict:
+    folder, movie_name = SETS[name]
+    movie = traces_dir() / "sabre_json" / "manifests" / movie_name
+    (tmp / name).mkdir()
+    traces = as_sabre_json(folder, tmp / name, limit)
+    rules = [*SABRE_RULES, *(r for r in abr.RULES if r not in SABRE_RULES)]
+    out = {"traces": len(traces), "sabre": {}, "ours": {}}
+    for rule in SABRE_RULES:
+        out["sabre"][rule] = run_many([(t, movie, rule) for t in traces])
+    for rule in rules:
+        out["ours"][rule] = list(pool.map(ours, [(t, movie, rule) for t in traces]))
     return out
 
 
-def table(title: str, res: dict, sabre_ref: dict | None = None) -> None:
-    print(f"\n{title}")
-    print(f"  {'rule':<11}{'QoE':>9}{'of opt':>8}{'Sabre':>8}{'kbps':>8}{'rebuf s':>9}{'ratio':>8}"
-          f"{'switch':>8}{'start s':>8}" + ("   Sabre ref: kbps / ratio / score" if sabre_ref else ""))
-    for r, v in res.items():
-        if r == "optimum":
-            print(f"  {'optimum':<11}{v['qoe']:>9.1f}")
-            continue
-        frac = f"{v['frac']:.0%}" if v["frac"] is not None else "-"
-        ref = sabre_ref.get(r) if sabre_ref else None
-        print(f"  {r:<11}{v['qoe']:>9.1f}{frac:>8}{v['sabre']:>8.3f}{v['kbps']:>8.0f}{v['rebuf_s']:>9.2f}"
-              f"{v['rebuf_ratio']:>8.4f}{v['switches']:>8.1f}{v['startup_med']:>8.2f}"
-              + (f"   {ref[0]:>6} / {ref[1]:.4f} / {ref[2]:.3f}" if ref else ""))
+def mean(rows: list[dict], key: str) -> float:
+    return st.mean(r[key] for r in rows)
 
 
-def real_sessions(n: int) -> None:
-    """Real HTTP + decode sessions on the own encode (not looped), for startup and sanity."""
-    out = CACHE / "sample"
-    for folder in ("pensieve_fmt/cooked_3gp", "pensieve_fmt/fcc_test_traces"):
-        starts, decoded, errors, qoe = [], 0, 0, []
-        t0 = time.monotonic()
-        with local_edge(out) as e:
-            for tr in trace_set(folder)[:n]:
-                rep = play_url([f"{e.url}/sample/manifest.mpd"], PlayOptions(tr, abr="hybrid", max_buffer_s=60))
-                starts.append(rep.session.startup_s)
-                decoded += rep.decoded_segments
-                errors += len(rep.decode_errors)
-                qoe.append(rep.session.qoe_lin)
-        print(f"  {folder}: {n} sessions, startup median {st.median(starts):.2f} s (max {max(starts):.2f}), "
-              f"{decoded} segments decoded, {errors} decode errors, {time.monotonic() - t0:.1f} s wall")
+def win_rate(a: list[dict], b: list[dict]) -> float:
+    """Share of traces where ``a`` scores higher than ``b`` (ties count half)."""
+    wins = sum(
+        1.0 if x["score"] > y["score"] + TIE else 0.5 if abs(x["score"] - y["score"]) <= TIE else 0.0
+        for x, y in zip(a, b, strict=True)
+    )
+    return wins / len(a)
+
+
+def report(name: str, res: dict) -> None:
+    print(f"\n{name} ({res['traces']} traces, {SETS[name][1]}, 25 s buffer)")
+    print(
+        f"  {'rule':<11}{'Sabre: score':>13}{'kbps':>8}{'rebuf':>8}   {'ours: score':>12}{'kbps':>8}{'rebuf':>8}"
+        f"   {'Δscore':>7}{'Δkbps':>7}{'Δrebuf':>7}"
+    )
+    for rule, rows in res["ours"].items():
+        ref = res["sabre"].get(rule)
+        o = [mean(rows, k) for k in METRICS]
+        line = f"  {rule:<11}"
+        if ref:
+            s = [mean(ref, k) for k in METRICS]
+            line += f"{s[0]:>13.3f}{s[1]:>8.0f}{s[2]:>8.4f}   "
+            d = [(a - b) / b * 100 if b else 0.0 for a, b in zip(o, s, strict=True)]
+            tail = f"   {d[0]:>6.2f}%{d[1]:>6.2f}%{d[2]:>6.2f}%"
+        else:
+            line += " " * 32
+            tail = ""
+        print(line + f"{o[0]:>12.3f}{o[1]:>8.0f}{o[2]:>8.4f}" + tail)
+    default = res["ours"][abr.DEFAULT_RULE]
+    print(
+        f"  {abr.DEFAULT_RULE} wins on {win_rate(default, res['sabre']['bola-e']):.0%} of traces against Sabre's "
+        f"BOLA-E, {win_rate(default, res['sabre']['dynamic']):.0%} against Sabre's DYNAMIC; median startup "
+        f"{st.median(r['startup_s'] for r in default):.2f} s"
+    )
+
+
+def with_and_without_sizes(job: tuple[str, str, bool]) -> dict:
+    """The default rule on one trace, planning on published segment sizes or on bitrate × duration."""
+    name, trace, sizes = job
+    title = own_title(loops=12) if name == "own" else load_movie(traces_dir() / "sabre_json" / "manifests" / name)
+    title.sizes_published = sizes
+    model = sabre_model(title.nominal_s) if name != "own" else QOE_LIN
+    res = run_session(
+        title, Network(load_trace(trace)), abr.make(abr.DEFAULT_RULE, model), config=SessionConfig(25, qoe=model)
+    )
+    return {"qoe": res.qoe, "score": res.sabre_score, "rebuffer_ratio": res.rebuffer_ratio, "kbps": res.avg_kbps}
+
+
+def sizes_report(limit: int | None, pool) -> None:
+    own_encode()  # once, before the workers read it
+    print(f"\nSegment sizes in the manifest: {abr.DEFAULT_RULE} with and without them (same traces, 25 s buffer)")
+    print(
+        f"  {'title':<10}{'traces':<26}{'QoE with':>10}{'without':>9}{'score with':>12}{'without':>9}"
+        f"{'rebuf with':>12}{'without':>9}"
+    )
+    for movie, folder in (
+        ("own", "pensieve_fmt/cooked_3gp"),
+        ("own", "pensieve_fmt/fcc_test_traces"),
+        ("own", "sabre_json/3Glogs"),
+        ("bbb.json", "sabre_json/3Glogs"),
+        ("bbb.json", "sabre_json/hd_fs"),
+    ):
+        traces = sorted((traces_dir() / folder).iterdir())[:limit]
+        rows = {s: list(pool.map(with_and_without_sizes, [(movie, t, s) for t in traces])) for s in (True, False)}
+        w, wo = rows[True], rows[False]
+        label = "own, QoE_lin" if movie == "own" else "bbb, log"
+        print(
+            f"  {label:<10}{folder:<26}{mean(w, 'qoe'):>10.1f}{mean(wo, 'qoe'):>9.1f}{mean(w, 'score'):>12.3f}"
+            f"{mean(wo, 'score'):>9.3f}{mean(w, 'rebuffer_ratio'):>12.4f}{mean(wo, 'rebuffer_ratio'):>9.4f}"
+        )
+
+
+def startup_report(limit: int | None) -> None:
+    """Real sessions (HTTP through the edge, every segment decoded) on a title that opens on a long
+    shot (the sample rotated to start on its 5.28 s shot), with that shot split at 1.5 s and kept
+    whole, on the shared 3G traces and a flat 1 Mbit/s link."""
+    print(f"\nStartup (request of the manifest to the first frame), {abr.DEFAULT_RULE}, real HTTP sessions:")
+    for first in (1.5, 0.0):
+        folder = own_encode(first, "long-first")
+        first_s = json.loads((folder / "report.json").read_text())["renditions"][0]["segments"][0]["duration_s"]
+        with local_edge(folder) as edge:
+            url = [f"{edge.url}/{folder.name}/manifest.mpd"]
+            for name, traces in (
+                ("pensieve 3G", trace_set("pensieve_fmt/cooked_3gp")[:limit]),
+                ("Sabre 3Glogs", trace_set("sabre_json/3Glogs")[:limit]),
+                ("flat 1 Mbit/s", [constant(1000, 0.08)]),
+            ):
+                reps = [play_url(url, PlayOptions(t, decode=True, optimum=False)) for t in traces]
+                starts = [r.session.startup_s for r in reps]
+                errors = sum(len(r.decode_errors) for r in reps)
+                print(
+                    f"  first segment {first_s:.2f} s, {name:<14} {len(reps):>3} sessions: median "
+                    f"{st.median(starts):.2f} s, max {max(starts):.2f} s, {errors} decode errors"
+                )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="8 traces per set")
+    ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--parts", default="sabre,sizes,startup")
     args = ap.parse_args()
     limit = 8 if args.quick else None
+    parts = args.parts.split(",")
     print(f"traces: {traces_dir()}")
     t0 = time.monotonic()
-    movies = traces_dir() / "sabre_json" / "manifests"
-    sabre_qoe = QoEModel("log", 5.0 / 3.0, 1.0)  # Sabre's score: 5 per segment of rebuffer, 3 s segments
-    for folder, movie in (("hd_fs", "bbb"), ("3Glogs", "bbb"), ("4Glogs", "bbb4k")):
-        title = sabre.load_movie(movies / f"{movie}.json")
-        traces = trace_set(f"sabre_json/{folder}")[:limit]
-        res = run(title, traces, SessionConfig(max_buffer_s=25, qoe=sabre_qoe))
-        table(f"Sabre setting: {folder} x {movie}.json, {len(traces)} traces, 25 s buffer, hybrid on log utility",
-              res, REFERENCE[folder])
-    own = own_title(loops=12)
-    for folder in ("pensieve_fmt/fcc_test_traces", "pensieve_fmt/cooked_3gp"):
-        traces = trace_set(folder)[:limit]
-        res = run(own, traces, SessionConfig(max_buffer_s=60, qoe=QOE_LIN))
-        table(f"QoE_lin: {own.name} on {folder}, {len(traces)} traces, 60 s buffer, 80 ms RTT", res)
-    for folder, movie in (("hd_fs", "bbb"), ("3Glogs", "bbb"), ("4Glogs", "bbb4k")):
-        title = sabre.load_movie(movies / f"{movie}.json")
-        traces = trace_set(f"sabre_json/{folder}")[:limit]
-        res = run(title, traces, SessionConfig(max_buffer_s=25, qoe=QOE_LIN))
-        table(f"QoE_lin: {movie}.json on {folder}, {len(traces)} traces, 25 s buffer", res)
-    print("\nReal sessions (HTTP through the edge, every segment decoded), hybrid, own encode:")
-    real_sessions(4 if args.quick else 10)
+    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(2) as pool:
+        if "sabre" in parts:
+            for name in args.sets.split(","):
+                report(name, run_set(name, limit, Path(tmp), pool))
+        if "sizes" in parts:
+            sizes_report(limit, pool)
+    if "startup" in parts:
+        startup_report(limit)
     print(f"\n{time.monotonic() - t0:.0f} s")
 
 

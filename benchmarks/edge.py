@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from shotenc.delivery import cache  # noqa: E402
+from shotenc.delivery.edge import cache  # noqa: E402
 
 
 def own_sizes() -> tuple[list[int], list[list[int]]]:
     """(init sizes per rung, segment sizes [rung][segment]) from the benchmark encode."""
-    from abr import CACHE, own_title
+    from own_encode import CACHE, own_encode
 
-    own_title(1)  # encodes once if needed
+    own_encode()
     report = json.loads((CACHE / "sample" / "report.json").read_text())
     rends = sorted(report["renditions"], key=lambda r: r["avg_kbps"])
     inits = [(CACHE / "sample" / "video" / r["id"] / "init.mp4").stat().st_size for r in rends]
@@ -104,27 +104,20 @@ def loopback_throughput(seconds: float = 5.0, concurrency: int = 16) -> tuple[fl
     """MB/s and requests/s of cache hits from a real ``shotenc serve`` process over loopback."""
     import aiohttp
 
-    from abr import CACHE
+    from own_encode import CACHE
 
-    port = 18000 + random.Random().randint(0, 999)
-    proc = subprocess.Popen([sys.executable, "-m", "shotenc", "serve", str(CACHE / "sample"), "--port", str(port),
-                             "--prefetch", "1000"], env={"PYTHONPATH": str(ROOT / "src")},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = _serve(CACHE / "sample", "--prefetch", "1000")
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/_edge/stats", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        urls = [f"{base}/sample/video/{p.parent.name}/{p.name}"
-                for p in sorted((CACHE / "sample" / "video").glob("*/seg-*.m4s"))]
+        urls = [
+            f"{base}/sample/video/{p.parent.name}/{p.name}"
+            for p in sorted((CACHE / "sample" / "video").glob("*/seg-*.m4s"))
+        ]
 
         async def run() -> tuple[int, int]:
             done_bytes, done_reqs = 0, 0
             end = time.monotonic() + seconds
             async with aiohttp.ClientSession() as s:
+
                 async def worker(i: int) -> None:
                     nonlocal done_bytes, done_reqs
                     while time.monotonic() < end:
@@ -144,13 +137,68 @@ def loopback_throughput(seconds: float = 5.0, concurrency: int = 16) -> tuple[fl
         proc.wait(10)
 
 
+def _serve(folder: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """A ``shotenc serve`` process on a free loopback port, once it answers."""
+    port = 18000 + random.Random().randint(0, 999)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shotenc", "serve", str(folder), "--port", str(port), *args],
+        env={"PYTHONPATH": str(ROOT / "src")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/_edge/stats", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, base
+
+
+def big_object_memory(mb: int = 100) -> tuple[float, float, float]:
+    """Peak resident memory of an edge process (MB) idle and after streaming one ``mb`` MB object
+    (over its object limit) through it, and the seconds it took."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        title = Path(tmp) / "big"
+        title.mkdir()
+        (title / "manifest.mpd").write_text("<MPD/>")
+        with open(title / "big.mp4", "wb") as f:
+            for _ in range(mb):
+                f.write(random.randbytes(1024 * 1024))
+        proc, base = _serve(title, "--cache-mb", "64")
+        try:
+
+            def peak() -> float:
+                text = Path(f"/proc/{proc.pid}/status").read_text()
+                return int(text.split("VmHWM:")[1].split()[0]) / 1024
+
+            idle, got = peak(), 0
+            t0 = time.monotonic()
+            with urllib.request.urlopen(base + "/big/big.mp4", timeout=120) as r:
+                while chunk := r.read(1024 * 1024):
+                    got += len(chunk)
+            assert got == mb * 1024 * 1024, got
+            return idle, peak(), time.monotonic() - t0
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 def main() -> None:
     reqs, sizes, n_titles, n_rungs = stream()
     catalogue = sum(sizes.values())
-    print(f"{len(reqs)} requests, {len(sizes)} objects, catalogue {catalogue / 1e9:.2f} GB; Zipf 0.9 over "
-          f"{n_titles} titles + a new release taking 1/3 of sessions for 20% of the stream")
-    print(f"{'cache':>7} {'prefill':>8} " + " ".join(f"{p:>15}" for p in ("lru", "sieve", "s3fifo", "belady"))
-          + "   (object hit ratio, byte hit ratio)")
+    print(
+        f"{len(reqs)} requests, {len(sizes)} objects, catalogue {catalogue / 1e9:.2f} GB; Zipf 0.9 over "
+        f"{n_titles} titles + a new release taking 1/3 of sessions for 20% of the stream"
+    )
+    print(
+        f"{'cache':>7} {'prefill':>8} "
+        + " ".join(f"{p:>15}" for p in ("lru", "sieve", "s3fifo", "belady"))
+        + "   (object hit ratio, byte hit ratio)"
+    )
     for frac in (0.02, 0.05, 0.10):
         cap = int(catalogue * frac)
         for label, pre in (("none", []), ("first 3", prefill_keys(sizes, n_titles, n_rungs, 3, cap))):
@@ -160,9 +208,16 @@ def main() -> None:
                 h, bh = res[p]
                 cells.append(f"{h:>7.3f} / {bh:.3f}" if bh is not None else f"{h:>7.3f}        ")
             print(f"{frac:>6.0%} {label:>8} " + " ".join(f"{c:>15}" for c in cells))
+    idle, after, took = big_object_memory()
+    print(
+        f"edge streaming a 100 MB object (8 MB object limit): peak RSS {idle:.0f} MB idle, {after:.0f} MB after, "
+        f"{took:.1f} s"
+    )
     mbps, rps = loopback_throughput()
-    print(f"\nloopback, cached segments, 16 concurrent clients, 2 cores shared with the client: "
-          f"{mbps:.0f} MB/s, {rps:.0f} requests/s")
+    print(
+        f"\nloopback, cached segments, 16 concurrent clients, 2 cores shared with the client: "
+        f"{mbps:.0f} MB/s, {rps:.0f} requests/s"
+    )
 
 
 if __name__ == "__main__":

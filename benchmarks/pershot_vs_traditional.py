@@ -96,9 +96,7 @@ def main() -> None:
             n_subsample=args.n_subsample,
         )
         tag = f"{name}-{args.mode}{'-auto' if args.auto_ladder else ''}-{args.codecs.replace(',', '+')}"
-        report = compare(
-            paths[name], out_root / tag, opts, log=lambda m, n=name: print(f"[{n}] {m}", flush=True)
-        )
+        report = compare(paths[name], out_root / tag, opts, log=lambda m, n=name: print(f"[{n}] {m}", flush=True))
         block = summarize(name, report)
         block.append(f"\n({time.perf_counter() - t0:.0f} s for this clip)\n")
         print("\n".join(block), flush=True)

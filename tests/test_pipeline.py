@@ -86,18 +86,19 @@ def test_mpd_matches_files_and_timelines_align(out, report):
     media_sets = [a for a in root.iterfind(".//d:AdaptationSet", NS) if a.get("contentType") in ("video", "audio")]
     assert len(media_sets) == len(root.findall(".//d:AdaptationSet", NS)) - 1  # and the thumbnails
     for rep in (r for a in media_sets for r in a.iterfind("d:Representation", NS)):
-        tmpl = rep.find("d:SegmentTemplate", NS)
-        ts = int(tmpl.get("timescale"))
+        seglist = rep.find("d:SegmentList", NS)
+        ts = int(seglist.get("timescale"))
         t, times = 0, []
-        for s in tmpl.iterfind("d:SegmentTimeline/d:S", NS):
+        for s in seglist.iterfind("d:SegmentTimeline/d:S", NS):
             t = int(s.get("t", t))
             for _ in range(int(s.get("r", 0)) + 1):
                 times.append((t, int(s.get("d"))))
                 t += int(s.get("d"))
-        assert (out / tmpl.get("initialization")).is_file()
-        for n in range(1, len(times) + 1):
-            assert (out / tmpl.get("media").replace("$Number%05d$", f"{n:05d}")).is_file()
-        assert not (out / tmpl.get("media").replace("$Number%05d$", f"{len(times) + 1:05d}")).exists()
+        assert (out / seglist.find("d:Initialization", NS).get("sourceURL")).is_file()
+        urls = seglist.findall("d:SegmentURL", NS)
+        assert len(urls) == len(times)
+        for u in urls:  # each segment's byte range is the whole file: its size
+            assert u.get("mediaRange") == f"0-{(out / u.get('media')).stat().st_size - 1}"
         total = t / ts
         assert total == pytest.approx(report["totals"]["duration_s"], abs=0.6)
         if rep.get("width"):

@@ -12,7 +12,8 @@ FPS = Fraction(25)
 
 
 def test_short_shots_merge_and_long_shots_split():
-    shots = shots_from_cuts([10, 100, 105, 400], 500, FPS, ShotOptions(min_shot_s=1.0, max_segment_s=6.0))
+    options = ShotOptions(min_shot_s=1.0, max_segment_s=6.0, first_segment_s=0)  # no fast-start split here
+    shots = shots_from_cuts([10, 100, 105, 400], 500, FPS, options)
     assert [s.start_frame for s in shots][0] == 0
     assert all(s.frame_count >= 25 for s in shots)
     assert all(s.duration_s <= 6.0 + 1e-9 for s in shots)
@@ -32,10 +33,22 @@ def test_no_cuts_one_shot_and_tiny_clip():
     assert shots_from_cuts([], 10, FPS, ShotOptions())[0].frame_count == 10
 
 
+def test_first_shot_is_split_for_a_fast_start():
+    shots = shots_from_cuts([200], 400, FPS, ShotOptions(min_shot_s=1.0, max_segment_s=10.0, first_segment_s=2.0))
+    assert [(s.start_frame, s.frame_count) for s in shots] == [(0, 50), (50, 150), (200, 200)]
+    assert [s.starts_at_cut for s in shots] == [True, False, True]
+    # a first shot of 2.5 s: the rest may not be shorter than min_shot, so the split moves earlier
+    shots = shots_from_cuts([62], 300, FPS, ShotOptions(min_shot_s=1.0, first_segment_s=2.0))
+    assert [s.frame_count for s in shots[:2]] == [37, 25]
+    # already short, or switched off: untouched
+    assert shots_from_cuts([40], 300, FPS, ShotOptions(first_segment_s=2.0))[0].frame_count == 40
+    assert shots_from_cuts([200], 400, FPS, ShotOptions(max_segment_s=10.0, first_segment_s=0))[0].frame_count == 200
+
+
 def test_the_cuts_of_the_fixtures_are_found_where_they_are(tiny_clip, sample):
     """The bundled sample has cuts at frames 30, 76, 137, 187, 242 and 250 (242-250: a flash, merged)."""
     tiny = analyze(probe(tiny_clip))
-    assert tiny.cuts == [46] and [s.start_frame for s in tiny.shots] == [0, 46]
+    assert tiny.cuts == [46] and [s.start_frame for s in tiny.shots] == [0, 21, 46]  # the first split at 0.84 s
     full = analyze(probe(sample))
     assert full.cuts == [30, 76, 137, 187, 242, 250]
     assert [s.start_frame for s in full.shots] == [0, 30, 76, 137, 187, 250]

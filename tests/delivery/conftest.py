@@ -6,12 +6,14 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 
-from shotenc.delivery.edge import LIBS
-from shotenc.delivery.traces import traces_dir
+from shotenc.delivery.edge import EdgeConfig, EdgeThread
+from shotenc.delivery.edge.server import LIBS
+from shotenc.delivery.player.traces import traces_dir
 from shotenc.pipeline import EncodeOptions, encode_title
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,21 @@ def traces() -> Path:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+@contextmanager
+def steered_edges(folder: Path, probe_s: float):
+    """Three edges serving ``folder`` as "movie" (throttle allowed) and a steering server over them
+    (TTL 1 s); yields (steering server, [edge0, edge1, edge2])."""
+    with ExitStack() as stack:
+        three = [
+            stack.enter_context(EdgeThread(EdgeConfig(titles={"movie": folder}, port=0, allow_throttle=True)))
+            for _ in range(3)
+        ]
+        cfg = EdgeConfig(
+            titles={"movie": folder}, port=0, steer=[e.url for e in three], steer_ttl_s=1, steer_probe_s=probe_s
+        )
+        yield stack.enter_context(EdgeThread(cfg)), three
 
 
 class HangingServer:

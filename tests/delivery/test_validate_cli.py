@@ -8,6 +8,7 @@ import re
 from click.testing import CliRunner
 
 from shotenc.__main__ import main
+from shotenc.delivery.player.abr import DEFAULT_RULE
 from shotenc.delivery.validate import validate
 
 from .conftest import DATA
@@ -57,11 +58,13 @@ def test_cli_play_folder_and_sabre_movie(sample_encode):
     res = CliRunner().invoke(main, ["play", str(sample_encode), "--trace", str(trace), "--codec", "h264", "--json"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
-    assert d["session"]["abr"] == "hybrid" and d["decode_errors"] == [] and d["decoded_segments"] > 0
+    assert d["session"]["abr"] == DEFAULT_RULE and d["decode_errors"] == [] and d["decoded_segments"] > 0
+    assert 0 <= d["session"]["fraction_of_optimum"] <= 1
     res = CliRunner().invoke(
         main, ["play", str(DATA / "traces" / "bbb.json"), "--trace", str(trace), "--abr", "bola-e"]
     )
-    assert res.exit_code == 0 and "simulation only" in res.output and "QoE_lin" in res.output
+    assert res.exit_code == 0 and "simulation only" in res.output, res.output
+    assert "startup" in res.output and "of the way from worst to optimum" in res.output and "Sabre score" in res.output
 
 
 def test_cli_errors_are_one_line(tmp_path):

@@ -33,8 +33,8 @@ def main() -> None:
     """Per-shot video encoding: shots, complexity, per-shot rate points, ladder, DASH + HLS."""
 
 
-from ..delivery.cli import play, serve, validate  # noqa: E402
 from .batch import batch  # noqa: E402
+from .delivery import play, serve, validate  # noqa: E402
 from .encode import analyze, encode  # noqa: E402
 from .quality import compare, train  # noqa: E402
 

@@ -38,6 +38,7 @@ class ShotOptions:
     threshold: float | None = None  # detector's own default when None
     min_shot_s: float = 1.0  # shorter shots are merged into a neighbour
     max_segment_s: float = 6.0  # longer shots are split; bounds every segment
+    first_segment_s: float = 1.5  # the first shot is split here (fast start); 0 keeps it whole
 
     def check(self) -> None:
         """ShotencError when the options cannot work together."""
@@ -45,6 +46,8 @@ class ShotOptions:
             raise ShotencError(f"unknown detector {self.detector!r}; choose from {', '.join(DETECTORS)}")
         if self.min_shot_s < 0 or self.max_segment_s <= 0 or self.min_shot_s > self.max_segment_s:
             raise ShotencError("need 0 <= --min-shot <= --max-segment and --max-segment > 0")
+        if self.first_segment_s < 0:
+            raise ShotencError("need --first-segment >= 0")
 
 
 class CutDetector:
@@ -88,6 +91,17 @@ class CutDetector:
         return sorted({c for c in self.cuts if 0 < c < self._n})
 
 
+def _split_first(spans: list[list[int]], first_frames: int, min_frames: int) -> None:
+    """A short first segment so playback starts fast: split the first span after ``first_frames``
+    (earlier if the rest would be shorter than ``min_frames``)."""
+    if first_frames <= 0 or not spans:
+        return
+    a, b = spans[0]
+    cut = min(first_frames, b - a - min_frames)
+    if cut > 0 and b - a > first_frames:
+        spans[0:1] = [[a, a + cut], [a + cut, b]]
+
+
 def shots_from_cuts(cuts: list[int], frame_count: int, fps: Fraction, options: ShotOptions) -> list[Shot]:
     """Turn cut frames into shots: merge ones shorter than ``min_shot_s``, split ones over ``max_segment_s``."""
     fps_f = float(fps)
@@ -115,6 +129,7 @@ def shots_from_cuts(cuts: list[int], frame_count: int, fps: Fraction, options: S
             changed = True
             break
     cut_starts = {a for a, _ in spans}
+    _split_first(spans, int(math.floor(options.first_segment_s * fps_f + 1e-6)), min_frames)
     shots: list[Shot] = []
     for a, b in spans:
         n = b - a

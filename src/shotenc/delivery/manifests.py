@@ -29,6 +29,7 @@ class Segment:
     url: str  # resolved against the manifest URL
     start_s: float
     duration_s: float
+    size_bytes: int | None = None  # published by the manifest (DASH byte range; HLS EXT-X-BITRATE × duration)
 
 
 @dataclass
@@ -61,6 +62,20 @@ class Rendition:
 
 
 @dataclass
+class SteeringInfo:
+    """Content steering: where to ask for the pathway order, and each pathway's URL prefix (segment
+    URLs are resolved on the default pathway; another pathway serves them at its own prefix)."""
+
+    server_uri: str
+    default: str
+    prefixes: dict[str, str]
+
+    def url_on(self, url: str, pathway: str) -> str:
+        base, other = self.prefixes[self.default], self.prefixes.get(pathway)
+        return other + url[len(base) :] if other is not None and url.startswith(base) else url
+
+
+@dataclass
 class Presentation:
     url: str
     kind: str  # dash | hls
@@ -70,6 +85,7 @@ class Presentation:
     text: list[Rendition] = field(default_factory=list)  # subtitles
     images: list[Rendition] = field(default_factory=list)  # thumbnails
     variants: list[Rendition] = field(default_factory=list)  # HLS: every variant (one per video and audio group)
+    steering: SteeringInfo | None = None
 
     def groups(self) -> dict[str, list[Rendition]]:
         """Video renditions a player may switch among, by group, ascending bandwidth."""
@@ -152,7 +168,7 @@ def _fps(text: str | None) -> float | None:
 
 
 def parse_mpd(text: str, url: str) -> Presentation:
-    """A static, single- or multi-period-free MPD with SegmentTemplate (+ SegmentTimeline)."""
+    """A static, single-period MPD: SegmentList or SegmentTemplate, each with a SegmentTimeline or @duration."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -163,12 +179,13 @@ def parse_mpd(text: str, url: str) -> Presentation:
     periods = _children(root, "Period")
     if len(periods) != 1:
         raise ManifestError(f"{url}: expected one Period, found {len(periods)}")
-    base = url
-    for el in (root, periods[0]):
+    steering = _dash_steering(root, url)
+    base = steering.prefixes[steering.default] if steering else url
+    for el in (periods[0],) if steering else (root, periods[0]):
         b = _child(el, "BaseURL")
         if b is not None and b.text:
             base = urljoin(base, b.text.strip())
-    pres = Presentation(url=url, kind="dash", duration_s=total)
+    pres = Presentation(url=url, kind="dash", duration_s=total, steering=steering)
     lists = {"video": pres.video, "audio": pres.audio, "text": pres.text, "image": pres.images}
     for aset in _children(periods[0], "AdaptationSet"):
         for rep in _children(aset, "Representation"):
@@ -188,6 +205,18 @@ def _dash_video_range(aset: ET.Element) -> str:
     return ""
 
 
+def _dash_steering(root: ET.Element, url: str) -> SteeringInfo | None:
+    """DASH-IF content steering: a ContentSteering element and MPD BaseURLs with serviceLocation."""
+    cs = _child(root, "ContentSteering")
+    located = {b.get("serviceLocation"): urljoin(url, (b.text or "").strip()) for b in _children(root, "BaseURL")}
+    located.pop(None, None)
+    if cs is None or not (cs.text or "").strip() or not located:
+        return None
+    default = cs.get("defaultServiceLocation")
+    default = default if default in located else next(iter(located))
+    return SteeringInfo(urljoin(url, cs.text.strip()), default, located)
+
+
 def _attr(rep: ET.Element, aset: ET.Element, name: str) -> str | None:
     return rep.get(name) or aset.get(name)
 
@@ -199,21 +228,15 @@ def _representation(aset, rep, base, total, url) -> tuple[str, Rendition]:
     if kind not in ("video", "audio", "text", "image"):
         kind = "video" if rep.get("width") else "audio"
     bandwidth = int(rep.get("bandwidth") or 0)
-    tpl = _child(rep, "SegmentTemplate") or _child(aset, "SegmentTemplate")
-    if tpl is None:
-        raise ManifestError(f"{url}: Representation {rep_id} has no SegmentTemplate")
-    timescale = int(tpl.get("timescale") or 1)
-    start_number = int(tpl.get("startNumber") or 1)
-    media = tpl.get("media")
-    if not media:
-        raise ManifestError(f"{url}: Representation {rep_id}: SegmentTemplate without @media")
-    init = tpl.get("initialization")
+    seglist, tpl = _own_or_set(rep, aset, "SegmentList"), _own_or_set(rep, aset, "SegmentTemplate")
+    if tpl is None and seglist is None:
+        raise ManifestError(f"{url}: Representation {rep_id} has neither SegmentTemplate nor SegmentList")
     rend = Rendition(
         id=rep_id,
         kind=kind,
         codecs=_attr(rep, aset, "codecs") or "",
         bandwidth=bandwidth,
-        init_url=urljoin(base, _fill(init, rep_id, bandwidth)) if init else None,
+        init_url=None,
         width=int(rep.get("width")) if rep.get("width") else None,
         height=int(rep.get("height")) if rep.get("height") else None,
         fps=_fps(_attr(rep, aset, "frameRate")),
@@ -222,37 +245,70 @@ def _representation(aset, rep, base, total, url) -> tuple[str, Rendition]:
         default=any(r.get("value") == "main" for r in _children(aset, "Role")),
         video_range=_dash_video_range(aset),
     )
-    timeline = _child(tpl, "SegmentTimeline")
-    number = start_number
+    if seglist is not None:
+        _from_segment_list(rend, seglist, base, total, url)
+    else:
+        _from_template(rend, tpl, base, total, url)
+    return kind, rend
+
+
+def _own_or_set(rep: ET.Element, aset: ET.Element, name: str) -> ET.Element | None:
+    found = _child(rep, name)
+    return found if found is not None else _child(aset, name)
+
+
+def _spans(el: ET.Element, total: float | None, url: str, rep_id: str) -> tuple[int, list[tuple[int, int]]]:
+    """Timescale and (start, duration) of every segment from a SegmentTimeline or @duration."""
+    timescale = int(el.get("timescale") or 1)
+    timeline = _child(el, "SegmentTimeline")
+    spans: list[tuple[int, int]] = []
     if timeline is not None:
         t = 0
         for s in _children(timeline, "S"):
-            if s.get("t") is not None:
-                t = int(s.get("t"))
-            d = int(s.get("d"))
-            r = int(s.get("r") or 0)
+            t = int(s.get("t")) if s.get("t") is not None else t
+            d, r = int(s.get("d")), int(s.get("r") or 0)
             if r < 0:
-                end = (total or 0) * timescale
-                r = max(0, int((end - t + d - 1) // d) - 1)
+                r = max(0, int(((total or 0) * timescale - t + d - 1) // d) - 1)
             for _ in range(r + 1):
-                rend.segments.append(
-                    Segment(
-                        number, urljoin(base, _fill(media, rep_id, bandwidth, number, t)), t / timescale, d / timescale
-                    )
-                )
-                number += 1
+                spans.append((t, d))
                 t += d
-    elif tpl.get("duration") and total:
-        d = int(tpl.get("duration")) / timescale
-        count = int(-(-total // d))
-        for i in range(count):
-            rend.segments.append(
-                Segment(number, urljoin(base, _fill(media, rep_id, bandwidth, number)), i * d, min(d, total - i * d))
-            )
-            number += 1
+    elif el.get("duration") and total:
+        d = int(el.get("duration"))
+        spans = [(i * d, min(d, int(total * timescale) - i * d)) for i in range(int(-(-total * timescale // d)))]
     else:
         raise ManifestError(f"{url}: Representation {rep_id}: neither SegmentTimeline nor @duration")
-    return kind, rend
+    return timescale, spans
+
+
+def _from_template(rend: Rendition, tpl: ET.Element, base: str, total: float | None, url: str) -> None:
+    media, init = tpl.get("media"), tpl.get("initialization")
+    if not media:
+        raise ManifestError(f"{url}: Representation {rend.id}: SegmentTemplate without @media")
+    rend.init_url = urljoin(base, _fill(init, rend.id, rend.bandwidth)) if init else None
+    timescale, spans = _spans(tpl, total, url, rend.id)
+    number = int(tpl.get("startNumber") or 1)
+    for k, (t, d) in enumerate(spans):
+        path = _fill(media, rend.id, rend.bandwidth, number + k, t)
+        rend.segments.append(Segment(number + k, urljoin(base, path), t / timescale, d / timescale))
+
+
+def _from_segment_list(rend: Rendition, sl: ET.Element, base: str, total: float | None, url: str) -> None:
+    """SegmentList: each SegmentURL's @media, and its @mediaRange as the segment's size."""
+    init = _child(sl, "Initialization")
+    if init is not None and init.get("sourceURL"):
+        rend.init_url = urljoin(base, init.get("sourceURL"))
+    timescale, spans = _spans(sl, total, url, rend.id)
+    urls = _children(sl, "SegmentURL")
+    if len(urls) != len(spans):
+        raise ManifestError(f"{url}: Representation {rend.id}: {len(urls)} SegmentURLs for {len(spans)} segments")
+    number = int(sl.get("startNumber") or 1)
+    for k, ((t, d), su) in enumerate(zip(spans, urls, strict=True)):
+        size = None
+        if su.get("mediaRange"):
+            first, _, last = su.get("mediaRange").partition("-")
+            size = int(last) - int(first) + 1
+        target = urljoin(base, su.get("media")) if su.get("media") else base
+        rend.segments.append(Segment(number + k, target, t / timescale, d / timescale, size))
 
 
 def _media_playlist(text: str, url: str, rend: Rendition) -> Rendition:
@@ -268,14 +324,41 @@ def _media_playlist(text: str, url: str, rend: Rendition) -> Rendition:
     rend.init_url = urljoin(url, init) if init else None
     start = 0.0
     seq = pl.media_sequence or 0
+    kbps = None  # EXT-X-BITRATE applies until the next one
     for i, seg in enumerate(pl.segments):
         if seg.init_section is not None and rend.init_url is None:
             rend.init_url = urljoin(url, seg.init_section.uri)
-        rend.segments.append(Segment(seq + i, urljoin(url, seg.uri), start, float(seg.duration)))
+        kbps = seg.bitrate or kbps
+        size = round(kbps * 1000 * float(seg.duration) / 8) if kbps else None
+        rend.segments.append(Segment(seq + i, urljoin(url, seg.uri), start, float(seg.duration), size))
         start += float(seg.duration)
     if not pl.is_endlist:
         raise ManifestError(f"{url}: not a VOD playlist (no EXT-X-ENDLIST)")
     return rend
+
+
+def _suffix_prefixes(urls: dict[str, str]) -> dict[str, str]:
+    """Each URL's prefix before the path they all share (same object on different hosts)."""
+    common = min(urls.values(), key=len)
+    while common and not all(u.endswith(common) for u in urls.values()):
+        common = common[1:]
+    return {k: u[: len(u) - len(common)] for k, u in urls.items()}
+
+
+def _hls_pathway(master, url: str, pres: Presentation) -> tuple[list, set[str]]:
+    """With EXT-X-CONTENT-STEERING: the default pathway's variants and audio groups, and each
+    pathway's prefix in ``pres.steering``; without it, every variant."""
+    cs = getattr(master, "content_steering", None)
+    by_path: dict[str, list] = {}
+    for pl in master.playlists:
+        by_path.setdefault(pl.stream_info.pathway_id or ".", []).append(pl)
+    if cs is None or not cs.uri or len(by_path) < 2 or "." in by_path:
+        return list(master.playlists), set()
+    default = cs.pathway_id if cs.pathway_id in by_path else next(iter(by_path))
+    first = {k: urljoin(url, v[0].uri) for k, v in by_path.items()}
+    pres.steering = SteeringInfo(urljoin(url, cs.uri), default, _suffix_prefixes(first))
+    chosen = by_path[default]
+    return chosen, {pl.stream_info.audio for pl in chosen if pl.stream_info.audio}
 
 
 def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
@@ -285,6 +368,7 @@ def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
     except Exception as exc:
         raise ManifestError(f"{url}: malformed playlist ({exc})") from None
     pres = Presentation(url=url, kind="hls")
+    playlists, audio_groups = _hls_pathway(master, url, pres)
     if not master.is_variant:
         rend = _media_playlist(text, url, Rendition("0", "video", "", 0, None))
         pres.video.append(rend)
@@ -293,6 +377,8 @@ def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
     for media in master.media:
         if media.type not in ("AUDIO", "SUBTITLES") or not media.uri:
             continue
+        if media.type == "AUDIO" and audio_groups and media.group_id not in audio_groups:
+            continue  # another steering pathway's copy
         murl = urljoin(url, media.uri)
         kind = "audio" if media.type == "AUDIO" else "text"
         rend = Rendition(media.name or media.uri, kind, "", 0, None, group=media.group_id or "",
@@ -305,17 +391,17 @@ def parse_hls(text: str, url: str, loader: Loader) -> Presentation:
         rend = Rendition(image.uri, "image", info.codecs or "", int(info.bandwidth or 0), None,
                          width=res[0] if res else None, height=res[1] if res else None)  # fmt: skip
         pres.images.append(_media_playlist(loader(iurl), iurl, rend))
-    _hls_variants(master, url, loader, pres)
+    _hls_variants(playlists, url, loader, pres)
     if pres.video:
         pres.duration_s = max(r.duration_s for r in pres.video)
     return pres
 
 
-def _hls_variants(master: m3u8.M3U8, url: str, loader: Loader, pres: Presentation) -> None:
+def _hls_variants(playlists: list, url: str, loader: Loader, pres: Presentation) -> None:
     """Every variant into ``pres.variants``; one rendition per media playlist into ``pres.video`` (a
     video playlist listed once per audio group is one rendition to play)."""
     seen: dict[str, Rendition] = {}
-    for i, pl in enumerate(master.playlists):
+    for i, pl in enumerate(playlists):
         info = pl.stream_info
         purl = urljoin(url, pl.uri)
         codecs = info.codecs or ""

@@ -19,8 +19,8 @@ from ..media import probe
 from .decode import Decoder
 from .manifests import ManifestError, Presentation, Rendition
 from .manifests import load as load_manifest
-from .player import Http, PlayOptions, local_edge, play_url
-from .traces import constant
+from .player.client import Http, PlayOptions, local_edge, play_url
+from .player.traces import constant
 from .validate_tracks import check_tracks
 
 CODEC_RE = {
@@ -131,6 +131,18 @@ def _rates(r: Rendition, bodies: list[bytes]) -> tuple[float, float]:
     return peak, (sum(len(b) for b in bodies) * 8 / total if total else 0.0)
 
 
+def check_sizes(rep: ValidationReport, label: str, r: Rendition, lengths: list[int]) -> None:
+    """The sizes the manifest publishes match the files: DASH byte ranges exactly, HLS
+    EXT-X-BITRATE (whole kbit/s) within its rounding."""
+    exact = label == "dash"
+    bad = [
+        f"#{s.number}: says {s.size_bytes}, is {n}"
+        for s, n in zip(r.segments, lengths, strict=False)
+        if s.size_bytes is None or abs(s.size_bytes - n) > (0 if exact else 62.5 * s.duration_s + 1)
+    ]
+    rep.add(f"{label}: {r.id} segment sizes match the files", not bad, ", ".join(bad[:3]))
+
+
 def _within(declared: float, measured: float) -> bool:
     return measured > 0 and abs(declared - measured) <= TOLERANCE * measured
 
@@ -163,7 +175,7 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
         return rep
     with local_edge(folder) as edge:
         base = f"{edge.url}/{folder.resolve().name}/"
-        http = Http([base + have[0]], timeout_s=10)
+        http = Http.for_urls([base + have[0]], timeout_s=10)
         parsed: dict[str, Presentation] = {}
         for name in have:
             try:
@@ -189,6 +201,8 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
                 rep.add(f"{r.id}: every segment fetched", False, str(exc))
                 continue
             measured[r.id] = _rates(r, bodies)
+            if primary is dash:
+                check_sizes(rep, "dash", r, [len(b) for b in bodies])
             if r.kind == "video":
                 check_keyframes(rep, r, init, bodies)
             if dash is not None and r in dash.video + dash.audio:
@@ -199,7 +213,7 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
                     f"declared {r.bandwidth / 1000:.0f} kbps, measured {peak / 1000:.0f} kbps",
                 )
         if hls is not None:
-            _check_hls_bandwidth(rep, hls, http, measured, dash)
+            _check_hls_bandwidth(rep, hls, http)
         if dash is not None and hls is not None:
             _check_same_cuts(rep, dash, hls)
         check_tracks(rep, dash, hls, http, base)
@@ -208,8 +222,9 @@ def validate(folder: str | Path, play: bool = True) -> ValidationReport:
     return rep
 
 
-def _check_hls_bandwidth(rep, hls: Presentation, http: Http, measured: dict, dash: Presentation | None) -> None:
-    """Each variant's BANDWIDTH against its video plus the largest audio of its AUDIO group."""
+def _check_hls_bandwidth(rep, hls: Presentation, http: Http) -> None:
+    """Each variant's BANDWIDTH against its video plus the largest audio of its AUDIO group; each
+    rendition's published segment sizes (EXT-X-BITRATE) against its files."""
     audio_rates: dict[str, list[tuple[float, float]]] = {}
     for a in hls.audio:
         try:
@@ -219,17 +234,21 @@ def _check_hls_bandwidth(rep, hls: Presentation, http: Http, measured: dict, das
             continue
         audio_rates.setdefault(a.group, []).append(rates)
         audio_rates.setdefault("", []).append(rates)  # a variant that names no group: the largest of all
+    video_rates: dict[str, tuple[float, float]] = {}
+    for r in hls.video:
+        try:
+            bodies = measure(http, r)[0]
+        except ShotencError as exc:
+            rep.add(f"hls: {r.id} every segment fetched", False, str(exc))
+            continue
+        video_rates[r.id] = _rates(r, bodies)
+        check_sizes(rep, "hls", r, [len(b) for b in bodies])
     for r in hls.variants or hls.video:
+        if r.id not in video_rates:
+            continue
         a_peak = max((p for p, _ in audio_rates.get(r.audio_group, [])), default=0.0)
         a_avg = max((v for _, v in audio_rates.get(r.audio_group, [])), default=0.0)
-        if r.id in measured:
-            v_peak, v_avg = measured[r.id]
-        else:
-            try:
-                v_peak, v_avg = _rates(r, measure(http, r)[0])
-            except ShotencError as exc:
-                rep.add(f"hls: {r.id} every segment fetched", False, str(exc))
-                continue
+        v_peak, v_avg = video_rates[r.id]
         peak, avg = v_peak + a_peak, v_avg + a_avg
         rep.add(
             f"hls: {r.id}{f' ({r.audio_group})' if r.audio_group else ''} BANDWIDTH vs measured peak",

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from ..errors import ShotencError
 from ..media.colour import SDR, stream_colour
 from .manifests import Presentation, Rendition
-from .player import Http
+from .player.client import Http
 
 GAP_S = 0.05  # subtitle segments may round their instants to the millisecond
 

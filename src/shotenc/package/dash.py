@@ -56,6 +56,17 @@ def _template(parent: ET.Element, r: Rendition) -> None:
     _timeline(st, r)
 
 
+def _segment_list(parent: ET.Element, r: Rendition) -> None:
+    """Every segment by URL with its byte range (the whole file), so a player knows each segment's size
+    from the MPD alone: per-shot segments are far from constant bit rate."""
+    sl = ET.SubElement(parent, "SegmentList", {"timescale": str(r.timescale)})
+    ET.SubElement(sl, "Initialization", {"sourceURL": f"{r.directory}/init.mp4"})
+    _timeline(sl, r)
+    for s in r.segments:
+        media = f"{r.directory}/{r.segment_name(s.number)}"
+        ET.SubElement(sl, "SegmentURL", {"media": media, "mediaRange": f"0-{s.bytes - 1}"})
+
+
 def _representation(aset: ET.Element, r: Rendition, extra: dict[str, str]) -> ET.Element:
     """A Representation; @bandwidth is the measured peak segment bit rate."""
     attrs = {"id": r.id, "codecs": r.codec_string, "bandwidth": str(round(r.peak_kbps * 1000)), **extra}
@@ -77,7 +88,7 @@ def write_mpd(
         "MPD",
         {
             "xmlns": DASH_NS,
-            "profiles": "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019",
+            "profiles": "urn:mpeg:dash:profile:isoff-main:2011",  # SegmentList is not in the live profile
             "type": "static",
             "mediaPresentationDuration": _iso_duration(duration_s),
             "maxSegmentDuration": _iso_duration(max_seg),
@@ -118,7 +129,7 @@ def _video_set(period: ET.Element, set_id: int, reps: list[Rendition]) -> None:
     _colour_properties(aset, reps[0])
     for r in reps:
         size = {"width": str(r.width), "height": str(r.height), "frameRate": r.fps, "sar": "1:1"}
-        _template(_representation(aset, r, size), r)
+        _segment_list(_representation(aset, r, size), r)
 
 
 def _colour_properties(aset: ET.Element, r: Rendition) -> None:
@@ -156,7 +167,7 @@ def _audio_set(period: ET.Element, set_id: int, r: Rendition, default: bool) -> 
     dolby = r.extra.get("dolby_channel_config")  # E-AC-3 states its layout in Dolby's scheme (DASH-IF IOP 9.2)
     scheme, value = (DOLBY_CHANNELS, dolby) if dolby else (CHANNELS, str(r.channels))
     ET.SubElement(rep, "AudioChannelConfiguration", {"schemeIdUri": scheme, "value": value})
-    _template(rep, r)
+    _segment_list(rep, r)
 
 
 def _text_set(period: ET.Element, set_id: int, r: Rendition, duration_s: float) -> None:

@@ -1,8 +1,9 @@
 """HLS playlists over the same CMAF segments as DASH, the WebVTT subtitle segments and the thumbnails.
 
 Exact EXTINFs, TARGETDURATION at least every rounded EXTINF (RFC 8216); BANDWIDTH is the measured
-peak segment bit rate, AVERAGE-BANDWIDTH the mean. A title with HDR renditions says VIDEO-RANGE
-on every variant (PQ, HLG or SDR).
+peak segment bit rate, AVERAGE-BANDWIDTH the mean; each media segment's own rate is given too
+(``EXT-X-BITRATE``, RFC 8216bis), since per-shot segments are far from constant bit rate. A title
+with HDR renditions says VIDEO-RANGE on every variant (PQ, HLG or SDR).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def media_playlist(r: Rendition) -> str:
     if r.init_bytes:
         lines.append('#EXT-X-MAP:URI="init.mp4"')
     for s in r.segments:
+        if r.kind in ("video", "audio"):  # each segment's own rate (RFC 8216bis): per-shot segments vary a lot
+            lines.append(f"#EXT-X-BITRATE:{max(1, round(s.bytes * 8 / 1000 / s.duration_s))}")
         lines.append(f"#EXTINF:{s.duration_s:.5f},")
         lines.append(r.segment_name(s.number))
     lines.append("#EXT-X-ENDLIST")

@@ -15,10 +15,10 @@ def load_movie(path: str | Path) -> Title:
         data = json.loads(path.read_text())
         seg_s = data["segment_duration_ms"] / 1000
         rates = [float(b) for b in data["bitrates_kbps"]]
-        sizes = [[int(round(bits / 8)) for bits in row] for row in data["segment_sizes_bits"]]
+        sizes = [[float(bits) for bits in row] for row in data["segment_sizes_bits"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise TraceError(f"{path}: not a Sabre movie file ({exc})") from None
-    return Title(path.stem, [f"{int(r)}k" for r in rates], rates, [seg_s] * len(sizes), sizes)
+    return Title(path.stem, [f"{int(r)}k" for r in rates], rates, [seg_s] * len(sizes), sizes, sizes_published=True)
 
 
 def is_movie(path: str | Path) -> bool:

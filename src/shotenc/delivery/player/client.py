@@ -10,43 +10,41 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
-from ..errors import ShotencError
+from ..decode import Decoder
+from ..edge import EdgeConfig, EdgeThread
+from ..manifests import ManifestError, Presentation, Rendition
+from ..manifests import load as load_manifest
 from . import abr as abr_mod
-from .decode import Decoder
-from .edge import EdgeConfig, EdgeThread
-from .manifests import ManifestError, Presentation, Rendition
-from .manifests import load as load_manifest
+from .fetch import Http, PlayError
 from .network import Network
-from .optimum import offline_optimum
-from .qoe import QOE_LIN, QoEModel
-from .session import Fetched, Fetcher, SegmentLog, SessionConfig, SessionResult, Title, run_session
+from .optimum import bound_by_optimum
+from .qoe import SessionResult, qoe_model
+from .session import Fetched, Fetcher, SegmentLog, SessionConfig, Title, run_session
+from .steering import SteeringClient
 from .traces import Trace
 
-
-class PlayError(ShotencError):
-    """A session could not be completed (every edge failed for some object)."""
+__all__ = ["Http", "PlayError", "PlayOptions", "PlayReport", "build_title", "local_edge", "play_url"]
 
 
 @dataclass
 class PlayOptions:
     trace: Trace
-    abr: str = "hybrid"
+    abr: str = abr_mod.DEFAULT_RULE
     codec: str | None = None
     max_buffer_s: float = 25.0
-    qoe: QoEModel = QOE_LIN
+    qoe_kind: str = "lin"  # lin | log (see qoe.qoe_model)
     timeout_s: float = 5.0
     decode: bool = True
     audio: bool = True
     text: bool = True  # fetch the default (else first) subtitle track beside the video
     rung: int | None = None  # play one rung only (validate)
     optimum: bool = True
+    use_sizes: bool = True  # let the rule plan on segment sizes the manifest publishes
     on_segment: Callable[[SegmentLog], None] | None = None  # progress hook (tests stop an edge)
 
 
@@ -56,7 +54,7 @@ class PlayReport:
     manifest: str
     codec_group: str
     rungs: list[str]
-    sizes_exact: bool
+    sizes_exact: bool  # the optimum knew every segment's size (manifest or report.json)
     decoded_segments: int = 0
     decoded_frames: int = 0
     decode_errors: list[str] = field(default_factory=list)
@@ -64,62 +62,15 @@ class PlayReport:
     audio_rendition: str | None = None
     text_rendition: str | None = None
     text_segments: int = 0  # subtitle segments fetched (and read as WebVTT)
+    edge_bytes: dict[str, int] = field(default_factory=dict)  # per edge (pathway)
+    edge: str | None = None  # the edge the session ended on
+    steering: list[dict] | None = None  # each steering answer: when, the order, the edge in use
     wall_s: float = 0.0
 
     def to_dict(self, with_segments: bool = True) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "session"}
         d["session"] = self.session.to_dict(with_segments)
         return d
-
-
-class Http:
-    """GET with a timeout, over a list of equivalent bases (edges/origins), failing over in turn."""
-
-    def __init__(self, manifest_urls: list[str], timeout_s: float):
-        self.dirs = [u.rsplit("/", 1)[0] + "/" for u in manifest_urls]
-        self.manifest_urls = manifest_urls
-        self.timeout_s = timeout_s
-        self.current = 0
-        self.events: list[dict] = []
-
-    def _alt(self, url: str, i: int) -> str:
-        primary = self.dirs[0]
-        return self.dirs[i] + url[len(primary) :] if url.startswith(primary) else url
-
-    def get(self, url: str, what: str) -> tuple[bytes, float]:
-        """Body and the seconds lost to failed attempts before it."""
-        lost = 0.0
-        n = len(self.dirs)
-        attempts = max(3, 2 * n)
-        last_error = ""
-        for k in range(attempts):
-            i = (self.current + k) % n
-            target = self._alt(url, i)
-            t0 = time.monotonic()
-            try:
-                with urllib.request.urlopen(target, timeout=self.timeout_s) as resp:
-                    body = resp.read()
-                if i != self.current:
-                    self.events.append(
-                        {
-                            "object": what,
-                            "failed": self._alt(url, self.current),
-                            "error": last_error,
-                            "served_by": self.dirs[i],
-                        }
-                    )
-                    self.current = i
-                return body, lost
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                lost += time.monotonic() - t0
-                last_error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-                if k + 1 < attempts and (k + 1) % n == 0:
-                    time.sleep(0.05)  # every edge failed once: brief pause before going round again
-        raise PlayError(f"{what}: every edge failed ({last_error})")
-
-    def text(self, url: str) -> str:
-        body, _ = self.get(url, url.rsplit("/", 1)[-1])
-        return body.decode("utf-8", "replace")
 
 
 def _report_json(http: Http, manifest_url: str) -> dict | None:
@@ -130,19 +81,25 @@ def _report_json(http: Http, manifest_url: str) -> dict | None:
 
 
 def build_title(pres: Presentation, renditions: list[Rendition], report: dict | None) -> tuple[Title, bool]:
-    """The ladder a player adapts over; sizes from report.json when the encoder wrote them."""
+    """The ladder a player adapts over. Segment sizes come from the manifest when it publishes
+    them (the rules may then plan on them); otherwise report.json's sizes serve the offline optimum
+    only, and failing both they are estimated from BANDWIDTH. VMAF comes from report.json."""
     counts = {len(r.segments) for r in renditions}
     if len(counts) != 1:
         raise ManifestError(f"{pres.url}: renditions have different segment counts {sorted(counts)}")
     seg_s = [s.duration_s for s in renditions[0].segments]
+    published = all(s.size_bytes for r in renditions for s in r.segments)
     by_id = {r["id"]: r for r in (report or {}).get("renditions", [])}
-    exact = all(r.id in by_id and len(by_id[r.id].get("segments", [])) == len(seg_s) for r in renditions)
+    reported = all(r.id in by_id and len(by_id[r.id].get("segments", [])) == len(seg_s) for r in renditions)
     sizes, vmaf = [], []
     for n, d in enumerate(seg_s):
         row, vrow = [], []
         for r in renditions:
-            seg = by_id[r.id]["segments"][n] if exact else {}
-            row.append(int(seg.get("bytes") or r.bandwidth * d / 8))
+            seg = by_id[r.id]["segments"][n] if reported else {}
+            if published:
+                row.append(8.0 * r.segments[n].size_bytes)
+            else:
+                row.append(8.0 * seg["bytes"] if seg.get("bytes") else r.bandwidth * d)
             vrow.append(seg.get("vmaf"))
         sizes.append(row)
         vmaf.append(vrow)
@@ -154,8 +111,12 @@ def build_title(pres: Presentation, renditions: list[Rendition], report: dict | 
         seg_s,
         sizes,
         vmaf if has_vmaf else None,
+        sizes_published=published,
     )
-    return title, exact
+    return title, published or reported
+
+
+AUDIO_SLACK_S = 0.05
 
 
 class HttpFetcher(Fetcher):
@@ -168,8 +129,10 @@ class HttpFetcher(Fetcher):
         audio: Rendition | None,
         decoder: Decoder | None,
         text: Rendition | None = None,
+        steering: SteeringClient | None = None,
     ):
         self.http = http
+        self.steering = steering
         self.renditions = renditions
         self.audio = audio
         self.decoder = decoder
@@ -187,17 +150,21 @@ class HttpFetcher(Fetcher):
             return None
         body, lost = self.http.get(r.init_url, f"{r.id} init")
         self.inits[rung] = body
-        return Fetched(len(body), lost)
+        return Fetched(8.0 * len(body), lost)
 
-    def segment(self, index: int, rung: int) -> Fetched:
+    def segment(self, index: int, rung: int, now_s: float = 0.0) -> Fetched:
+        if self.steering is not None:
+            self.steering.tick(now_s)
         r = self.renditions[rung]
         seg = r.segments[index]
-        body, lost = self.http.get(seg.url, f"{r.id} segment {seg.number}")
+        # an edge that takes over half the segment's duration is the bottleneck: try another
+        deadline = max(0.5 * seg.duration_s, 1.0)
+        body, lost = self.http.get(seg.url, f"{r.id} segment {seg.number}", deadline)
         if self.decoder:
             self.decoder.submit(self.inits.get(rung, b""), body, f"{r.id}#{seg.number}")
         extra_bytes, extra_lost = self._audio_until(seg.start_s + seg.duration_s)
         text_bytes, text_lost = self._text_until(seg.start_s + seg.duration_s)
-        return Fetched(len(body) + extra_bytes + text_bytes, lost + extra_lost + text_lost)
+        return Fetched(8.0 * (len(body) + extra_bytes + text_bytes), lost + extra_lost + text_lost)
 
     def _text_until(self, end_s: float) -> tuple[int, float]:
         """The subtitle segments that start before ``end_s`` (a DASH sidecar is one segment: fetched first)."""
@@ -224,7 +191,11 @@ class HttpFetcher(Fetcher):
                 self.audio_init, lost = self.http.get(a.init_url, f"{a.id} init")
                 nbytes += len(self.audio_init)
         last_video = end_s >= sum(s.duration_s for s in self.renditions[0].segments) - 1e-3
-        while self.audio_next < len(a.segments) and (a.segments[self.audio_next].start_s < end_s - 1e-3 or last_video):
+        # audio segments end on whole AAC frames, a few ms off the video's instants: one that starts
+        # within AUDIO_SLACK_S of this segment's end belongs with the next one
+        while self.audio_next < len(a.segments) and (
+            a.segments[self.audio_next].start_s < end_s - AUDIO_SLACK_S or last_video
+        ):
             seg = a.segments[self.audio_next]
             body, l2 = self.http.get(seg.url, f"{a.id} segment {seg.number}")
             if self.decoder:
@@ -249,33 +220,38 @@ def pick_text(pres: Presentation) -> Rendition | None:
 
 
 def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str | None = "auto") -> PlayReport:
-    """Play one session against ``manifest_urls[0]`` (the others are fallback edges)."""
+    """Play one session against ``manifest_urls[0]`` (the others are fallback edges; a manifest
+    with content steering brings its own edges and their order)."""
     wall0 = time.monotonic()
-    http = Http(manifest_urls, opts.timeout_s)
+    http = Http.for_urls(manifest_urls, opts.timeout_s)
     net = Network(opts.trace)
     url = manifest_urls[0]
     pres = load_manifest(url, http.text)
-    group, rends = pres.group_for(opts.codec)
+    manifest_bytes = len(http.get(url, "manifest")[0])
     report = _report_json(http, url)
+    steering = SteeringClient.start(pres.steering, pres.kind, opts.timeout_s) if pres.steering else None
+    if steering is not None:
+        http = steering.http
+    group, rends = pres.group_for(opts.codec)
     if opts.rung is not None:
         rends = [rends[opts.rung]]
     title, exact = build_title(pres, rends, report)
+    title.sizes_published &= opts.use_sizes
     if audio == "auto":
         audio = pick_audio(pres) if opts.audio else None
     decoder = Decoder() if opts.decode else None
     text = pick_text(pres) if opts.text else None
-    fetcher = HttpFetcher(http, rends, audio if isinstance(audio, Rendition) else None, decoder, text)
-    # manifest (and media playlists) cost time before the first segment can be asked for
-    manifest_bytes = len(http.get(url, "manifest")[0])
-    start = net.transfer_s(0.0, manifest_bytes)
+    fetcher = HttpFetcher(
+        http, rends, audio if isinstance(audio, Rendition) else None, decoder, text=text, steering=steering
+    )
+    start = net.transfer_s(0.0, manifest_bytes)  # the manifest costs time before the first segment
+    model = qoe_model(opts.qoe_kind, title.nominal_s)
     # a pinned rung is played as asked: no abandoning to a lower one
-    cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=opts.qoe, abandon=opts.rung is None)
-    rule = abr_mod.Fixed(0) if opts.rung is not None else abr_mod.make(opts.abr, opts.qoe)
+    cfg = SessionConfig(max_buffer_s=opts.max_buffer_s, qoe=model, abandon=opts.rung is None)
+    rule = abr_mod.Fixed(0) if opts.rung is not None else abr_mod.make(opts.abr, model)
     result = run_session(title, net, rule, fetcher, cfg, start_s=start, on_segment=opts.on_segment)
     if opts.optimum and opts.rung is None:
-        opt = offline_optimum(title, net, cfg, start_s=start)
-        result.optimum_qoe = opt.qoe
-        result.fraction_of_optimum = result.qoe_lin / opt.qoe if opt.qoe > 0 else None
+        bound_by_optimum(result, title, net, cfg, start)
     out = PlayReport(
         result,
         url,
@@ -287,7 +263,17 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
         text_rendition=text.id if text else None,
         text_segments=fetcher.text_next,
         decode_errors=list(fetcher.text_errors),
+        edge_bytes=http.bytes_by_edge(),
+        edge=http.active.name,
+        steering=steering.history if steering else None,
     )
+    _notes(out, exact, http, decoder)
+    out.wall_s = time.monotonic() - wall0
+    return out
+
+
+def _notes(out: PlayReport, exact: bool, http: Http, decoder: Decoder | None) -> None:
+    result = out.session
     if not exact:
         result.notes.append("segment sizes for the offline optimum estimated from BANDWIDTH (no report.json)")
     for ev in http.events:
@@ -298,8 +284,6 @@ def play_url(manifest_urls: list[str], opts: PlayOptions, audio: Rendition | str
             out.decoded_frames += res.frames
             if res.error or res.frames == 0:
                 out.decode_errors.append(f"{res.label}: {res.error or 'no frames decoded'}")
-    out.wall_s = time.monotonic() - wall0
-    return out
 
 
 def target_urls(target: str, edges: list[str]) -> list[str]:

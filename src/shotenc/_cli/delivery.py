@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from .._cli.support import user_errors
+from ..delivery.edge.cache import POLICIES
+from ..delivery.player.abr import DEFAULT_RULE, RULES
 from ..errors import ShotencError
-from .qoe import QoEModel
+from .support import user_errors
 
 
 def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
@@ -39,7 +40,7 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
 @click.option("--port", type=int, default=8080, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--cache-mb", type=float, default=256, show_default=True, help="Memory cache budget.")
-@click.option("--policy", type=click.Choice(["s3fifo", "sieve", "lru"]), default="s3fifo", show_default=True)
+@click.option("--policy", type=click.Choice(list(POLICIES)), default="s3fifo", show_default=True)
 @click.option("--origin", "origins", multiple=True, help="Upstream origin base URL (repeatable; failover order).")
 @click.option(
     "--prefetch",
@@ -54,26 +55,38 @@ def _mounts(folders: tuple[Path, ...]) -> dict[str, Path]:
     default=None,
     help="Titles to pre-position, one per line, most popular first.",
 )
-@click.option("--origin-timeout", type=float, default=2.0, show_default=True, help="Seconds before failing over.")
+@click.option(
+    "--origin-timeout", type=float, default=2.0, show_default=True, help="Seconds without a byte before failing over."
+)
+@click.option("--header-timeout", type=float, default=10.0, show_default=True, help="Seconds to complete headers.")
+@click.option("--idle-timeout", type=float, default=30.0, show_default=True, help="Seconds an idle connection stays.")
+@click.option("--max-connections", type=int, default=None, help="Connection cap [default: from the descriptor limit].")
+@click.option("--max-object-mb", type=float, default=None, help="Larger objects are streamed, not cached [cache/8].")
+@click.option("--steer", "steer", multiple=True, help="Act as steering server over these edges (repeatable).")
+@click.option("--steer-ttl", type=float, default=10.0, show_default=True, help="Steering manifest TTL, seconds.")
+@click.option("--steer-probe", type=float, default=2.0, show_default=True, help="Seconds between edge probes.")
 @click.option("--allow-throttle", is_flag=True, help="Enable /_edge/throttle?kbps=N (for player tests).")
 @user_errors
-def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, origin_timeout, allow_throttle):
+def serve(
+    folders, host, port, origins, origin_timeout, header_timeout, idle_timeout, steer, steer_ttl, steer_probe, **opts
+):
     """Serve output folders (and/or upstream origins) through the caching edge."""
-    from .edge import EdgeConfig, start
+    from ..delivery.edge import EdgeConfig, start
 
     if not folders and not origins:
         raise ShotencError("give at least one output folder or --origin URL")
     cfg = EdgeConfig(
         titles=_mounts(folders),
         origins=list(origins),
-        cache_mb=cache_mb,
-        policy=policy,
-        prefetch=prefetch,
-        popularity=popularity,
         origin_timeout_s=origin_timeout,
-        allow_throttle=allow_throttle,
+        header_timeout_s=header_timeout,
+        idle_timeout_s=idle_timeout,
+        steer=list(steer),
+        steer_ttl_s=steer_ttl,
+        steer_probe_s=steer_probe,
         host=host,
         port=port,
+        **opts,  # cache_mb, policy, prefetch, popularity, max_connections, max_object_mb, allow_throttle
     )
 
     async def run() -> None:
@@ -107,9 +120,7 @@ def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, 
     type=click.Path(path_type=Path),
     help="Throughput trace (Sabre JSON or Pensieve text).",
 )
-@click.option(
-    "--abr", default="hybrid", show_default=True, type=click.Choice(["hybrid", "bola-e", "bola", "throughput", "bba"])
-)
+@click.option("--abr", default=DEFAULT_RULE, show_default=True, type=click.Choice(list(RULES)), help="ABR rule.")
 @click.option("--codec", default=None, help="Video codec family to play (h264, vp9, av1, hevc).")
 @click.option("--edge", "edges", multiple=True, help="Another edge with the same content (failover).")
 @click.option("--buffer", "max_buffer", type=float, default=25.0, show_default=True, help="Buffer cap, seconds.")
@@ -118,32 +129,31 @@ def serve(folders, port, host, cache_mb, policy, origins, prefetch, popularity, 
     type=click.Choice(["lin", "log"]),
     default="lin",
     show_default=True,
-    help="QoE the hybrid optimises (lin: QoE_lin; log: Sabre-style log utility).",
+    help="QoE model (lin: QoE_lin in Mbps, 4.3 per stall second; log: Sabre's log utility, 5 per segment of stall).",
 )
 @click.option("--no-decode", is_flag=True, help="Skip FFmpeg decoding of fetched segments.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @user_errors
 def play(target, trace_path, abr, codec, edges, max_buffer, qoe, no_decode, as_json):
     """Play a title with an ABR rule over a throughput trace (folder, manifest URL, or Sabre movie)."""
-    from . import sabre
-    from .abr import make
-    from .network import Network
-    from .optimum import offline_optimum
-    from .player import PlayOptions, local_edge, manifest_name, play_url, target_urls
-    from .session import SessionConfig, run_session
-    from .traces import load_trace
+    from ..delivery.player import movie as sabre
+    from ..delivery.player.abr import make
+    from ..delivery.player.client import PlayOptions, local_edge, manifest_name, play_url, target_urls
+    from ..delivery.player.network import Network
+    from ..delivery.player.optimum import bound_by_optimum
+    from ..delivery.player.qoe import qoe_model
+    from ..delivery.player.session import SessionConfig, run_session
+    from ..delivery.player.traces import load_trace
 
     trace = load_trace(trace_path)
-    model = QoEModel("log", 5.0 / 3, 1.0) if qoe == "log" else QoEModel()
-    opts = PlayOptions(trace, abr=abr, codec=codec, max_buffer_s=max_buffer, qoe=model, decode=not no_decode)
+    opts = PlayOptions(trace, abr=abr, codec=codec, max_buffer_s=max_buffer, qoe_kind=qoe, decode=not no_decode)
     if sabre.is_movie(target):
         title = sabre.load_movie(target)
         net = Network(trace)
+        model = qoe_model(qoe, title.nominal_s)
         cfg = SessionConfig(max_buffer_s=max_buffer, qoe=model)
         res = run_session(title, net, make(abr, model), config=cfg)
-        opt = offline_optimum(title, net, cfg)
-        res.optimum_qoe = opt.qoe
-        res.fraction_of_optimum = res.qoe_lin / opt.qoe if opt.qoe > 0 else None
+        bound_by_optimum(res, title, net, cfg)
         res.notes.append("simulation only: segment sizes from a Sabre movie file, nothing fetched")
         _print_session(res.to_dict(as_json), as_json)
         return
@@ -165,14 +175,19 @@ def _print_session(d: dict, as_json: bool) -> None:
         click.echo(json.dumps(d, indent=2))
         return
     s = d.get("session", d)
-    frac = s.get("fraction_of_optimum")
+    terms = s["qoe_terms"]
     lines = [
         f"{s['abr']} on {s['trace']}: startup {s['startup_s']:.2f} s, rebuffer {s['rebuffer_count']}x "
-        f"{s['rebuffer_s']:.2f} s, average {s['avg_kbps']:.0f} kbps, switches {s['switches']} "
+        f"{s['rebuffer_s']:.2f} s (ratio {s['rebuffer_ratio']:.4f}), average {s['avg_kbps']:.0f} kbps "
+        f"(played {s['played_kbps']:.0f} kbps over {s['play_s']:.1f} s), switches {s['switches']} "
         f"(mean {s['switch_kbps']:.0f} kbps)",
-        f"QoE_lin {s['qoe_lin']:.2f}  offline optimum {s['optimum_qoe']:.2f}"
-        + (f"  ({frac:.0%} of it)" if frac is not None else "")
-        + f"  Sabre score {s['sabre_score']:.3f}"
+        f"QoE ({s['qoe_model']}) {s['qoe']:.2f} = utility {terms['utility']:.2f} - rebuffer {terms['rebuffer']:.2f} "
+        f"- startup {terms['startup']:.2f} - switching {terms['switching']:.2f}",
+        f"offline optimum {s['optimum_qoe']:.2f}, worst {s['worst_qoe']:.2f}: "
+        f"{s['fraction_of_optimum']:.0%} of the way from worst to optimum"
+        if s.get("optimum_qoe") is not None
+        else "offline optimum not computed",
+        f"Sabre score {s['sabre_score']:.3f}"
         + (f"  mean VMAF {s['avg_vmaf']:.1f}" if s.get("avg_vmaf") is not None else ""),
     ]
     if "decoded_segments" in d:
@@ -191,7 +206,7 @@ def _print_session(d: dict, as_json: bool) -> None:
 @user_errors
 def validate(folder, no_play, as_json):
     """Check an output folder (alignment, keyframes, CODECS, BANDWIDTH, EXTINF) and play every rendition."""
-    from .validate import validate as run
+    from ..delivery.validate import validate as run
 
     rep = run(folder, play=not no_play)
     if as_json:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ShotencError
+from ...errors import ShotencError
 
 ENV_VAR = "SHOTENC_TRACES"
 
@@ -43,14 +43,23 @@ class Trace:
 
 
 def repo_root() -> Path:
-    """The checkout this package lives in (src/shotenc/delivery -> repo)."""
-    return Path(__file__).resolve().parents[3]
+    """The checkout this package lives in (src/shotenc/delivery/player -> repo)."""
+    return Path(__file__).resolve().parents[4]
+
+
+def shared_dir() -> Path:
+    """The shared data folder: ``shared/`` beside the checkout or beside one of its parents
+    (a worktree may sit a level deeper than the main checkout)."""
+    for parent in repo_root().parents:
+        if (parent / "shared" / "traces").is_dir():
+            return parent / "shared"
+    return repo_root().parent / "shared"
 
 
 def traces_dir() -> Path:
-    """Where the shared traces are: ``$SHOTENC_TRACES`` or ``../shared/traces`` beside the repo."""
+    """Where the shared traces are: ``$SHOTENC_TRACES`` or ``shared/traces`` (see :func:`shared_dir`)."""
     override = os.environ.get(ENV_VAR)
-    return Path(override) if override else repo_root().parent / "shared" / "traces"
+    return Path(override) if override else shared_dir() / "traces"
 
 
 def load_sabre(path: Path) -> Trace:
