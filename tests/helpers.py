@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from shotenc.allocators.base import Allocator, EncodePlan
+from shotenc.codecs import RatePoint
 from shotenc.media import ffmpeg
 from shotenc.media.probe import packet_info
 
@@ -79,3 +81,22 @@ def make_clip(dest: Path, start_s: float, duration_s: float, size: str = "320x18
         what="test clip",
     )
     return dest
+
+
+SMALL = (192, 108)
+
+
+class SmallFirstShot(Allocator):
+    """A plan that shows the packaging a size change: every even shot (the first too) at a smaller size."""
+
+    name = "test-small-even-shots"
+
+    def allocate(self, analysis, rungs, executor=None) -> EncodePlan:
+        points = {
+            r.id: [
+                RatePoint("crf", 30, r.maxrate_kbps, r.bufsize_kbps, *(SMALL if s.index % 2 == 0 else (0, 0)))
+                for s in analysis.shots
+            ]
+            for r in rungs
+        }
+        return EncodePlan(self.name, list(rungs), analysis.shots, points)

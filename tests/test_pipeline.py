@@ -153,11 +153,11 @@ def test_hevc_is_tagged_hvc1_and_audio_has_stereo_and_surround(out, report):
 
 
 def test_report_has_per_shot_rates_and_bits(report):
-    assert report["allocator"] == "complexity"
+    assert report["allocator"] == "crf"  # the default: one capped CRF per rung, predicted rates
     for r in report["renditions"]:
         assert len(r["shots"]) == len(report["shots"])
         for s in r["shots"]:
-            assert s["bytes"] > 0 and s["rate"]["kind"] in ("bitrate", "crf")
+            assert s["bytes"] > 0 and s["rate"]["kind"] == "crf" and s["rate"]["predicted_kbps"] > 0
     t = report["timings"]
     stages = t["analyse_s"] + t["plan_s"] + t["encode_s"] + t["package_s"]
     assert 0 < stages <= t["total_s"]  # the stages run one after another inside the whole

@@ -170,6 +170,8 @@ def encode_title(
         rungs = fit_to_source(ladder, media.width, media.height, options.codecs)
         plan = allocator.allocate(analysis, rungs, tasks)
         timings["plan_s"] = time.perf_counter() - t
+        for text in plan.details.get("warnings", []):
+            reporter.warn(text)
         result = _encode_and_publish(analysis, plan, work, out_dir, options, runner, tasks, reporter, timings, t_start)
     except BaseException:
         tasks.settle()  # nothing of this title may still write when the caller cleans up

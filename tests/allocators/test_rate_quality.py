@@ -73,3 +73,42 @@ def test_model_file_from_another_version_is_refused(tmp_path):
     bad.write_text(json.dumps({"version": 0, "inputs": [], "codecs": {}}))
     with pytest.raises(ShotencError, match="refit"):
         RateQualityModel.load(bad)
+
+
+def test_the_model_knows_its_training_range_and_bounds_its_predictions():
+    rows = synthetic_rows()
+    model = fit(rows, alphas=(1.0,))
+    seen = ShotFeatures(**rows[0].features)
+    assert model.outside("h264", seen, 360, 360) == []
+    # flat animation: no temporal change, far brighter than anything seen
+    flat = ShotFeatures(si=40, ti=0, si_max=0, ti_max=0, texture=20, temporal_texture=0, motion=0, brightness=250,
+                        complexity=0)  # fmt: skip
+    out = " ".join(model.outside("h264", flat, 360, 360))
+    assert "log_ti" in out and "brightness" in out
+    # far outside, a polynomial predicts anything; the bounded prediction stays monotone and in range
+    wild = ShotFeatures(si=5000, ti=0, si_max=0, ti_max=0, texture=9000, temporal_texture=0, motion=300,
+                        brightness=0, complexity=0)  # fmt: skip
+    crfs = [45, 18, 30, 36, 24]
+    kbps, vmaf = model.predict("h264", wild, 640, 360, 25.0, crfs, source_height=360)
+    order = np.argsort(crfs)
+    assert np.all(np.diff(kbps[order]) <= 0) and np.all(np.diff(vmaf[order]) <= 0)
+    lo, hi = model.fits["h264"]["bpp_range"]
+    bpp = kbps * 1000 / (640 * 360 * 25.0)
+    assert np.all(bpp >= lo * 0.999) and np.all(bpp <= hi * 1.001)
+
+
+def test_model_mode_checks_each_shot_and_falls_back_with_a_warning(tiny_clip, tmp_path):
+    """Shots whose features the model never saw, or whose probe misses it, make the title use hull probes."""
+    from shotenc.allocators import AllocatorOptions
+    from shotenc.pipeline import EncodeOptions, encode_title
+
+    rows = synthetic_rows()  # a model trained on made-up numbers: real footage is not what it learnt
+    model_file = tmp_path / "narrow.json"
+    fit(rows, alphas=(1.0,)).save(model_file)
+    options = AllocatorOptions(model_file=str(model_file), cache_dir=str(tmp_path / "cache"))
+    opts = EncodeOptions(ladder="tiny", codecs=["h264"], mode="model", allocator_options=options)
+    report = encode_title(tiny_clip, tmp_path / "out", opts).report
+    assert report["plan"]["fallback"] == "hull"
+    warning = report["plan"]["warnings"][0]
+    assert "does not know" in warning and "planned with hull probes" in warning
+    assert report["plan"]["calibration"]["probes"] == len(report["shots"])

@@ -207,9 +207,10 @@ def running(pid: int) -> bool:
 def test_sigkill_of_shotenc_takes_its_ffmpeg_children_along_and_partials_go_next_run(tmp_path, tiny_clip, frames):
     out = tmp_path / "title"
     work = work_dir_for(out)
-    # an FFmpeg that lingers for a minute after each chunk encode: long enough to see who outlives whom
+    # an FFmpeg that lingers for a minute after each chunk encode (not the probes before them): long
+    # enough to see who outlives whom
     slow = tmp_path / "slow-ffmpeg.sh"
-    linger = 'case "$*" in *libx264*) sleep 60;; esac'
+    linger = 'case "$*" in *libx264*/chunks/*) sleep 60;; esac'
     slow.write_text(f'#!/bin/sh\n"{ffmpeg.ffmpeg_path()}" "$@"; rc=$?\n{linger}\nexit $rc\n')
     slow.chmod(0o755)
     args = ["encode", str(tiny_clip), "-o", str(out), "--ladder", "tiny", "--codecs", "h264", "--jobs", "2", "--json"]

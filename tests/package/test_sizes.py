@@ -10,31 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers import make_clip
-from shotenc.allocators.base import Allocator, EncodePlan
-from shotenc.codecs import RatePoint
+from helpers import SMALL, SmallFirstShot, make_clip
 from shotenc.media import ffmpeg
 from shotenc.package.codec_strings import codec_string
 from shotenc.pipeline import EncodeOptions, encode_title
 
-SMALL = (192, 108)
 ONE_360P = str(Path(__file__).resolve().parents[1] / "data" / "ladders" / "one-h264-360p.toml")
-
-
-class SmallFirstShot(Allocator):
-    """A plan that shows the packaging a size change: every even shot (the first too) at a smaller size."""
-
-    name = "test-small-even-shots"
-
-    def allocate(self, analysis, rungs, executor=None) -> EncodePlan:
-        points = {
-            r.id: [
-                RatePoint("crf", 30, r.maxrate_kbps, r.bufsize_kbps, *(SMALL if s.index % 2 == 0 else (0, 0)))
-                for s in analysis.shots
-            ]
-            for r in rungs
-        }
-        return EncodePlan(self.name, list(rungs), analysis.shots, points)
 
 
 def frame_sizes(url: Path) -> list[str]:

@@ -15,7 +15,8 @@ from shotenc.quality.metrics import score
 @pytest.fixture(scope="module")
 def compared(q_clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp") / "cmp"
-    args = ["compare", str(q_clip), "-o", str(out), *"--ladder tiny --codecs h264 --n-subsample 2 --json".split()]
+    flags = "--ladder tiny --codecs h264 --mode hull --n-subsample 2 --json"
+    args = ["compare", str(q_clip), "-o", str(out), *flags.split()]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     return out, json.loads(res.output)
@@ -68,6 +69,7 @@ def test_per_shot_renditions_follow_the_plan(compared):
         crfs = [row["crf"] for row in r["shots"]]
         choice = next(c for c in report["plan"]["rungs"] if c["rung"] == r["rung"])
         assert crfs == [pytest.approx(c) for c in choice["crf"]]
+        assert max(row["height"] for row in r["shots"]) == r["height"]  # per-shot sizes: the rung's is the largest
         # chunks are joined as they were made: one keyframe at every shot start
         keys = [i for i, p in enumerate(sorted(packet_info(out / r["file"]), key=lambda p: p["pts"])) if p["key"]]
         starts = [sum(s["frames"] for s in report["shots"][:i]) for i in range(len(report["shots"]))]

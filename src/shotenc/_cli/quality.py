@@ -33,9 +33,9 @@ from .support import CODECS_HELP, parse_codecs, user_errors
 @click.option(
     "--mode",
     type=click.Choice(allocators.names()),
-    default="hull",
+    default=allocators.DEFAULT,
     show_default=True,
-    help="Per-shot optimizer to compare with the traditional ladder.",
+    help="Per-shot optimizer to compare with the traditional ladder (default: what encode uses).",
 )
 @click.option(
     "--target-vmaf",
@@ -56,6 +56,7 @@ from .support import CODECS_HELP, parse_codecs, user_errors
     show_default=True,
     help="Score every n-th frame of the compared renditions.",
 )
+@click.option("--fixed-size", is_flag=True, help="Per shot: every shot of a rung at the rung's size.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
 @click.option("--keep-work", is_flag=True, help="Keep the per-shot chunks and probe results.")
 @click.option("--force", is_flag=True, help="Publish into an output folder holding other files (they are kept).")
@@ -69,6 +70,7 @@ def compare(
     target_vmaf: float | None,
     scales: str,
     n_subsample: int,
+    fixed_size: bool,
     jobs: int | None,
     keep_work: bool,
     force: bool,
@@ -89,6 +91,7 @@ def compare(
             target_vmaf=target_vmaf,
             jobs=jobs,
             n_subsample=n_subsample,
+            per_shot_sizes=not fixed_size,
             keep_work=keep_work,
             force=force,
         )

@@ -99,6 +99,13 @@ optimizer_options = options(
         help="Rate-quality model for --mode model (default: the shipped one).",
     ),
     click.option(
+        "--fixed-size",
+        is_flag=True,
+        help="Every shot of a rung at the rung's size (modes that choose a size per shot: "
+        + ", ".join(n for n in allocators.names() if allocators.get(n).chooses_sizes)
+        + "), for players that cannot follow a size change inside a rendition.",
+    ),
+    click.option(
         "--measure-vmaf", is_flag=True, help="Score every rendition (VMAF per shot, segment) into report.json."
     ),
 )
@@ -133,8 +140,12 @@ def make_shot_options(detector: str, threshold: float | None, min_shot: float, m
     return shots
 
 
-def make_allocator_options(target_vmaf: float | None, model_file: Path | None) -> AllocatorOptions:
-    return AllocatorOptions(target_vmaf=target_vmaf, model_file=str(model_file) if model_file else None)
+def make_allocator_options(
+    target_vmaf: float | None, model_file: Path | None, fixed_size: bool = False
+) -> AllocatorOptions:
+    return AllocatorOptions(
+        target_vmaf=target_vmaf, model_file=str(model_file) if model_file else None, per_shot_sizes=not fixed_size
+    )
 
 
 def encode_options(params: dict):
@@ -149,7 +160,7 @@ def encode_options(params: dict):
             params["detector"], params["threshold"], params["min_shot"], params["max_segment"]
         ),
         mode=params["mode"],
-        allocator_options=make_allocator_options(params["target_vmaf"], params["model_file"]),
+        allocator_options=make_allocator_options(params["target_vmaf"], params["model_file"], params["fixed_size"]),
         measure_vmaf=params["measure_vmaf"],
         work_dir=params.get("work_dir"),
         keep_work=params["keep_work"],

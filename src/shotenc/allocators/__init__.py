@@ -14,7 +14,7 @@ from .base import Allocator, AllocatorOptions, EncodePlan
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-DEFAULT = "complexity"
+DEFAULT = "crf"
 
 
 def names() -> tuple[str, ...]:

@@ -46,6 +46,7 @@ class AllocatorOptions:
     auto_ladder: bool = False  # choose each rung's size from the hulls (a per-title ladder)
     model_file: str | None = None  # a fitted rate-quality model instead of the shipped one
     cache_dir: str | None = None  # where probe results are kept between runs
+    per_shot_sizes: bool = True  # a mode that chooses sizes picks one per shot inside each rung (--fixed-size: no)
 
 
 class Allocator:

@@ -31,7 +31,12 @@ class HullAllocator(CurveAllocator):
 
     @classmethod
     def from_options(cls, options: AllocatorOptions) -> HullAllocator:
-        return cls(target_vmaf=options.target_vmaf, auto_ladder=options.auto_ladder, work_dir=options.cache_dir)
+        return cls(
+            target_vmaf=options.target_vmaf,
+            auto_ladder=options.auto_ladder,
+            per_shot_sizes=options.per_shot_sizes,
+            work_dir=options.cache_dir,
+        )
 
     def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
         codecs = list(dict.fromkeys(r.codec for r in rungs))

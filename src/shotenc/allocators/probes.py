@@ -51,6 +51,7 @@ class ProbeSettings:
     n_subsample: int = 3  # VMAF every n-th frame
     preset: dict[str, str] = field(default_factory=dict, hash=False)  # per codec; default: the rung's
     jobs: int = 0  # parallel shots when no executor is given (0: one per core)
+    score: bool = True  # False: rate probes only (no VMAF; quality fields are NaN)
 
     def crfs_for(self, codec: str) -> tuple[float, ...]:
         return tuple(self.crfs.get(codec, codecs.get(codec).probe_crfs))
@@ -101,7 +102,7 @@ def probe_window(shot: Shot, fps: float, window_s: float, fraction: float = 0.0)
     return shot.start_frame + (shot.frame_count - n) // 2, n
 
 
-def _key(src: SourceRef, shot: Shot, start: int, count: int, spec: ProbeSpec, n_sub: int) -> str:
+def _key(src: SourceRef, shot: Shot, start: int, count: int, spec: ProbeSpec, n_sub: int, score: bool) -> str:
     blob = json.dumps(
         {
             "src": src.fingerprint,
@@ -110,6 +111,7 @@ def _key(src: SourceRef, shot: Shot, start: int, count: int, spec: ProbeSpec, n_
             "spec": asdict(spec),
             "sub": n_sub,
             "v": 1,
+            **({} if score else {"score": False}),
         },
         sort_keys=True,
     )
@@ -136,7 +138,9 @@ def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[Prob
     fps = media.fps
     retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
     n = len(specs)
-    graph = [f"{source_pad(media)}trim=end_frame={count},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    # no trim before the split: the normalizing filters may drop or repeat frames (``fps``), so the
+    # window is counted where the chunk encode counts it, at each output (``-frames:v``)
+    graph = [f"{source_pad(media)}split={n}" + "".join(f"[s{i}]" for i in range(n))]
     outputs: list[str | Path] = []
     paths = []
     for i, spec in enumerate(specs):
@@ -189,7 +193,7 @@ def probe_shot(
     results: dict[int, ProbeResult] = {}
     todo: list[tuple[int, ProbeSpec, str]] = []
     for i, spec in enumerate(specs):
-        key = _key(src, shot, start, count, spec, settings.n_subsample)
+        key = _key(src, shot, start, count, spec, settings.n_subsample, settings.score)
         try:
             results[i] = ProbeResult(**{**json.loads((cache / f"{key}.json").read_text()), "cached": True})
         except (OSError, ValueError, TypeError):
@@ -203,7 +207,10 @@ def probe_shot(
                 pk = packet_info(p)
                 if len(pk) != count or not pk[0]["key"]:
                     raise ShotencError(f"probe encode of shot {shot.index}: {len(pk)} frames, expected {count}")
-            scores = score_many(paths, media, start, count, n_subsample=settings.n_subsample, threads=1, ssim=False)
+            if settings.score:
+                scores = score_many(paths, media, start, count, n_subsample=settings.n_subsample, threads=1, ssim=False)
+            else:
+                scores = [_UNSCORED] * len(paths)
             for (i, spec, key), path, sc in zip(todo, paths, scores, strict=True):
                 res = ProbeResult(
                     shot=shot.index,
@@ -214,7 +221,7 @@ def probe_shot(
                     crf=spec.crf,
                     kbps=_extrapolated_kbps(str(path), shot.frame_count, fps),
                     vmaf=sc.vmaf,
-                    vmaf_min=min(f.vmaf for f in sc.frames),
+                    vmaf_min=min((f.vmaf for f in sc.frames), default=math.nan),
                     psnr=sc.psnr,
                     ssim=sc.ssim,
                     frames=count,
@@ -229,6 +236,18 @@ def probe_shot(
             for p in paths:  # the numbers are what is kept
                 p.unlink(missing_ok=True)
     return [results[i] for i in range(len(specs))]
+
+
+@dataclass(frozen=True)
+class _Unscored:
+    vmaf: float = math.nan
+    psnr: float = math.nan
+    ssim: float = math.nan
+    seconds: float = 0.0
+    frames: tuple = ()
+
+
+_UNSCORED = _Unscored()
 
 
 @dataclass
@@ -254,13 +273,14 @@ class ProbeRun:
 def run_probes(
     media: MediaInfo,
     shots: Sequence[Shot],
-    grid: dict[str, list[tuple[int, int, str]]],
+    grid: dict[str, list[tuple]],
     work_dir: str | os.PathLike,
     settings: ProbeSettings | None = None,
     on_progress: Callable[[float], None] | None = None,
     executor: Executor | None = None,
 ) -> ProbeRun:
-    """Probe every shot over ``grid``: codec -> [(width, height, preset)], times the codec's CRFs.
+    """Probe every shot over ``grid``: codec -> [(width, height, preset)], times the codec's CRFs
+    (or an entry's own CRFs: ``(width, height, preset, crfs)``).
 
     Shots are probed in parallel on ``executor`` (a local pool when None).
     """
@@ -268,10 +288,10 @@ def run_probes(
     work = Path(work_dir)
     src = SourceRef.of(media)
     specs = [
-        ProbeSpec(codec, settings.preset.get(codec, preset), w, h, float(crf))
+        ProbeSpec(codec, settings.preset.get(codec, size[2]), size[0], size[1], float(crf))
         for codec, sizes in grid.items()
-        for (w, h, preset) in sizes
-        for crf in settings.crfs_for(codec)
+        for size in sizes
+        for crf in (size[3] if len(size) > 3 else settings.crfs_for(codec))
     ]
     specs = list(dict.fromkeys(specs))
     t0 = time.perf_counter()

@@ -36,6 +36,11 @@ INPUTS = [
     "crf",
 ]
 MODEL_VERSION = 1
+# where a model may be trusted: its training range, widened by a tenth of its span on each side (a
+# model without a recorded range: this many of its training standard deviations from the mean)
+RANGE_MARGIN = 0.1
+TRUST_Z = 3.0
+BPP_LIMITS = (1e-4, 4.0)  # bits per pixel a prediction may take when the model records none
 
 
 def model_inputs(f: ShotFeatures, height: int, source_height: int, crf: float) -> list[float]:
@@ -103,6 +108,20 @@ class RateQualityModel:
         y = phi @ coef.T + np.array(fit["intercept"])
         return y[:, 0], np.clip(y[:, 1], 0.0, 100.0)
 
+    def outside(self, codec: str, features: ShotFeatures, height: int, source_height: int) -> list[str]:
+        """The inputs of one shot (at one size) that lie outside what the model was trained on."""
+        fit = self.fits[codec]
+        x = model_inputs(features, height, source_height, 0.0)[:-1]  # every input but the CRF
+        if "input_range" in fit:
+            bounds = [(lo - RANGE_MARGIN * (hi - lo), hi + RANGE_MARGIN * (hi - lo)) for lo, hi in fit["input_range"]]
+        else:
+            bounds = [(m - TRUST_Z * s, m + TRUST_Z * s) for m, s in zip(fit["mean"], fit["scale"], strict=False)]
+        return [
+            f"{INPUTS[i]} {v:.2f} not in [{lo:.2f}, {hi:.2f}]"
+            for i, (v, (lo, hi)) in enumerate(zip(x, bounds, strict=False))
+            if not lo <= v <= hi
+        ]
+
     def predict(
         self,
         codec: str,
@@ -113,12 +132,23 @@ class RateQualityModel:
         crfs: Sequence[float],
         source_height: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted (kbps, VMAF) of one shot at one size for each CRF."""
+        """Predicted (kbps, VMAF) of one shot at one size for each CRF.
+
+        Bounded: bits per pixel stay inside the training range, and both rate and VMAF fall as the CRF
+        rises (a polynomial far from its data can bend the wrong way and predict any rate at all).
+        """
         src_h = source_height or self.fits[codec].get("reference_height", height)
-        x = np.array([model_inputs(features, height, src_h, c) for c in crfs])
+        crfs = np.asarray(crfs, dtype=float)
+        order = np.argsort(crfs)
+        x = np.array([model_inputs(features, height, src_h, c) for c in crfs[order]])
         log_bpp, vmaf = self.predict_rows(codec, x)
+        lo, hi = self.fits[codec].get("bpp_range", BPP_LIMITS)
+        log_bpp = np.minimum.accumulate(np.clip(log_bpp, math.log(lo), math.log(hi)))
+        vmaf = np.minimum.accumulate(vmaf)
         kbps = np.exp(log_bpp) * width * height * fps / 1000.0
-        return kbps, vmaf
+        out_k, out_v = np.empty_like(kbps), np.empty_like(vmaf)
+        out_k[order], out_v[order] = kbps, vmaf
+        return out_k, out_v
 
     def to_dict(self) -> dict:
         return {"version": MODEL_VERSION, "inputs": INPUTS, "source": self.source, "codecs": self.fits}
@@ -200,6 +230,8 @@ def fit(
             "coef": ridge.coef_.tolist(),
             "intercept": ridge.intercept_.tolist(),
             "crf_range": [min(crfs), max(crfs)],
+            "input_range": [[float(x[:, i].min()), float(x[:, i].max())] for i in range(x.shape[1] - 1)],
+            "bpp_range": [float(np.exp(y[:, 0].min())), float(np.exp(y[:, 0].max()))],
             "alpha": best_alpha,
             "points": len(mine),
             "shots": len(set(shot_ids)),

@@ -16,6 +16,7 @@ class AV1(Codec):
     default_preset = "8"
     crf_range = (1.0, 63.0)
     crf_step = 1.0
+    best_crf = 4.0
     probe_crfs = (24, 38, 52)
     train_crfs = (20, 29, 38, 47, 56)
     crf_halving = 12.0

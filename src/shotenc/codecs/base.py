@@ -45,12 +45,15 @@ class Codec:
     default_preset: ClassVar[str]  # what a rung's ``preset`` means when it names none
     crf_range: ClassVar[tuple[float, float]]
     crf_step: ClassVar[float] = 0.5  # the encoder's CRF resolution
+    best_crf: ClassVar[float] = 10.0  # the lowest CRF worth asking for: below it bits buy no visible quality
     probe_crfs: ClassVar[tuple[float, ...]]  # coarse probe grid of the hull optimizer
     train_crfs: ClassVar[tuple[float, ...]]  # denser grid for fitting the rate-quality model
     cost: ClassVar[float]  # relative encode cost per pixel-frame (to start the slowest chunks first)
     abr_prior: ClassVar[float]  # planned / actual bitrate of a short 1-pass ABR chunk (rate feedback)
     crf_halving: ClassVar[float]  # CRF steps that halve the rate, near the middle of the range (rate feedback)
     browser: ClassVar[bool]  # plays through MSE in Chromium (the browser tests)
+    crf_vbv: ClassVar[bool] = True  # caps peaks (maxrate/bufsize) in CRF mode; else the plan keeps chunks under it
+    crf_passes: ClassVar[int] = 1  # passes of a CRF chunk (libvpx's constrained quality is best in two)
     ten_bit: ClassVar[bool] = False  # 10-bit 4:2:0 in a profile players decode (HEVC Main10, VP9 profile 2, AV1)
     hdr: ClassVar[bool] = False  # HDR renditions of an HDR source (else they are tone-mapped to SDR)
 

@@ -7,6 +7,7 @@ kept beside a small JSON receipt (size, SHA-256) and reused only when both still
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import time
@@ -128,7 +129,12 @@ class ChunkJob:
         """What the chunk carries (HDR, tone-mapped SDR, 10-bit); None for 8-bit SDR from an SDR source."""
         return codecs.get(self.rung.codec).rendition_colour(self.source.colour, self.rung.bit_depth)
 
-    def args(self, out: Path) -> list[str]:
+    @property
+    def passes(self) -> int:
+        return codecs.get(self.rung.codec).crf_passes if self.rate.kind == "crf" else 1
+
+    def args(self, out: Path, pass_log: Path | None = None, first_pass: bool = False) -> list[str]:
+        """FFmpeg's arguments; a two-pass chunk names its ``pass_log`` and which pass this is."""
         w, h = self.size
         media = self.source.as_media()
         fps = self.source.fps
@@ -156,9 +162,8 @@ class ChunkJob:
                 in_band=self.in_band,
                 colour=self.colour,
             ),
-            "-f",
-            "mp4",
-            out,
+            *(["-pass", "1" if first_pass else "2", "-passlogfile", pass_log] if pass_log else []),
+            *(["-f", "null", "-"] if first_pass else ["-f", "mp4", out]),
         ]
 
     @property
@@ -175,6 +180,8 @@ class ChunkJob:
         }
         if self.in_band:
             spec["in_band"] = True
+        if self.passes > 1:
+            spec["passes"] = self.passes
         if self.colour is not None:
             spec["colour"] = self.colour.to_dict()
         return content_key(spec)
@@ -227,7 +234,11 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
     tmp = temp_name(out)
     t0 = time.perf_counter()
     try:
-        ffmpeg.run(job.args(tmp), what=f"encode shot {job.shot_index} for {job.rung.id}")
+        what = f"encode shot {job.shot_index} for {job.rung.id}"
+        log = tmp.with_name(tmp.name + ".pass") if job.passes > 1 else None
+        if log is not None:
+            ffmpeg.run(job.args(tmp, log, first_pass=True), what=f"first pass: {what}")
+        ffmpeg.run(job.args(tmp, log), what=what)
         try:
             frames, starts_with_key = sample_summary(tmp)
         except (OSError, ValueError) as exc:
@@ -255,3 +266,5 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
         return chunk
     finally:
         tmp.unlink(missing_ok=True)
+        for stale in tmp.parent.glob(glob.escape(tmp.name) + ".pass*"):
+            stale.unlink(missing_ok=True)

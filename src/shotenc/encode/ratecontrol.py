@@ -90,7 +90,7 @@ class RateFeedback:
         need = max(left, 0.25 * coming) / coming
         codec = codecs.get(job.rung.codec)
         step = max(CRF_STEP_LIMITS[0], min(CRF_STEP_LIMITS[1], -codec.crf_halving * math.log2(need)))
-        crf = codec.crf(job.rate.value + step)
+        crf = codec.crf(max(codec.best_crf, job.rate.value + step))
         return job if crf == job.rate.value else replace(job, request_crf=crf)
 
     def record(self, job: ChunkJob, chunk: Chunk) -> None:

@@ -78,7 +78,7 @@ def load_analysis(path: Path) -> Analysis | None:
     """An analysis saved by :func:`cached_analysis` (plain JSON, checked field by field); None if it is not one."""
     try:
         return analysis_from_data(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
@@ -133,7 +133,7 @@ def analyse_task(source: str, options: ShotOptions, work: str) -> TaskResult:
     """Probe and analyse one title into its work folder (the title's first task; runs on any worker)."""
     work_dir = Path(work)
     media = probe(source)
-    if media.vfr:
+    if media.vfr or not media.seeks_exactly:
         work_dir.mkdir(parents=True, exist_ok=True)
         media = cached_mezzanine(media, work_dir / "cfr-source.mp4")
     analysis, reused = cached_analysis(media, options, work_dir)

@@ -93,6 +93,14 @@ class MediaInfo:
     audio_path: str = ""  # where the audio and subtitles are read from when it is not ``path`` (CFR intermediate)
     subtitles: list[SubtitleStream] = field(default_factory=list)
     colour: Colour = field(default_factory=Colour)
+    container: str = ""  # FFmpeg's demuxer name (mov,mp4,..., matroska,webm, mpegts)
+
+    @property
+    def seeks_exactly(self) -> bool:
+        """Whether FFmpeg's input seek lands on any frame: in MPEG transport and program streams and raw
+        elementary streams it can land on the next keyframe instead, so such a source is read through a
+        constant-rate intermediate like a variable-rate one."""
+        return self.container.split(",")[0] not in INEXACT_SEEK
 
     @property
     def interlaced(self) -> bool:
@@ -123,6 +131,14 @@ class MediaInfo:
         d["interlaced"] = self.interlaced
         d["colour"] = self.colour.to_dict()
         return d
+
+
+INEXACT_SEEK = frozenset({"mpegts", "mpeg", "mpegvideo", "h264", "hevc", "m4v", "vc1", "avs2"})
+
+
+def _container(header: str) -> str:
+    m = re.search(r"Input #0, ([\w,]+), from", header)
+    return m.group(1) if m else ""
 
 
 def _parse_duration(text: str) -> float | None:
@@ -278,6 +294,7 @@ def probe(path: str | Path) -> MediaInfo:
         audio=_audio_streams(audio_blocks),
         subtitles=subtitle_streams(blocks),
         colour=probe_colour(str(path), vindex, m["pix"], m["extra"]),
+        container=_container(header),
     )
 
 

@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .. import codecs
+from .. import allocators, codecs
 from ..allocators import AllocatorOptions
 from ..analysis.analyze import Analysis
 from ..analysis.shots import ShotOptions
@@ -46,9 +46,10 @@ class CompareOptions:
     ladder: str = "default"  # a ladder name or path, or "auto"
     codecs: list[str] | None = None
     scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5)
-    mode: str = "hull"
+    mode: str = allocators.DEFAULT
     target_vmaf: float | None = None
     auto_ladder: bool = False
+    per_shot_sizes: bool = True  # modes that choose sizes pick one per shot inside a rung
     jobs: int | None = None
     n_subsample: int = 1  # VMAF of the compared renditions (probes use their own)
     gop_s: float = 2.0
@@ -66,7 +67,9 @@ class CompareOptions:
             jobs=self.jobs,
             shot_options=self.shot_options,
             mode=self.mode,
-            allocator_options=AllocatorOptions(self.target_vmaf, self.auto_ladder, cache_dir=cache),
+            allocator_options=AllocatorOptions(
+                self.target_vmaf, self.auto_ladder, cache_dir=cache, per_shot_sizes=self.per_shot_sizes
+            ),
             work_dir=work / "title",
             keep_work=True,
         )
@@ -159,6 +162,7 @@ class Leg:
     path: Path
     encode_s: float
     crf: list[float] | None = None
+    heights: list[int] | None = None  # picture height per shot (a rung may change size at shot boundaries)
 
     def entry(self, out: Path, measured: dict) -> dict:
         r = self.rung
@@ -170,6 +174,8 @@ class Leg:
         }  # fmt: skip
         for row, crf in zip(entry["shots"], self.crf or [], strict=False):
             row["crf"] = crf
+        for row, height in zip(entry["shots"], self.heights or [], strict=False):
+            row["height"] = height
         return entry
 
 
@@ -185,7 +191,8 @@ def per_shot_legs(title: dict, title_dir: Path, dest: Path, origin: dict[str, tu
         rendition_file(title_dir / "video" / rung.id, [s["number"] for s in rend["segments"]], path)
         crf = [row["rate"]["value"] for row in rend["shots"]] if rend["shots"][0]["rate"]["kind"] == "crf" else None
         encode_s = round(sum(row.get("encode_s", 0.0) for row in rend["shots"]), 3)
-        legs.append(Leg("per-shot", rung, base, scale, path, encode_s, crf))
+        heights = [row["rate"].get("height") or rung.height for row in rend["shots"]]
+        legs.append(Leg("per-shot", rung, base, scale, path, encode_s, crf, heights))
     return legs
 
 

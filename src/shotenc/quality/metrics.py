@@ -200,7 +200,9 @@ def score_many(
         graph = _scoring_graph(source, frame_count, logs, model, threads, k, ssim, hdr_distorted)
         inputs: list[str | os.PathLike] = []
         for d in distorted:
-            inputs += ["-i", d]
+            # a rendition may change size at shot boundaries: scale follows it frame by frame instead
+            # of FFmpeg rebuilding the graph (which would restart VMAF's count mid-stream)
+            inputs += ["-reinit_filter", "0", "-i", d]
         t0 = time.perf_counter()
         ffmpeg.run(
             ["-v", "error", *inputs, *seek_args(source, start_frame), "-i", source.path]

@@ -61,6 +61,26 @@ def _per_shot_plots(report: dict, codec: str) -> str:
     return _png(fig)
 
 
+def _size_plot(report: dict, codec: str) -> str:
+    """The picture height each shot was given in every per-shot rung at scale 1 (when any rung changes size)."""
+    rends = [r for r in report["renditions"] if r["codec"] == codec and r["scale"] == 1 and r["method"] == "per-shot"]
+    if not any(len({s.get("height") for s in r["shots"]}) > 1 for r in rends):
+        return ""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3))
+    for r in sorted(rends, key=lambda r: -r["target_kbps"]):
+        ax.stairs([s["height"] for s in r["shots"]], _shot_edges(report), label=r["rung"], linewidth=2, baseline=None)
+    ax.set_ylabel("height per shot")
+    ax.set_xlabel("time (s)")
+    ax.set_title(f"{codec}: picture size chosen per shot (per-shot sizes)")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
 def _rq_plot(report: dict, codec: str) -> str:
     """Rate-quality points of every method (all rungs and scales), with their Pareto curves."""
     import matplotlib
@@ -150,7 +170,8 @@ def render(report: dict) -> str:
         _rung_table(report),
     ]
     for codec in report["codecs"]:
-        parts += [f"<h2>{html.escape(codec)}</h2>", _per_shot_plots(report, codec), _rq_plot(report, codec)]
+        parts += [f"<h2>{html.escape(codec)}</h2>", _per_shot_plots(report, codec), _size_plot(report, codec)]
+        parts += [_rq_plot(report, codec)]
         parts += [_hull_plot(report, codec), _shot_table(report, codec)]
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -1,0 +1,183 @@
+"""The default: one capped CRF per rung for every shot, chosen so the rung spends its budget.
+
+Why one CRF: x264, x265, libvpx and SVT-AV1 all map a CRF to a rate-distortion trade-off
+(a Lagrange multiplier) that is nearly the same for every kind of content, so one CRF across the
+shots of a rung is close to the equal-slope choice of the Dynamic Optimizer -- without scoring a
+single probe. Easy shots get few bits, hard shots many; the rung's VBV cap (maxrate, bufsize)
+keeps peaks deliverable. What is left is to pick the CRF that spends the rung's average bitrate,
+which needs each shot's rate at that CRF: rate probes, not quality probes.
+
+Probes (no VMAF): per shot and codec, the whole shot at the codec's smallest rung size at two
+CRFs (its rate and its own rate-vs-CRF slope; a window of a shot can misjudge its rate by half),
+and a window of it at the smallest and the largest rung size (how its rate grows with the
+picture). A shot's rate at any rung and CRF follows from those in log-rate, log-pixels and CRF.
+Each rung then gets the CRF whose predicted rate matches its target (shots under the
+cap), dithered between two neighbouring CRF steps across shots so the target is met more finely
+than the encoder's CRF resolution; the encode's rate feedback removes what the probes misjudged.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import ClassVar
+
+from .. import codecs
+from ..analysis.analyze import Analysis
+from ..codecs import RatePoint
+from ..ladder import Rung
+from .base import Allocator, AllocatorOptions, EncodePlan
+from .planner import default_cache_dir
+from .probes import ProbeResult, ProbeRun, ProbeSettings, run_probes
+
+CAP_SHARE = 0.95  # a capped shot averages a little under the cap
+SLOPE_LIMITS = (0.5, 2.0)  # a shot's measured slope, relative to the codec's typical one
+DEFAULT_EXPONENT = 0.75  # rate ~ pixels ** 0.75 when a codec has one size to probe
+EXPONENT_LIMITS = (0.3, 1.2)
+
+
+@dataclass(frozen=True)
+class RateModel:
+    """One shot's rate at any (pixels, CRF), from its probes, in log-rate, log-pixels and CRF."""
+
+    crf: float  # the reference CRF of the probes
+    pixels: int  # the size the whole shot was probed at
+    kbps: float  # the whole shot's rate there at ``crf``
+    exponent: float  # rate grows as pixels ** exponent
+    halving: float  # CRF steps that halve this shot's rate
+
+    def rate(self, pixels: int, crf: float) -> float:
+        return self.kbps * (pixels / self.pixels) ** self.exponent * 2 ** ((self.crf - crf) / self.halving)
+
+
+def rate_model(whole: Sequence[ProbeResult], windows: Sequence[ProbeResult], codec: str, crf: float) -> RateModel:
+    """One shot's :class:`RateModel`: ``whole`` are whole-shot probes at the smallest size (two CRFs, the
+    slope), ``windows`` a window of it at the smallest and the largest size at ``crf`` (the exponent)."""
+    typical = codecs.get(codec).crf_halving
+    by_crf = sorted(whole, key=lambda r: r.crf)
+    base = next(r for r in by_crf if r.crf == crf)
+    halving = typical
+    lo, hi = by_crf[0], by_crf[-1]
+    if hi.crf > lo.crf and lo.kbps > hi.kbps > 0:
+        halving = (hi.crf - lo.crf) / math.log2(lo.kbps / hi.kbps)
+    halving = min(typical * SLOPE_LIMITS[1], max(typical * SLOPE_LIMITS[0], halving))
+    exponent = DEFAULT_EXPONENT
+    sized = sorted((r for r in windows if r.crf == crf), key=lambda r: r.width * r.height)
+    if len(sized) >= 2 and sized[0].kbps > 0 and sized[-1].kbps > 0:
+        p0, p1 = sized[0].width * sized[0].height, sized[-1].width * sized[-1].height
+        if p1 > p0:
+            exponent = min(
+                EXPONENT_LIMITS[1],
+                max(EXPONENT_LIMITS[0], math.log(sized[-1].kbps / sized[0].kbps) / math.log(p1 / p0)),
+            )
+    return RateModel(crf, base.width * base.height, max(1e-3, base.kbps), exponent, halving)
+
+
+def rung_crfs(models: Sequence[RateModel], durations: Sequence[float], rung: Rung) -> list[float]:
+    """Per shot, the rung's CRF: the one whose predicted rate (under the cap) spends the target,
+    dithered between two neighbouring CRF steps so the average lands between them."""
+    codec = codecs.get(rung.codec)
+    pixels = rung.width * rung.height
+    cap = rung.maxrate_kbps * CAP_SHARE if rung.maxrate_kbps else math.inf
+    total = sum(durations) or 1.0
+
+    def mean_kbps(crfs: Sequence[float]) -> float:
+        return sum(min(cap, m.rate(pixels, c)) * d for m, c, d in zip(models, crfs, durations, strict=True)) / total
+
+    def under_cap(model: RateModel, crf: float) -> float:
+        """``crf``, or the lowest above it whose predicted rate fits under the cap (an encoder without a
+        VBV in constant-quality mode relies on it; for the others it spares the VBV a fight)."""
+        while model.rate(pixels, crf) > cap and crf < codec.crf_range[1]:
+            crf = codec.crf(crf + codec.crf_step)
+        return crf
+
+    lo, hi = codec.best_crf, codec.crf_range[1]  # (CRF 0 is lossless, which x264's High profile refuses)
+    for _ in range(50):  # rate falls as CRF rises: bisect
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mean_kbps([mid] * len(models)) > rung.bitrate_kbps else (lo, mid)
+    fine = codec.crf((lo + hi) / 2)
+    coarse = codec.crf(fine + codec.crf_step) if mean_kbps([fine] * len(models)) > rung.bitrate_kbps else fine
+    finer = max(codec.best_crf, codec.crf(coarse - codec.crf_step))
+    crfs = [under_cap(m, coarse) for m in models]
+    # the longest shots first, each moved to the finer step while the rung stays within its budget
+    for i in sorted(range(len(models)), key=lambda i: -durations[i]):
+        trial = [*crfs[:i], under_cap(models[i], finer), *crfs[i + 1 :]]
+        if mean_kbps(trial) <= rung.bitrate_kbps:
+            crfs = trial
+    return crfs
+
+
+@dataclass
+class ConstantQualityAllocator(Allocator):
+    """One capped CRF per rung from rate probes (see module docstring)."""
+
+    work_dir: str | os.PathLike | None = None  # probe cache (default: the user's cache folder)
+    settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(score=False))
+    name: ClassVar[str] = "crf"
+    summary: ClassVar[str] = "one capped CRF per rung for every shot, from rate probes (no scoring)"
+    probes: ClassVar[bool] = True
+    last_probes: object = None
+
+    @classmethod
+    def from_options(cls, options: AllocatorOptions) -> ConstantQualityAllocator:
+        return cls(work_dir=options.cache_dir)
+
+    def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
+        names = list(dict.fromkeys(r.codec for r in rungs))
+        refs = {c: float(codecs.get(c).probe_crfs[len(codecs.get(c).probe_crfs) // 2]) for c in names}
+        steps = {c: codecs.get(c).crf_halving for c in names}  # the second CRF: about half the rate
+        work = Path(self.work_dir) if self.work_dir else default_cache_dir()
+        whole_specs: dict[str, list[tuple]] = {}
+        window_specs: dict[str, list[tuple]] = {}
+        for c in names:
+            mine = sorted((r for r in rungs if r.codec == c), key=lambda r: r.width * r.height)
+            small, large = mine[0], mine[-1]
+            whole_specs[c] = [(small.width, small.height, small.preset, (refs[c], refs[c] + steps[c]))]
+            if (large.width, large.height) != (small.width, small.height):
+                window_specs[c] = [(w.width, w.height, w.preset, (refs[c],)) for w in (small, large)]
+        whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot: it is the smallest size
+        run = run_probes(analysis.media, analysis.shots, whole_specs, work, whole_settings, executor=executor)
+        sized = run_probes(analysis.media, analysis.shots, window_specs, work, self.settings, executor=executor)
+        self.last_probes = ProbeRun(run.results + sized.results, run.wall_s + sized.wall_s)
+        durations = [s.duration_s for s in analysis.shots]
+        models = {
+            c: [rate_model(run.for_shot(s.index, c), sized.for_shot(s.index, c), c, refs[c]) for s in analysis.shots]
+            for c in names
+        }
+        points: dict[str, list[RatePoint]] = {}
+        chosen = []
+        for rung in rungs:
+            crfs = rung_crfs(models[rung.codec], durations, rung)
+            pixels = rung.width * rung.height
+            cap = rung.maxrate_kbps * CAP_SHARE if rung.maxrate_kbps else math.inf
+            points[rung.id] = [
+                RatePoint("crf", c, rung.maxrate_kbps, rung.bufsize_kbps, predicted_kbps=min(cap, m.rate(pixels, c)))
+                for m, c in zip(models[rung.codec], crfs, strict=True)
+            ]
+            predicted = sum(p.predicted_kbps * d for p, d in zip(points[rung.id], durations, strict=True))
+            chosen.append(
+                {"rung": rung.id, "crfs": sorted(set(crfs)), "predicted_kbps": round(predicted / sum(durations), 1)}
+            )
+        probes = self.last_probes
+        details = {
+            "probes": {
+                "count": len(probes.results),
+                "new": probes.new,
+                "wall_s": round(probes.wall_s, 3),
+                "cpu_s": round(probes.cpu_s, 3),
+                "scored": False,
+            },
+            "rungs": chosen,
+            "shots": {
+                c: [
+                    {"kbps": round(m.kbps, 2), "halving": round(m.halving, 2), "exponent": round(m.exponent, 3)}
+                    for m in models[c]
+                ]
+                for c in names
+            },
+        }
+        return EncodePlan(self.name, list(rungs), analysis.shots, points, details)

@@ -1,0 +1,62 @@
+"""The default allocator: one capped CRF per rung, from rate probes; its rungs land on their targets."""
+
+from __future__ import annotations
+
+import math
+
+from shotenc.allocators.constant_quality import RateModel, rate_model, rung_crfs
+from shotenc.allocators.probes import ProbeResult
+from shotenc.ladder import Rung
+
+
+def _rung(kbps: float, maxrate: float = 0.0, codec: str = "h264") -> Rung:
+    return Rung(f"{codec}-180p", codec, 180, kbps, maxrate or kbps * 1.5, 2 * (maxrate or kbps * 1.5), "fast", 320)
+
+
+def _probe(crf: float, kbps: float, width: int = 320, height: int = 180) -> ProbeResult:
+    nan = math.nan
+    return ProbeResult(0, "h264", "fast", width, height, crf, kbps, nan, nan, nan, nan, 10, 0.1, 0.0)
+
+
+def _mean(models, crfs, durations, rung) -> float:
+    px = rung.width * rung.height
+    cap = rung.maxrate_kbps * 0.95
+    return sum(min(cap, m.rate(px, c)) * d for m, c, d in zip(models, crfs, durations, strict=True)) / sum(durations)
+
+
+def test_the_rate_model_follows_its_probes_in_crf_and_size():
+    whole = [_probe(27, 400.0), _probe(35, 200.0)]  # rate halves in 8 CRF
+    windows = [_probe(27, 100.0, 160, 90), _probe(27, 400.0)]  # 4x the pixels, 4x the rate: exponent 1
+    m = rate_model(whole, windows, "h264", 27.0)
+    assert m.halving == 8.0 and m.exponent == 1.0
+    assert m.rate(320 * 180, 27) == 400.0
+    assert math.isclose(m.rate(320 * 180, 35), 200.0) and math.isclose(m.rate(640 * 360, 27), 1600.0)
+
+
+def test_one_crf_per_rung_dithered_to_spend_the_target():
+    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (100.0, 300.0, 800.0)]
+    durations = [2.0, 3.0, 1.0]
+    rung = _rung(500.0, maxrate=2000.0)
+    crfs = rung_crfs(models, durations, rung)
+    assert max(crfs) - min(crfs) <= 0.5  # one CRF, or two neighbouring steps
+    spent = _mean(models, crfs, durations, rung)
+    assert spent <= 500.0 and spent > 500.0 * 2 ** (-0.5 / 6)  # within one CRF step under the target
+    # the same CRF for shots of different difficulty: the hard shot gets the bits
+    rates = [m.rate(320 * 180, c) for m, c in zip(models, crfs, strict=True)]
+    assert rates[2] > rates[1] > rates[0]
+
+
+def test_a_shot_predicted_over_the_cap_gets_a_higher_crf():
+    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (100.0, 3000.0)]
+    rung = _rung(300.0, maxrate=450.0)
+    crfs = rung_crfs(models, [1.0, 1.0], rung)
+    assert crfs[1] > crfs[0]
+    assert models[1].rate(320 * 180, crfs[1]) <= 450.0 * 0.95
+
+
+def test_default_rungs_land_on_their_targets(tiny_encode):
+    """The published tiny ladder (default mode): every rung's average within 5% of its target."""
+    assert tiny_encode.report["allocator"] == "crf"
+    video = [r for r in tiny_encode.report["renditions"] if r["kind"] == "video"]
+    errors = {r["id"]: r["target_error"] for r in video}
+    assert len(errors) >= 4 and all(abs(e) <= 0.05 for e in errors.values()), errors
