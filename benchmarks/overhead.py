@@ -12,6 +12,7 @@ allocation, per-shot encodes in parallel, packaging into CMAF with DASH + HLS ma
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -52,6 +53,7 @@ def main() -> None:
                 if method == "2pass-vbr":
                     for rid, s in per_rung.items():
                         per_codec[rid.split("-")[0]] = per_codec.get(rid.split("-")[0], 0) + s
+            os.environ["SHOTENC_CACHE"] = str(Path(tmp) / "probe-cache")  # no probe reused from an earlier run
             t = time.perf_counter()
             result = encode_title(source, Path(tmp) / "title", EncodeOptions(ladder=a.ladder, codecs=codecs))
             best["shotenc"] = min(best["shotenc"], time.perf_counter() - t)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from shotenc.allocators.constant_quality import RateModel, rate_model, rung_crfs
+from shotenc.allocators.constant_quality import RateModel, probe_size, rate_model, rung_crfs
 from shotenc.allocators.probes import ProbeResult
 from shotenc.ladder import Rung
 
@@ -25,12 +25,20 @@ def _mean(models, crfs, durations, rung) -> float:
 
 
 def test_the_rate_model_follows_its_probes_in_crf_and_size():
-    whole = [_probe(27, 400.0), _probe(35, 200.0)]  # rate halves in 8 CRF
-    windows = [_probe(27, 100.0, 160, 90), _probe(27, 400.0)]  # 4x the pixels, 4x the rate: exponent 1
+    whole = [_probe(27, 100.0, 160, 90)]  # the whole shot at the probe size: its rate
+    # a window of it: at the probe size its rate halves in 8 CRF; 4x the pixels, 4x the rate (exponent 1);
+    # the window's own rates (80, not 100) only ever meet the same window's
+    windows = [_probe(27, 80.0, 160, 90), _probe(35, 40.0, 160, 90), _probe(27, 320.0)]
     m = rate_model(whole, windows, "h264", 27.0)
     assert m.halving == 8.0 and m.exponent == 1.0
-    assert m.rate(320 * 180, 27) == 400.0
-    assert math.isclose(m.rate(320 * 180, 35), 200.0) and math.isclose(m.rate(640 * 360, 27), 1600.0)
+    assert m.rate(160 * 90, 27) == 100.0
+    assert math.isclose(m.rate(160 * 90, 35), 50.0) and math.isclose(m.rate(320 * 180, 27), 400.0)
+
+
+def test_shots_are_probed_whole_at_a_quarter_of_the_smallest_rungs_pixels():
+    assert probe_size(_rung(500.0)) == (320, 180)  # 180 lines: halved it would fall under 144
+    big = Rung("h264-720p", "h264", 720, 3000, 4500, 9000, "fast", 1280)
+    assert probe_size(big) == (640, 360)
 
 
 def test_one_crf_per_rung_dithered_to_spend_the_target():

@@ -28,6 +28,20 @@ def test_encode_hull_mode_measures_vmaf_into_the_report(q_clip, tmp_path, monkey
     # the bigger rung is the better one
     by_h = sorted(report["renditions"], key=lambda r: r["height"])
     assert by_h[-1]["vmaf"] > by_h[0]["vmaf"]
+    assert report["plan"]["per_shot_sizes"] is True  # each shot may take its own size: the default
+
+
+def test_fixed_size_keeps_every_shot_at_its_rungs_size(q_clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOTENC_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "title"
+    args = ["encode", str(q_clip), "-o", str(out), *"--ladder tiny --codecs h264 --mode hull --fixed-size".split()]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["plan"]["per_shot_sizes"] is False
+    for rend in report["renditions"]:
+        assert all(row["rate"]["width"] == 0 for row in rend["shots"])  # 0: the rung's own size
+        assert rend["codec_string"].startswith("avc1")  # no size change: parameter sets out of band
 
 
 def test_bad_mode_combinations_are_one_line_errors(q_clip, tmp_path):

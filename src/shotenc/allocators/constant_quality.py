@@ -7,10 +7,10 @@ single probe. Easy shots get few bits, hard shots many; the rung's VBV cap (maxr
 keeps peaks deliverable. What is left is to pick the CRF that spends the rung's average bitrate,
 which needs each shot's rate at that CRF: rate probes, not quality probes.
 
-Probes (no VMAF): per shot and codec, the whole shot at the codec's smallest rung size at two
-CRFs (its rate and its own rate-vs-CRF slope; a window of a shot can misjudge its rate by half),
-and a window of it at the smallest and the largest rung size (how its rate grows with the
-picture). A shot's rate at any rung and CRF follows from those in log-rate, log-pixels and CRF.
+Probes (no VMAF): per shot and codec, the whole shot at half the smallest rung's width and height
+(its rate: a window of a shot can misjudge its rate by half), a window of it there at two CRFs
+(its own rate-vs-CRF slope) and the same window at the largest rung size (how its rate grows
+with the picture). A shot's rate at any rung and CRF follows from those in log-rate, log-pixels and CRF.
 Each rung then gets the CRF whose predicted rate matches its target (shots under the
 cap), dithered between two neighbouring CRF steps across shots so the target is met more finely
 than the encoder's CRF resolution; the encode's rate feedback removes what the probes misjudged.
@@ -32,12 +32,13 @@ from ..codecs import RatePoint
 from ..ladder import Rung
 from .base import Allocator, AllocatorOptions, EncodePlan
 from .planner import default_cache_dir
-from .probes import ProbeResult, ProbeRun, ProbeSettings, run_probes
+from .probes import ProbeResult, ProbeSettings, run_probes
 
 CAP_SHARE = 0.95  # a capped shot averages a little under the cap
 SLOPE_LIMITS = (0.5, 2.0)  # a shot's measured slope, relative to the codec's typical one
 DEFAULT_EXPONENT = 0.75  # rate ~ pixels ** 0.75 when a codec has one size to probe
 EXPONENT_LIMITS = (0.3, 1.2)
+PROBE_MIN_HEIGHT = 144
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,16 @@ class RateModel:
 
 
 def rate_model(whole: Sequence[ProbeResult], windows: Sequence[ProbeResult], codec: str, crf: float) -> RateModel:
-    """One shot's :class:`RateModel`: ``whole`` are whole-shot probes at the smallest size (two CRFs, the
-    slope), ``windows`` a window of it at the smallest and the largest size at ``crf`` (the exponent)."""
+    """One shot's :class:`RateModel`: ``whole`` has the whole shot at the probe size at ``crf`` (its rate),
+    ``windows`` a window of it at the probe size at two CRFs (its slope) and at the largest rung size at
+    ``crf`` (its size exponent). Like with like: a window is only ever compared with the same window."""
     typical = codecs.get(codec).crf_halving
-    by_crf = sorted(whole, key=lambda r: r.crf)
-    base = next(r for r in by_crf if r.crf == crf)
+    base = min((r for r in whole if r.crf == crf), key=lambda r: r.width * r.height)
+    pixels = base.width * base.height
     halving = typical
-    lo, hi = by_crf[0], by_crf[-1]
-    if hi.crf > lo.crf and lo.kbps > hi.kbps > 0:
-        halving = (hi.crf - lo.crf) / math.log2(lo.kbps / hi.kbps)
+    same = sorted((r for r in windows if r.width * r.height == pixels), key=lambda r: r.crf)
+    if len(same) >= 2 and same[-1].crf > same[0].crf and same[0].kbps > same[-1].kbps > 0:
+        halving = (same[-1].crf - same[0].crf) / math.log2(same[0].kbps / same[-1].kbps)
     halving = min(typical * SLOPE_LIMITS[1], max(typical * SLOPE_LIMITS[0], halving))
     exponent = DEFAULT_EXPONENT
     sized = sorted((r for r in windows if r.crf == crf), key=lambda r: r.width * r.height)
@@ -74,7 +76,19 @@ def rate_model(whole: Sequence[ProbeResult], windows: Sequence[ProbeResult], cod
                 EXPONENT_LIMITS[1],
                 max(EXPONENT_LIMITS[0], math.log(sized[-1].kbps / sized[0].kbps) / math.log(p1 / p0)),
             )
-    return RateModel(crf, base.width * base.height, max(1e-3, base.kbps), exponent, halving)
+    return RateModel(crf, pixels, max(1e-3, base.kbps), exponent, halving)
+
+
+def probe_size(rung: Rung) -> tuple[int, int]:
+    """Where a shot's rate is probed whole: half the smallest rung's width and height (a quarter of its
+    pixels: the whole shot costs little more than a window at full size), not under 144 lines."""
+    if rung.height < 2 * PROBE_MIN_HEIGHT:
+        return rung.width, rung.height
+    return _even(rung.width / 2), _even(rung.height / 2)
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
 
 
 def rung_crfs(models: Sequence[RateModel], durations: Sequence[float], rung: Rung) -> list[float]:
@@ -136,18 +150,27 @@ class ConstantQualityAllocator(Allocator):
         for c in names:
             mine = sorted((r for r in rungs if r.codec == c), key=lambda r: r.width * r.height)
             small, large = mine[0], mine[-1]
-            whole_specs[c] = [(small.width, small.height, small.preset, (refs[c], refs[c] + steps[c]))]
-            if (large.width, large.height) != (small.width, small.height):
-                window_specs[c] = [(w.width, w.height, w.preset, (refs[c],)) for w in (small, large)]
-        whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot: it is the smallest size
-        run = run_probes(analysis.media, analysis.shots, whole_specs, work, whole_settings, executor=executor)
-        sized = run_probes(analysis.media, analysis.shots, window_specs, work, self.settings, executor=executor)
-        self.last_probes = ProbeRun(run.results + sized.results, run.wall_s + sized.wall_s)
+            w, h = probe_size(small)
+            whole_specs[c] = [(w, h, small.preset, (refs[c],))]
+            window_specs[c] = [(w, h, small.preset, (refs[c], refs[c] + steps[c]))]
+            if (large.width, large.height) != (w, h):
+                window_specs[c].append((large.width, large.height, large.preset, (refs[c],)))
+        whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot, at a quarter of the pixels
+        run = run_probes(
+            analysis.media, analysis.shots, whole_specs, work, whole_settings, executor=executor,
+            also=[(window_specs, self.settings)],
+        )  # fmt: skip
+        self.last_probes = run
         durations = [s.duration_s for s in analysis.shots]
-        models = {
-            c: [rate_model(run.for_shot(s.index, c), sized.for_shot(s.index, c), c, refs[c]) for s in analysis.shots]
-            for c in names
-        }
+        whole_frames = {s.index: s.frame_count for s in analysis.shots}
+
+        def split(shot: int, codec: str) -> tuple[list[ProbeResult], list[ProbeResult]]:
+            mine = run.for_shot(shot, codec)
+            return [r for r in mine if r.frames == whole_frames[shot]], [
+                r for r in mine if r.frames != whole_frames[shot]
+            ]
+
+        models = {c: [rate_model(*split(s.index, c), c, refs[c]) for s in analysis.shots] for c in names}
         points: dict[str, list[RatePoint]] = {}
         chosen = []
         for rung in rungs:

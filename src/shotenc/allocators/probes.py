@@ -278,26 +278,32 @@ def run_probes(
     settings: ProbeSettings | None = None,
     on_progress: Callable[[float], None] | None = None,
     executor: Executor | None = None,
+    also: Sequence[tuple[dict[str, list[tuple]], ProbeSettings]] = (),
 ) -> ProbeRun:
     """Probe every shot over ``grid``: codec -> [(width, height, preset)], times the codec's CRFs
     (or an entry's own CRFs: ``(width, height, preset, crfs)``).
 
-    Shots are probed in parallel on ``executor`` (a local pool when None).
+    Shots are probed in parallel on ``executor`` (a local pool when None), the longest first so no
+    core waits on one long shot at the end; ``also`` adds more (grid, settings) pairs to the same run.
     """
     settings = settings or ProbeSettings()
     work = Path(work_dir)
     src = SourceRef.of(media)
-    specs = [
-        ProbeSpec(codec, settings.preset.get(codec, size[2]), size[0], size[1], float(crf))
-        for codec, sizes in grid.items()
-        for size in sizes
-        for crf in (size[3] if len(size) > 3 else settings.crfs_for(codec))
-    ]
-    specs = list(dict.fromkeys(specs))
+    runs = []
+    for g, st in [(grid, settings), *also]:
+        specs = [
+            ProbeSpec(codec, st.preset.get(codec, size[2]), size[0], size[1], float(crf))
+            for codec, sizes in g.items()
+            for size in sizes
+            for crf in (size[3] if len(size) > 3 else st.crfs_for(codec))
+        ]
+        if specs:
+            runs.append((list(dict.fromkeys(specs)), st))
     t0 = time.perf_counter()
     out: list[ProbeResult] = []
+    order = sorted(shots, key=lambda s: -s.frame_count)
     with borrowed(executor, settings.jobs or None) as pool:
-        futures = [pool.submit(probe_shot, media, src, s, specs, work, settings) for s in shots]
+        futures = [pool.submit(probe_shot, media, src, s, sp, work, st) for sp, st in runs for s in order]
         for k, fut in enumerate(futures, 1):
             out.extend(fut.result())
             if on_progress:

@@ -24,7 +24,9 @@ from .chunk import Chunk, ChunkJob
 
 PRIOR_WEIGHT_S = 2.0  # the prior counts like this many seconds of finished chunks
 LIMITS = (0.5, 2.5)
-CRF_STEP_LIMITS = (-3.0, 3.0)  # how far feedback may move a chunk's CRF from the plan's
+# how far feedback may move a chunk's rate from the plan's, as a power of two (x264: 1.5 CRF, VP9/AV1: 3):
+# a rung's shots keep nearly one CRF -- the equal-slope choice -- while a probe bias is still corrected
+CRF_STEP_LIMIT = 0.25
 # one shot's prediction can be off by a quarter either way, so the rung's bias is trusted only once
 # its finished chunks cover this share of its planned bits (the chunks still to come then correct it)
 CRF_EVIDENCE_SHARE = 0.5
@@ -89,7 +91,8 @@ class RateFeedback:
         coming = bias * max(state.remaining_planned_bits, planned)
         need = max(left, 0.25 * coming) / coming
         codec = codecs.get(job.rung.codec)
-        step = max(CRF_STEP_LIMITS[0], min(CRF_STEP_LIMITS[1], -codec.crf_halving * math.log2(need)))
+        limit = CRF_STEP_LIMIT * codec.crf_halving
+        step = max(-limit, min(limit, -codec.crf_halving * math.log2(need)))
         crf = codec.crf(max(codec.best_crf, job.rate.value + step))
         return job if crf == job.rate.value else replace(job, request_crf=crf)
 
