@@ -68,3 +68,10 @@ def test_default_rungs_land_on_their_targets(tiny_encode):
     video = [r for r in tiny_encode.report["renditions"] if r["kind"] == "video"]
     errors = {r["id"]: r["target_error"] for r in video}
     assert len(errors) >= 4 and all(abs(e) <= 0.05 for e in errors.values()), errors
+
+
+def test_a_short_shots_window_is_the_whole_shot():
+    """A shot barely longer than a window is probed whole everywhere: rate, slope and exponent from the same probes."""
+    probes = [_probe(27, 100.0, 160, 90), _probe(35, 50.0, 160, 90), _probe(27, 400.0)]
+    m = rate_model(probes, probes, "h264", 27.0)
+    assert (m.pixels, m.kbps, m.halving, m.exponent) == (160 * 90, 100.0, 8.0, 1.0)

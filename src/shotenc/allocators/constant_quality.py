@@ -165,10 +165,10 @@ class ConstantQualityAllocator(Allocator):
         whole_frames = {s.index: s.frame_count for s in analysis.shots}
 
         def split(shot: int, codec: str) -> tuple[list[ProbeResult], list[ProbeResult]]:
+            """(whole-shot probes, window probes); a short shot's window is the whole shot."""
             mine = run.for_shot(shot, codec)
-            return [r for r in mine if r.frames == whole_frames[shot]], [
-                r for r in mine if r.frames != whole_frames[shot]
-            ]
+            whole = [r for r in mine if r.frames == whole_frames[shot]]
+            return whole, [r for r in mine if r.frames != whole_frames[shot]] or whole
 
         models = {c: [rate_model(*split(s.index, c), c, refs[c]) for s in analysis.shots] for c in names}
         points: dict[str, list[RatePoint]] = {}
