@@ -26,19 +26,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from .. import codecs
 from ..analysis.analyze import Analysis
 from ..codecs import RatePoint
 from ..ladder import Rung
 from .base import Allocator, AllocatorOptions, EncodePlan
 from .planner import default_cache_dir
-from .probes import ProbeResult, ProbeSettings, run_probes
+from .probes import ProbeResult, ProbeRun, ProbeSettings, run_probes
 
 CAP_SHARE = 0.95  # a capped shot averages a little under the cap
 SLOPE_LIMITS = (0.5, 2.0)  # a shot's measured slope, relative to the codec's typical one
 DEFAULT_EXPONENT = 0.75  # rate ~ pixels ** 0.75 when a codec has one size to probe
-EXPONENT_LIMITS = (0.3, 1.2)
+EXPONENT_LIMITS = (0.3, 2.0)
 PROBE_MIN_HEIGHT = 144
+REFINE_ROUNDS = 2  # extra probe rounds at CRFs the first plan chose far from the probed ones
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,33 @@ class RateModel:
     crf: float  # the reference CRF of the probes
     pixels: int  # the size the whole shot was probed at
     kbps: float  # the whole shot's rate there at ``crf``
-    exponent: float  # rate grows as pixels ** exponent
-    halving: float  # CRF steps that halve this shot's rate
+    exponent: float  # rate grows as pixels ** exponent (where no CRF of ``exponents`` says otherwise)
+    halving: float  # CRF steps that halve this shot's rate (past the probed CRFs)
+    # (CRF, log2 of the rate relative to ``crf``) where a window was probed at two or more CRFs:
+    # rate is not exactly exponential in CRF (film grain costs far more at low CRFs), so between
+    # probed CRFs it is interpolated, and only past them extended with ``halving``
+    curve: tuple[tuple[float, float], ...] = ()
+    # (CRF, exponent) where the window was probed at both sizes: grain grows faster than the picture
+    # at low CRFs (a downscale averages it away), so the exponent too follows the CRF
+    exponents: tuple[tuple[float, float], ...] = ()
+
+    def exponent_at(self, crf: float) -> float:
+        pts = self.exponents
+        if not pts:
+            return self.exponent
+        return float(np.interp(crf, [c for c, _ in pts], [e for _, e in pts]))
+
+    def octaves(self, crf: float) -> float:
+        """log2 of the rate at ``crf`` relative to the rate at the reference CRF."""
+        pts = self.curve or ((self.crf, 0.0),)
+        if crf <= pts[0][0]:
+            return pts[0][1] + (pts[0][0] - crf) / self.halving
+        if crf >= pts[-1][0]:
+            return pts[-1][1] - (crf - pts[-1][0]) / self.halving
+        return float(np.interp(crf, [c for c, _ in pts], [v for _, v in pts]))
 
     def rate(self, pixels: int, crf: float) -> float:
-        return self.kbps * (pixels / self.pixels) ** self.exponent * 2 ** ((self.crf - crf) / self.halving)
+        return self.kbps * (pixels / self.pixels) ** self.exponent_at(crf) * 2 ** self.octaves(crf)
 
 
 def rate_model(whole: Sequence[ProbeResult], windows: Sequence[ProbeResult], codec: str, crf: float) -> RateModel:
@@ -63,20 +88,25 @@ def rate_model(whole: Sequence[ProbeResult], windows: Sequence[ProbeResult], cod
     base = min((r for r in whole if r.crf == crf), key=lambda r: r.width * r.height)
     pixels = base.width * base.height
     halving = typical
-    same = sorted((r for r in windows if r.width * r.height == pixels), key=lambda r: r.crf)
-    if len(same) >= 2 and same[-1].crf > same[0].crf and same[0].kbps > same[-1].kbps > 0:
-        halving = (same[-1].crf - same[0].crf) / math.log2(same[0].kbps / same[-1].kbps)
+    same = {r.crf: r.kbps for r in windows if r.width * r.height == pixels and r.kbps > 0}
+    curve: tuple[tuple[float, float], ...] = ()
+    if crf in same and len(same) >= 2:
+        crfs = sorted(same)
+        # rate must fall as CRF rises: a probe that says otherwise is noise, held at its neighbour's
+        levels = np.minimum.accumulate([math.log2(same[c] / same[crf]) for c in crfs])
+        curve = tuple(zip(crfs, (float(v) for v in levels), strict=True))
+        if levels[0] > levels[-1]:
+            halving = (crfs[-1] - crfs[0]) / (levels[0] - levels[-1])
     halving = min(typical * SLOPE_LIMITS[1], max(typical * SLOPE_LIMITS[0], halving))
-    exponent = DEFAULT_EXPONENT
-    sized = sorted((r for r in windows if r.crf == crf), key=lambda r: r.width * r.height)
-    if len(sized) >= 2 and sized[0].kbps > 0 and sized[-1].kbps > 0:
-        p0, p1 = sized[0].width * sized[0].height, sized[-1].width * sized[-1].height
+    exponents = []
+    for c in sorted({r.crf for r in windows}):
+        sized = sorted((r for r in windows if r.crf == c and r.kbps > 0), key=lambda r: r.width * r.height)
+        p0, p1 = (sized[0].width * sized[0].height, sized[-1].width * sized[-1].height) if sized else (0, 0)
         if p1 > p0:
-            exponent = min(
-                EXPONENT_LIMITS[1],
-                max(EXPONENT_LIMITS[0], math.log(sized[-1].kbps / sized[0].kbps) / math.log(p1 / p0)),
-            )
-    return RateModel(crf, pixels, max(1e-3, base.kbps), exponent, halving)
+            e = math.log(sized[-1].kbps / sized[0].kbps) / math.log(p1 / p0)
+            exponents.append((c, min(EXPONENT_LIMITS[1], max(EXPONENT_LIMITS[0], e))))
+    exponent = dict(exponents).get(crf, DEFAULT_EXPONENT)
+    return RateModel(crf, pixels, max(1e-3, base.kbps), exponent, halving, curve, tuple(exponents))
 
 
 def probe_size(rung: Rung) -> tuple[int, int]:
@@ -160,7 +190,6 @@ class ConstantQualityAllocator(Allocator):
             analysis.media, analysis.shots, whole_specs, work, whole_settings, executor=executor,
             also=[(window_specs, self.settings)],
         )  # fmt: skip
-        self.last_probes = run
         durations = [s.duration_s for s in analysis.shots]
         whole_frames = {s.index: s.frame_count for s in analysis.shots}
 
@@ -170,7 +199,25 @@ class ConstantQualityAllocator(Allocator):
             whole = [r for r in mine if r.frames == whole_frames[shot]]
             return whole, [r for r in mine if r.frames != whole_frames[shot]] or whole
 
-        models = {c: [rate_model(*split(s.index, c), c, refs[c]) for s in analysis.shots] for c in names}
+        probed = {c: {refs[c], refs[c] + steps[c]} for c in names}
+        for round_ in range(REFINE_ROUNDS + 1):
+            models = {c: [rate_model(*split(s.index, c), c, refs[c]) for s in analysis.shots] for c in names}
+            # a rung whose CRF lies far from every probed one was planned on an extrapolation: probe
+            # the shots' window there too (cheap: the probe size) and plan again
+            far: dict[str, set[float]] = {}
+            for rung in rungs:
+                for crf in set(rung_crfs(models[rung.codec], durations, rung)):
+                    gap = steps[rung.codec] / 2
+                    if min(abs(crf - p) for p in probed[rung.codec]) > gap:  # on a grid: rungs share probes
+                        far.setdefault(rung.codec, set()).add(codecs.get(rung.codec).crf(round(crf / gap) * gap))
+            if not far or round_ == REFINE_ROUNDS:
+                break
+            grid = {c: [(*size[:3], tuple(sorted(v))) for size in window_specs[c]] for c, v in far.items()}
+            more = run_probes(analysis.media, analysis.shots, grid, work, self.settings, executor=executor)
+            run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
+            for c, v in far.items():
+                probed[c] |= v
+        self.last_probes = run
         points: dict[str, list[RatePoint]] = {}
         chosen = []
         for rung in rungs:
