@@ -116,7 +116,8 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
     return Ladder(str(data.get("name", name_or_path)), str(data.get("description", "")), rungs)
 
 
-def _even(x: float) -> int:
+def even(x: float) -> int:
+    """``x`` rounded to an even number of pixels (at least 2): what 4:2:0 encoders take."""
     return max(2, int(round(x / 2)) * 2)
 
 
@@ -167,7 +168,7 @@ def fit_to_source(
             continue
         fitted, dropped = [], []
         for r in mine:
-            width = r.width or _even(r.height * aspect)
+            width = r.width or even(r.height * aspect)
             if r.height <= display_height and width <= cap + 2:
                 fitted.append(replace(r, width=min(width, cap)))
             else:
@@ -179,7 +180,7 @@ def fit_to_source(
                     min(dropped, key=lambda r: (r.height, r.bitrate_kbps)),
                     top,
                     display_height - display_height % 2,
-                    min(cap, _even(display_height * aspect)),
+                    min(cap, even(display_height * aspect)),
                 )
             )
         out.extend(fitted)

@@ -31,7 +31,7 @@ import numpy as np
 from .. import codecs
 from ..analysis.analyze import Analysis
 from ..codecs import RatePoint
-from ..ladder import Rung
+from ..ladder import Rung, even
 from .base import Allocator, AllocatorOptions, EncodePlan
 from .planner import default_cache_dir
 from .probes import ProbeResult, ProbeRun, ProbeSettings, run_probes
@@ -114,11 +114,7 @@ def probe_size(rung: Rung) -> tuple[int, int]:
     pixels: the whole shot costs little more than a window at full size), not under 144 lines."""
     if rung.height < 2 * PROBE_MIN_HEIGHT:
         return rung.width, rung.height
-    return _even(rung.width / 2), _even(rung.height / 2)
-
-
-def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
+    return even(rung.width / 2), even(rung.height / 2)
 
 
 def rung_crfs(models: Sequence[RateModel], durations: Sequence[float], rung: Rung) -> list[float]:

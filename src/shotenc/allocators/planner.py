@@ -13,7 +13,7 @@ from typing import ClassVar
 from .. import codecs
 from ..analysis.analyze import Analysis
 from ..codecs import RatePoint
-from ..ladder import Rung
+from ..ladder import Rung, even
 from .base import Allocator, EncodePlan
 from .convex import Allocation, RDPoint, equal_slope, equal_slope_for_quality, upper_hull
 
@@ -42,10 +42,6 @@ def rung_targets(rungs: Sequence[Rung], target_vmaf: float, step_per_halving: fl
     return out
 
 
-def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
-
-
 def candidate_sizes(
     analysis: Analysis, rungs: Sequence[Rung], codec: str, auto: bool, between: bool = False
 ) -> list[tuple[int, int, str]]:
@@ -65,7 +61,7 @@ def candidate_sizes(
         heights = {h for h in STANDARD_HEIGHTS if lo <= h <= src_h and all(abs(h - f) > 0.08 * f for f in fixed)}
         heights |= {src_h}
         for h in heights:
-            w = min(_even(h * aspect), media.width - media.width % 2)
+            w = min(even(h * aspect), media.width - media.width % 2)
             sizes.setdefault((w, h), preset)
     return sorted(((w, h, p) for (w, h), p in sizes.items()), key=lambda s: s[1])
 

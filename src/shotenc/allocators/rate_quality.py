@@ -22,6 +22,7 @@ import numpy as np
 from .. import codecs as codec_registry
 from ..analysis.features import ShotFeatures
 from ..errors import ShotencError
+from ..ladder import even
 from .probes import ProbeSettings
 
 INPUTS = [
@@ -262,11 +263,11 @@ def training_rows(
             raise ShotencError(f"{clip}: variable frame rate; give constant-frame-rate clips for training")
         analysis = analyze(media)
         src_h = media.height - media.height % 2
-        heights = sorted({src_h, max(144, _even(src_h * 2 / 3)), max(144, _even(src_h / 2))})
+        heights = sorted({src_h, max(144, even(src_h * 2 / 3)), max(144, even(src_h / 2))})
         aspect = media.width / media.height
         grid = {
             c: [
-                (min(_even(h * aspect), media.width - media.width % 2), h, codec_registry.get(c).default_preset)
+                (min(even(h * aspect), media.width - media.width % 2), h, codec_registry.get(c).default_preset)
                 for h in heights
             ]
             for c in codecs
@@ -279,7 +280,3 @@ def training_rows(
                 TrainingRow(r.codec, r.preset, asdict(feats), r.width, r.height, src_h, fps, r.crf, r.kbps, r.vmaf)
             )
     return rows
-
-
-def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
