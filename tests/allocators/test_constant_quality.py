@@ -20,8 +20,16 @@ def _probe(crf: float, kbps: float, width: int = 320, height: int = 180) -> Prob
 
 def _mean(models, crfs, durations, rung) -> float:
     px = rung.width * rung.height
-    cap = rung.maxrate_kbps * 0.95
-    return sum(min(cap, m.rate(px, c)) * d for m, c, d in zip(models, crfs, durations, strict=True)) / sum(durations)
+    return sum(m.rate(px, c) * d for m, c, d in zip(models, crfs, durations, strict=True)) / sum(durations)
+
+
+def _lowest_buffer(models, crfs, durations, rung) -> float:
+    """The least a leaky bucket (filled at maxrate, starting 90% full) holds after any shot, kbit."""
+    level, lowest = 0.9 * rung.bufsize_kbps, math.inf
+    for m, c, d in zip(models, crfs, durations, strict=True):
+        level = min(rung.bufsize_kbps, level + (rung.maxrate_kbps - m.rate(rung.width * rung.height, c)) * d)
+        lowest = min(lowest, level)
+    return lowest
 
 
 def test_the_rate_model_follows_its_probes_in_crf_and_size():
@@ -54,12 +62,24 @@ def test_one_crf_per_rung_dithered_to_spend_the_target():
     assert rates[2] > rates[1] > rates[0]
 
 
-def test_a_shot_predicted_over_the_cap_gets_a_higher_crf():
-    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (100.0, 3000.0)]
+def test_a_hard_shot_after_easy_ones_gets_the_burst_the_buffer_holds():
+    """Like a 2-pass encode's VBV: a hard shot may spend over maxrate what easy shots left in the buffer."""
+    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (50.0, 3000.0)]
     rung = _rung(300.0, maxrate=450.0)
-    crfs = rung_crfs(models, [1.0, 1.0], rung)
-    assert crfs[1] > crfs[0]
-    assert models[1].rate(320 * 180, crfs[1]) <= 450.0 * 0.95
+    crfs = rung_crfs(models, [2.0, 2.0], rung)
+    assert crfs[1] > crfs[0]  # the hard shot is held back ...
+    hard = models[1].rate(320 * 180, crfs[1])
+    assert hard > 450.0  # ... but not to the cap: the buffer (900 kbit) pays for a burst
+    assert _lowest_buffer(models, crfs, [2.0, 2.0], rung) >= 0.0
+
+
+def test_a_run_of_hard_shots_never_drains_the_buffer():
+    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (3000.0, 2500.0, 4000.0, 100.0, 3500.0, 3000.0)]
+    durations = [1.0, 3.0, 0.5, 2.0, 4.0, 1.5]
+    rung = _rung(300.0, maxrate=450.0)
+    crfs = rung_crfs(models, durations, rung)
+    assert _lowest_buffer(models, crfs, durations, rung) >= 0.0
+    assert _mean(models, crfs, durations, rung) <= 300.0
 
 
 def test_default_rungs_land_on_their_targets(tiny_encode):

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from shotenc.__main__ import main
+from shotenc.ladder import load_ladder
 from shotenc.media.probe import packet_info
 from shotenc.quality.metrics import score
 
@@ -28,9 +29,9 @@ def test_report_is_written_with_every_method_rung_and_scale(compared):
     html = (out / "compare.html").read_text()
     assert html.count("data:image/png;base64,") >= 3 and "BD-rate" in html
     methods = {r["method"] for r in report["renditions"]}
-    assert methods == {"per-shot", "2pass-vbr", "1pass-capped"}
+    assert methods == {"per-shot", "2pass-vbr", "2pass-capped", "1pass-capped"}
     n_rungs = 2  # the tiny ladder's H.264 rungs
-    assert len(report["renditions"]) == 3 * n_rungs * len(report["scales"])
+    assert len(report["renditions"]) == 4 * n_rungs * len(report["scales"])
     assert len(report["rungs"]) == n_rungs * len(report["scales"])
     for entry in report["bd_rate"]["h264"].values():
         for metric in ("vmaf", "psnr"):
@@ -74,3 +75,27 @@ def test_per_shot_renditions_follow_the_plan(compared):
         keys = [i for i, p in enumerate(sorted(packet_info(out / r["file"]), key=lambda p: p["pts"])) if p["key"]]
         starts = [sum(s["frames"] for s in report["shots"][:i]) for i in range(len(report["shots"]))]
         assert set(starts) <= set(keys)
+
+
+def _lowest_buffer(sizes: list[int], fps: float, maxrate_kbps: float, bufsize_kbps: float) -> float:
+    """The least a decoder's VBV buffer holds (filled at maxrate, starting 90% full), in buffers."""
+    level, lowest = 0.9 * bufsize_kbps * 1000, float("inf")
+    for size in sizes:
+        level = min(bufsize_kbps * 1000, level + maxrate_kbps * 1000 / fps) - size * 8
+        lowest = min(lowest, level)
+    return lowest / (bufsize_kbps * 1000)
+
+
+def test_capped_renditions_keep_the_rungs_vbv(compared, q_media):
+    """The capped 2-pass peer and the per-shot renditions honour the rung's maxrate/bufsize (within a tenth
+    of the buffer: x264's VBV plans with predicted frame sizes)."""
+    out, report = compared
+    bufsize = {r.id: r.bufsize_kbps for r in load_ladder("tiny").rungs}
+    checked = 0
+    for r in report["renditions"]:
+        if r["method"] in ("2pass-capped", "per-shot"):
+            sizes = [p["size"] for p in sorted(packet_info(out / r["file"]), key=lambda p: p["pts"])]
+            low = _lowest_buffer(sizes, float(q_media.fps), r["maxrate_kbps"], bufsize[r["ladder_rung"]] * r["scale"])
+            assert low >= -0.1, (r["method"], r["rung"], low)
+            checked += 1
+    assert checked == 2 * 2 * len(report["scales"])

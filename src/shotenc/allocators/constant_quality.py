@@ -11,9 +11,10 @@ Probes (no VMAF): per shot and codec, the whole shot at half the smallest rung's
 (its rate: a window of a shot can misjudge its rate by half), a window of it there at two CRFs
 (its own rate-vs-CRF slope) and the same window at the largest rung size (how its rate grows
 with the picture). A shot's rate at any rung and CRF follows from those in log-rate, log-pixels and CRF.
-Each rung then gets the CRF whose predicted rate matches its target (shots under the
-cap), dithered between two neighbouring CRF steps across shots so the target is met more finely
-than the encoder's CRF resolution; the encode's rate feedback removes what the probes misjudged.
+Each rung then gets the CRF whose predicted rate matches its target, dithered between two
+neighbouring CRF steps across shots so the target is met more finely than the encoder's CRF
+resolution; a shot that would drain the rung's VBV buffer (a leaky bucket in shot order, as a
+2-pass encode keeps it) gets a higher CRF. The encode's rate feedback removes what the probes misjudged.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from .planner import default_cache_dir
 from .probes import ProbeResult, ProbeRun, ProbeSettings, run_probes
 
 CAP_SHARE = 0.95  # a capped shot averages a little under the cap
+VBV_INIT = 0.9  # how full encoders start the VBV buffer (x264's and x265's vbv-init)
+VBV_RESERVE = 0.25  # of the buffer kept for a shot's opening keyframe and the probes' error
 SLOPE_LIMITS = (0.5, 2.0)  # a shot's measured slope, relative to the codec's typical one
 DEFAULT_EXPONENT = 0.75  # rate ~ pixels ** 0.75 when a codec has one size to probe
 EXPONENT_LIMITS = (0.3, 2.0)
@@ -61,23 +64,22 @@ class RateModel:
     # at low CRFs (a downscale averages it away), so the exponent too follows the CRF
     exponents: tuple[tuple[float, float], ...] = ()
 
-    def exponent_at(self, crf: float) -> float:
-        pts = self.exponents
-        if not pts:
-            return self.exponent
-        return float(np.interp(crf, [c for c, _ in pts], [e for _, e in pts]))
-
-    def octaves(self, crf: float) -> float:
-        """log2 of the rate at ``crf`` relative to the rate at the reference CRF."""
-        pts = self.curve or ((self.crf, 0.0),)
-        if crf <= pts[0][0]:
-            return pts[0][1] + (pts[0][0] - crf) / self.halving
-        if crf >= pts[-1][0]:
-            return pts[-1][1] - (crf - pts[-1][0]) / self.halving
-        return float(np.interp(crf, [c for c, _ in pts], [v for _, v in pts]))
-
     def rate(self, pixels: int, crf: float) -> float:
-        return self.kbps * (pixels / self.pixels) ** self.exponent_at(crf) * 2 ** self.octaves(crf)
+        return float(self.rates(pixels, np.array([crf]))[0])
+
+    def rates(self, pixels: int, crfs: np.ndarray) -> np.ndarray:
+        """The rate at every CRF of ``crfs``: log2 of it interpolated between the probed CRFs and extended
+        past them with ``halving``; the size exponent interpolated likewise."""
+        pts = self.curve or ((self.crf, 0.0),)
+        cs, vs = np.array([c for c, _ in pts]), np.array([v for _, v in pts])
+        octaves = np.interp(crfs, cs, vs)
+        octaves = np.where(crfs < cs[0], vs[0] + (cs[0] - crfs) / self.halving, octaves)
+        octaves = np.where(crfs > cs[-1], vs[-1] - (crfs - cs[-1]) / self.halving, octaves)
+        if self.exponents:
+            exps = np.interp(crfs, [c for c, _ in self.exponents], [e for _, e in self.exponents])
+        else:
+            exps = np.full(len(crfs), self.exponent)
+        return self.kbps * (pixels / self.pixels) ** exps * 2**octaves
 
 
 def rate_model(whole: Sequence[ProbeResult], windows: Sequence[ProbeResult], codec: str, crf: float) -> RateModel:
@@ -118,37 +120,52 @@ def probe_size(rung: Rung) -> tuple[int, int]:
 
 
 def rung_crfs(models: Sequence[RateModel], durations: Sequence[float], rung: Rung) -> list[float]:
-    """Per shot, the rung's CRF: the one whose predicted rate (under the cap) spends the target,
-    dithered between two neighbouring CRF steps so the average lands between them."""
+    """Per shot, the rung's CRF: the one whose predicted rate spends the target with the VBV buffer never
+    drained (see :func:`fit_buffer`), dithered between two neighbouring CRF steps so the average lands
+    between them."""
     codec = codecs.get(rung.codec)
+    grid = np.arange(codec.best_crf, codec.crf_range[1] + codec.crf_step / 2, codec.crf_step)
     pixels = rung.width * rung.height
-    cap = rung.maxrate_kbps * CAP_SHARE if rung.maxrate_kbps else math.inf
-    total = sum(durations) or 1.0
+    table = np.array([m.rates(pixels, grid) for m in models]).reshape(len(models), len(grid))
+    d = np.asarray(durations, dtype=float)
+    total = float(d.sum()) or 1.0
 
-    def mean_kbps(crfs: Sequence[float]) -> float:
-        return sum(min(cap, m.rate(pixels, c)) * d for m, c, d in zip(models, crfs, durations, strict=True)) / total
+    def mean_kbps(steps: Sequence[int]) -> tuple[float, list[int]]:
+        fitted = fit_buffer(table, d, list(steps), rung.maxrate_kbps, rung.bufsize_kbps)
+        return float(table[np.arange(len(models)), fitted] @ d) / total, fitted
 
-    def under_cap(model: RateModel, crf: float) -> float:
-        """``crf``, or the lowest above it whose predicted rate fits under the cap (an encoder without a
-        VBV in constant-quality mode relies on it; for the others it spares the VBV a fight)."""
-        while model.rate(pixels, crf) > cap and crf < codec.crf_range[1]:
-            crf = codec.crf(crf + codec.crf_step)
-        return crf
-
-    lo, hi = codec.best_crf, codec.crf_range[1]  # (CRF 0 is lossless, which x264's High profile refuses)
-    for _ in range(50):  # rate falls as CRF rises: bisect
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if mean_kbps([mid] * len(models)) > rung.bitrate_kbps else (lo, mid)
-    fine = codec.crf((lo + hi) / 2)
-    coarse = codec.crf(fine + codec.crf_step) if mean_kbps([fine] * len(models)) > rung.bitrate_kbps else fine
-    finer = max(codec.best_crf, codec.crf(coarse - codec.crf_step))
-    crfs = [under_cap(m, coarse) for m in models]
+    # one grid step for every shot: rate falls as the step rises, so bisect for the first within budget
+    lo, hi = 0, len(grid) - 1  # (CRF 0 is lossless, which x264's High profile refuses: best_crf is the floor)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if mean_kbps([mid] * len(models))[0] > rung.bitrate_kbps else (lo, mid)
+    steps = mean_kbps([lo] * len(models))[1]
     # the longest shots first, each moved to the finer step while the rung stays within its budget
     for i in sorted(range(len(models)), key=lambda i: -durations[i]):
-        trial = [*crfs[:i], under_cap(models[i], finer), *crfs[i + 1 :]]
-        if mean_kbps(trial) <= rung.bitrate_kbps:
-            crfs = trial
-    return crfs
+        if lo == 0 or steps[i] != lo:
+            continue  # already at the floor, or held back by the buffer
+        spent, fitted = mean_kbps([*steps[:i], lo - 1, *steps[i + 1 :]])
+        if spent <= rung.bitrate_kbps:
+            steps = fitted
+    return [float(codec.crf(grid[k])) for k in steps]
+
+
+def fit_buffer(table: np.ndarray, durations: np.ndarray, steps: list[int], maxrate: float, bufsize: float) -> list[int]:
+    """``steps`` (indices into a shot's row of predicted rates, kbit/s), each raised where the shot would
+    drain the rung's VBV buffer: the leaky bucket of a 2-pass encode, in shot order. A shot may spend what
+    arrives at ``maxrate`` while it plays plus what the buffer holds above a reserve, so a hard shot after
+    easy ones gets the burst a 2-pass encode would give it, and a run of hard shots is held to the cap."""
+    if not maxrate:
+        return steps
+    level = VBV_INIT * bufsize
+    out = []
+    for row, d, k in zip(table, durations, steps, strict=True):
+        allowed = level + CAP_SHARE * maxrate * d - VBV_RESERVE * bufsize
+        while k < len(row) - 1 and row[k] * d > allowed:
+            k += 1
+        level = min(bufsize, level + maxrate * d - row[k] * d)
+        out.append(k)
+    return out
 
 
 @dataclass
@@ -219,9 +236,8 @@ class ConstantQualityAllocator(Allocator):
         for rung in rungs:
             crfs = rung_crfs(models[rung.codec], durations, rung)
             pixels = rung.width * rung.height
-            cap = rung.maxrate_kbps * CAP_SHARE if rung.maxrate_kbps else math.inf
             points[rung.id] = [
-                RatePoint("crf", c, rung.maxrate_kbps, rung.bufsize_kbps, predicted_kbps=min(cap, m.rate(pixels, c)))
+                RatePoint("crf", c, rung.maxrate_kbps, rung.bufsize_kbps, predicted_kbps=m.rate(pixels, c))
                 for m, c in zip(models[rung.codec], crfs, strict=True)
             ]
             predicted = sum(p.predicted_kbps * d for p, d in zip(points[rung.id], durations, strict=True))

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 from ..allocators.convex import RDPoint, pareto_front
 
-TRADITIONAL = ("2pass-vbr", "1pass-capped")
+# plain FFmpeg ladders: 2-pass VBR free of the rung's VBV cap (as many encode), 2-pass under the same
+# cap every per-shot rendition honours (like for like), and capped 1-pass
+TRADITIONAL = ("2pass-vbr", "2pass-capped", "1pass-capped")
 
 
 def bd_rates(renditions: list[dict], codecs: Sequence[str]) -> dict:

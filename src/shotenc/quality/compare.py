@@ -92,7 +92,8 @@ def scaled_ladder(ladder: Ladder, scales: Sequence[float]) -> tuple[Ladder, dict
 
 
 def encode_traditional(media: MediaInfo, rung: Rung, method: str, dest: Path, gop_s: float, threads: int = 1) -> float:
-    """Encode the whole title at one bitrate (2-pass VBR or capped 1-pass); returns the seconds it took."""
+    """Encode the whole title at one bitrate (2-pass VBR, uncapped or capped, or capped 1-pass); returns the
+    seconds it took."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     base = ["-y", "-v", "error", *read_source(media, vf=video_filters(media, rung.width, rung.height))]
     base += ["-frames:v", str(media.frame_count)]
@@ -103,7 +104,7 @@ def encode_traditional(media: MediaInfo, rung: Rung, method: str, dest: Path, go
         rung.preset, rate, gop, threads, rung.options, cap=method != "2pass-vbr", tight_abr=False
     )
     t0 = time.perf_counter()
-    if method == "2pass-vbr":
+    if method.startswith("2pass"):
         with tempfile.TemporaryDirectory(prefix="shotenc-2pass-") as tmp:  # stats files of this encode only
             log = Path(tmp) / "stats"
             for n, sink in (("1", ["-f", "null", "-"]), ("2", ["-f", "mp4", dest])):
@@ -199,7 +200,7 @@ def per_shot_legs(title: dict, title_dir: Path, dest: Path, origin: dict[str, tu
 def traditional_legs(
     media: MediaInfo, scaled: Ladder, origin: dict, dest: Path, gop_s: float, executor: Executor
 ) -> list[Leg]:
-    """Every scaled rung encoded whole, both traditional ways, as tasks on ``executor``."""
+    """Every scaled rung encoded whole, each traditional way, as tasks on ``executor``."""
     jobs = [
         (r, m, executor.submit(encode_traditional, media, r, m, dest / m / f"{r.id}.mp4", gop_s))
         for r in scaled.rungs
