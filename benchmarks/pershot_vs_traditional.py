@@ -66,6 +66,13 @@ def summarize(name: str, report: dict) -> list[str]:
             f"encodes of the ladder {c['final_encode_cpu_s']:.1f} s: ratio {c['probe_to_final_ratio']:.2f} "
             f"(vs all {len(report['scales'])} scaled ladders: {c['probe_to_all_encodes_ratio']:.2f})."
         )
+    two_pass = sum(r["encode_s"] for r in report["renditions"] if r["method"] == "2pass-vbr" and r["scale"] == 1)
+    if two_pass:
+        ours = (c.get("probe_cpu_s") or 0.0) + c["final_encode_cpu_s"]
+        lines.append(
+            f"Encoder seconds at x1, per-shot (probes + chunks) vs plain FFmpeg 2-pass: {ours:.1f} s vs "
+            f"{two_pass:.1f} s, ratio {ours / two_pass:.2f} (shot detection and packaging not included)."
+        )
     return lines
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import math
 
-from shotenc.allocators.constant_quality import RateModel, probe_size, rate_model, rung_crfs
+import numpy as np
+import pytest
+
+from shotenc.allocators.constant_quality import (
+    QualityModel,
+    RateModel,
+    equal_slope_crfs,
+    probe_size,
+    rate_model,
+    rung_crfs,
+)
 from shotenc.allocators.probes import ProbeResult
 from shotenc.ladder import Rung
 
@@ -95,3 +105,73 @@ def test_a_short_shots_window_is_the_whole_shot():
     probes = [_probe(27, 100.0, 160, 90), _probe(35, 50.0, 160, 90), _probe(27, 400.0)]
     m = rate_model(probes, probes, "h264", 27.0)
     assert (m.pixels, m.kbps, m.halving, m.exponent) == (160 * 90, 100.0, 8.0, 1.0)
+
+
+def _linear_quality(vmaf_at_27: float, per_crf: float, pixels: int = 320 * 180) -> QualityModel:
+    return QualityModel(((pixels, ((27.0, vmaf_at_27), (33.0, vmaf_at_27 - 6 * per_crf))),))
+
+
+def test_the_quality_model_interpolates_and_bends_toward_its_ceiling():
+    q = QualityModel(
+        ((160 * 90, ((21.0, 80.0), (27.0, 70.0), (33.0, 72.0))), (320 * 180, ((27.0, 90.0), (33.0, 84.0)))),
+        least_slope=1.5,
+    )
+    small, large = 160 * 90, 320 * 180
+    assert q.vmafs(small, np.array([24.0]))[0] == pytest.approx(75.0)
+    assert q.vmafs(small, np.array([33.0]))[0] == pytest.approx(70.0)  # VMAF does not rise with CRF
+    assert q.vmafs(small, np.array([15.0]))[0] == pytest.approx(80.0 + 0.5 * 10 / 6 * 6)  # half the slope
+    assert q.vmafs(small, np.array([37.0]))[0] == pytest.approx(70.0 - 1.5 * 4)  # a plateau ends
+    assert q.vmafs(large, np.array([15.0]))[0] == pytest.approx(96.0)
+    assert q.vmafs(large, np.array([0.0]))[0] == 100.0  # (held at VMAF's ceiling)
+    # between sizes, in log-pixels: 320x180 is half way (in log) between 160x90 and 640x360
+    q2 = QualityModel(((160 * 90, ((27.0, 60.0),)), (640 * 360, ((27.0, 90.0),))))
+    assert q2.vmafs(320 * 180, np.array([27.0]))[0] == pytest.approx(75.0)
+
+
+def test_equal_slope_gives_the_bits_where_vmaf_gains_most():
+    models = [RateModel(27, 320 * 180, 200.0, 0.75, 6.0) for _ in range(2)]
+    qualities = [_linear_quality(95.0, 0.2), _linear_quality(60.0, 3.0)]  # near its ceiling / steep
+    rung = _rung(400.0, maxrate=4000.0)
+    crfs = equal_slope_crfs(models, qualities, [1.0, 1.0], rung)
+    assert crfs[1] < crfs[0] - 6  # the steep shot gets more than twice the rate
+    assert _mean(models, crfs, [1.0, 1.0], rung) <= 400.0
+    # one CRF for both (the unweighted plan) would score lower on the same predictions
+    flat = rung_crfs(models, [1.0, 1.0], rung)
+    px = rung.width * rung.height
+
+    def mean_vmaf(cs):
+        return sum(q.vmafs(px, np.array([c]))[0] for q, c in zip(qualities, cs, strict=True)) / 2
+
+    assert mean_vmaf(crfs) > mean_vmaf(flat) + 1.0
+
+
+def test_bits_that_buy_nothing_are_not_spent():
+    models = [RateModel(27, 320 * 180, 400.0, 0.75, 6.0)]
+    saturated = [QualityModel(((320 * 180, ((10.0, 99.9), (27.0, 99.8), (33.0, 99.5))),))]
+    rung = _rung(2000.0, maxrate=3000.0)
+    crfs = equal_slope_crfs(models, saturated, [1.0], rung)
+    assert models[0].rate(320 * 180, crfs[0]) < 0.5 * 2000.0  # far under the target: more would buy nothing
+
+
+def test_a_run_of_hard_shots_shares_what_the_buffer_does_not_hold():
+    """Two equally hard shots in a row over the buffer: both give up some, not only the second."""
+    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (50.0, 1500.0, 1500.0)]
+    qualities = [_linear_quality(95.0, 0.3), _linear_quality(60.0, 2.0), _linear_quality(60.0, 2.0)]
+    durations = [2.0, 2.0, 2.0]
+    rung = _rung(600.0, maxrate=600.0)  # the budget would give each ~850 kbit/s: the buffer holds less
+    crfs = equal_slope_crfs(models, qualities, durations, rung)
+    assert abs(crfs[1] - crfs[2]) <= 1.0
+    assert _lowest_buffer(models, crfs, durations, rung) >= 0.0
+
+
+def test_no_shot_is_left_more_than_the_floor_gap_under_the_rungs_mean():
+    """Maximising the mean would leave the expensive shot 18 VMAF under the cheap one; the floor (as in
+    hull mode) lifts it to within the gap of the mean, in the same budget."""
+    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (100.0, 1000.0)]
+    qualities = [_linear_quality(90.0, 1.0), _linear_quality(70.0, 3.0)]
+    rung = _rung(1500.0, maxrate=15000.0)
+    crfs = equal_slope_crfs(models, qualities, [1.0, 1.0], rung)
+    px = rung.width * rung.height
+    got = [q.vmafs(px, np.array([c]))[0] for q, c in zip(qualities, crfs, strict=True)]
+    assert min(got) >= sum(got) / 2 - 6.0 - 0.75  # (within a CRF step of the gap)
+    assert _mean(models, crfs, [1.0, 1.0], rung) <= 1500.0

@@ -1,20 +1,18 @@
-"""The default: one capped CRF per rung for every shot, chosen so the rung spends its budget.
+"""The default: a capped CRF per shot and rung, chosen so the rung spends its budget where VMAF gains most.
 
-Why one CRF: x264, x265, libvpx and SVT-AV1 all map a CRF to a rate-distortion trade-off
-(a Lagrange multiplier) that is nearly the same for every kind of content, so one CRF across the
-shots of a rung is close to the equal-slope choice of the Dynamic Optimizer -- without scoring a
-single probe. Easy shots get few bits, hard shots many; the rung's VBV cap (maxrate, bufsize)
-keeps peaks deliverable. What is left is to pick the CRF that spends the rung's average bitrate,
-which needs each shot's rate at that CRF: rate probes, not quality probes.
+A CRF maps to a rate-distortion trade-off (a Lagrange multiplier) for the encoder, so one CRF across
+the shots of a rung is already close to an equal-slope choice -- in the encoder's own measure. In VMAF
+it is not: flat animation and fast motion score far below film at the same CRF, static shots far
+above. So each shot's curves are predicted from a few probes and the Dynamic Optimizer's equal-slope
+choice is made on them (:func:`equal_slope_crfs`); without scores, one CRF per rung (:func:`rung_crfs`).
 
-Probes (no VMAF): per shot and codec, the whole shot at half the smallest rung's width and height
-(its rate: a window of a shot can misjudge its rate by half), a window of it there at two CRFs
-(its own rate-vs-CRF slope) and the same window at the largest rung size (how its rate grows
-with the picture). A shot's rate at any rung and CRF follows from those in log-rate, log-pixels and CRF.
-Each rung then gets the CRF whose predicted rate matches its target, dithered between two
-neighbouring CRF steps across shots so the target is met more finely than the encoder's CRF
-resolution; a shot that would drain the rung's VBV buffer (a leaky bucket in shot order, as a
-2-pass encode keeps it) gets a higher CRF. The encode's rate feedback removes what the probes misjudged.
+Probes, per shot and codec: the whole shot at half the smallest rung's width and height, not scored
+(its rate: a window of a shot can misjudge its rate by half); a window of it there and at the largest
+rung size, at two CRFs each, scored (its own rate-vs-CRF slope, how its rate grows with the picture,
+and its VMAF). A shot's rate at any rung and CRF follows in log-rate, log-pixels and CRF, its VMAF by
+interpolation. Shots planned far from every CRF they were probed at are probed there and planned
+again. The rung's VBV buffer is run as a leaky bucket in shot order, as a 2-pass encode keeps it; the
+encode's rate feedback removes what the probes misjudged.
 """
 
 from __future__ import annotations
@@ -44,6 +42,9 @@ SLOPE_LIMITS = (0.5, 2.0)  # a shot's measured slope, relative to the codec's ty
 DEFAULT_EXPONENT = 0.75  # rate ~ pixels ** 0.75 when a codec has one size to probe
 EXPONENT_LIMITS = (0.3, 2.0)
 PROBE_MIN_HEIGHT = 144
+LEAST_VMAF_PER_HALVING = 6.0  # past the probes, a halving of the rate costs at least this much VMAF
+FLOOR_GAP = 6.0  # no shot's predicted VMAF more than this under its rung's mean (hull mode's default)
+WORTH_SPENDING = 0.5  # VMAF that doubling a rung's rate must buy for the plan to spend up to its target
 REFINE_ROUNDS = 2  # extra probe rounds at CRFs the first plan chose far from the probed ones
 
 
@@ -139,14 +140,24 @@ def rung_crfs(models: Sequence[RateModel], durations: Sequence[float], rung: Run
     while lo < hi:
         mid = (lo + hi) // 2
         lo, hi = (mid + 1, hi) if mean_kbps([mid] * len(models))[0] > rung.bitrate_kbps else (lo, mid)
-    steps = mean_kbps([lo] * len(models))[1]
+    spent, steps = mean_kbps([lo] * len(models))
+    if lo == 0:
+        return [float(codec.crf(grid[k])) for k in steps]
+    # where the buffer holds every shot even at the finer step, the dithering needs no bucket (fast)
+    free = fit_buffer(table, d, [lo - 1] * len(models), rung.maxrate_kbps, rung.bufsize_kbps) == [lo - 1] * len(models)
     # the longest shots first, each moved to the finer step while the rung stays within its budget
     for i in sorted(range(len(models)), key=lambda i: -durations[i]):
-        if lo == 0 or steps[i] != lo:
-            continue  # already at the floor, or held back by the buffer
-        spent, fitted = mean_kbps([*steps[:i], lo - 1, *steps[i + 1 :]])
-        if spent <= rung.bitrate_kbps:
-            steps = fitted
+        if steps[i] != lo:
+            continue  # held back by the buffer
+        if free:
+            trial, fitted = (
+                spent + (table[i, lo - 1] - table[i, lo]) * d[i] / total,
+                [*steps[:i], lo - 1, *steps[i + 1 :]],
+            )
+        else:
+            trial, fitted = mean_kbps([*steps[:i], lo - 1, *steps[i + 1 :]])
+        if trial <= rung.bitrate_kbps:
+            spent, steps = trial, fitted
     return [float(codec.crf(grid[k])) for k in steps]
 
 
@@ -168,14 +179,152 @@ def fit_buffer(table: np.ndarray, durations: np.ndarray, steps: list[int], maxra
     return out
 
 
+def first_drain(
+    table: np.ndarray, durations: np.ndarray, steps: np.ndarray, maxrate: float, bufsize: float
+) -> tuple[int | None, int]:
+    """The first shot that would drain the buffer of :func:`fit_buffer` (None: none would), and the first
+    shot after the buffer was last full before it (the run of shots that share the blame)."""
+    level, start = VBV_INIT * bufsize, 0
+    for i, (row, d, k) in enumerate(zip(table, durations, steps, strict=True)):
+        if row[k] * d > level + CAP_SHARE * maxrate * d - VBV_RESERVE * bufsize:
+            return i, start
+        level = level + maxrate * d - row[k] * d
+        if level >= bufsize:
+            level, start = bufsize, i + 1
+    return None, start
+
+
+@dataclass(frozen=True)
+class QualityModel:
+    """One shot's VMAF at any (pixels, CRF), from its scored window probes: per probed size, VMAF between
+    the probed CRFs interpolated (held to fall as the CRF rises), past them extended with the end slope --
+    at half of it toward lower CRFs, where VMAF bends toward its ceiling; between sizes, in log-pixels."""
+
+    sizes: tuple[tuple[int, tuple[tuple[float, float], ...]], ...]  # (pixels, ((CRF, VMAF), ...)), ascending
+    least_slope: float = 0.0  # VMAF lost per CRF past the highest probed one, at least (a plateau ends)
+
+    def vmafs(self, pixels: int, crfs: np.ndarray) -> np.ndarray:
+        rows = []
+        for _, pts in self.sizes:
+            cs = np.array([c for c, _ in pts])
+            vs = np.minimum.accumulate(np.array([v for _, v in pts]))
+            v = np.interp(crfs, cs, vs)
+            if len(cs) >= 2:
+                low, high = (vs[0] - vs[1]) / (cs[1] - cs[0]), (vs[-2] - vs[-1]) / (cs[-1] - cs[-2])
+                v = np.where(crfs < cs[0], vs[0] + 0.5 * low * (cs[0] - crfs), v)
+                v = np.where(crfs > cs[-1], vs[-1] - max(high, self.least_slope) * (crfs - cs[-1]), v)
+            rows.append(np.clip(v, 0.0, 100.0))
+        if len(rows) == 1:
+            return rows[0]
+        logs = [math.log(px) for px, _ in self.sizes]
+        t = min(1.0, max(0.0, (math.log(pixels) - logs[0]) / (logs[-1] - logs[0])))
+        return (1 - t) * rows[0] + t * rows[-1]
+
+
+def quality_model(windows: Sequence[ProbeResult], codec: str) -> QualityModel | None:
+    """A shot's :class:`QualityModel` from its scored probes (the smallest and largest probed size), or None
+    when it has none."""
+    scored = [r for r in windows if math.isfinite(r.vmaf) and r.kbps > 0]
+    sizes = sorted({r.width * r.height for r in scored})
+    if not sizes:
+        return None
+    out = []
+    for px in dict.fromkeys((sizes[0], sizes[-1])):
+        pts = {r.crf: r.vmaf for r in scored if r.width * r.height == px}
+        out.append((px, tuple(sorted(pts.items()))))
+    return QualityModel(tuple(out), LEAST_VMAF_PER_HALVING / codecs.get(codec).crf_halving)
+
+
+def equal_slope_crfs(
+    models: Sequence[RateModel], qualities: Sequence[QualityModel], durations: Sequence[float], rung: Rung
+) -> list[float]:
+    """Per shot, the CRF of the Dynamic Optimizer's equal-slope choice on predicted (rate, VMAF): one
+    multiplier for the rung, each shot the CRF maximising ``VMAF - lambda * kbps``, the multiplier the one
+    that spends the target, shots that would drain the VBV buffer held back (see :func:`fit_buffer`).
+    One CRF is one trade-off for the encoder, not for VMAF: flat animation and fast motion score far
+    below film at the same CRF, static shots far above -- this gives the bits where VMAF gains most."""
+    codec = codecs.get(rung.codec)
+    grid = np.arange(codec.best_crf, codec.crf_range[1] + codec.crf_step / 2, codec.crf_step)
+    pixels = rung.width * rung.height
+    rates = np.array([m.rates(pixels, grid) for m in models]).reshape(len(models), len(grid))
+    vmafs = np.array([q.vmafs(pixels, grid) for q in qualities]).reshape(len(models), len(grid))
+    d = np.asarray(durations, dtype=float)
+    total = float(d.sum()) or 1.0
+    rows = np.arange(len(models))
+
+    allowed = np.ones_like(vmafs, dtype=bool)  # the steps each shot may take (the floor narrows them)
+
+    def choose(lam: float, which: np.ndarray, floor: bool = True) -> np.ndarray:
+        # ties go to the higher CRF (argmax on the reversed grid): VMAF held at its ceiling costs nothing
+        score = vmafs[which] - lam * rates[which]
+        if floor:
+            score = np.where(allowed[which], score, -np.inf)
+        return len(grid) - 1 - np.argmax(score[:, ::-1], axis=1)
+
+    def hold_buffer(steps: np.ndarray, lam: float) -> np.ndarray:
+        """Where a run of shots would drain the buffer, a steeper slope for that run alone: the bits the
+        buffer does not hold are taken where they cost the least VMAF, not from whichever shot comes last."""
+        for _ in range(len(steps)):
+            bad, start = first_drain(rates, d, steps, rung.maxrate_kbps, rung.bufsize_kbps)
+            if bad is None:
+                break
+            run = np.arange(start, bad + 1)
+            lo, hi = 0.0, math.log(1e6)
+            for _ in range(30):
+                mid = (lo + hi) / 2
+                trial = steps.copy()
+                trial[run] = choose(lam * math.exp(mid), run, floor=False)  # the buffer before the floor
+                still = first_drain(rates, d, trial, rung.maxrate_kbps, rung.bufsize_kbps)[0]
+                lo, hi = (mid, hi) if still is not None and still <= bad else (lo, mid)
+            before = steps.copy()
+            steps[run] = choose(lam * math.exp(hi), run, floor=False)
+            if np.array_equal(before, steps):
+                break  # held as far as CRFs go: fit_buffer takes the rest
+        return steps
+
+    def spend(lam: float) -> tuple[float, list[int]]:
+        steps = choose(lam, rows)
+        if rung.maxrate_kbps:
+            steps = hold_buffer(steps, lam)
+        fitted = fit_buffer(rates, d, [int(k) for k in steps], rung.maxrate_kbps, rung.bufsize_kbps)
+        return float(rates[rows, fitted] @ d) / total, fitted
+
+    def solve() -> list[int]:
+        # VMAF per kbit/s: from "none counts" down to where bits still buy something: the rung's bitrate
+        # again must buy WORTH_SPENDING VMAF, or the rung spends less than its target
+        lo, hi = math.log(WORTH_SPENDING / rung.bitrate_kbps), math.log(1e3)
+        if spend(math.exp(lo))[0] <= rung.bitrate_kbps:
+            return spend(math.exp(lo))[1]
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if spend(math.exp(mid))[0] > rung.bitrate_kbps else (lo, mid)
+        return spend(math.exp(hi))[1]
+
+    steps = solve()
+    # maximising the mean starves a hard shot: no shot more than FLOOR_GAP under the rung's mean (as hull
+    # mode), where its curve reaches that; the floor lowers the mean, so iterate toward a fixed point
+    for _ in range(3):
+        got = vmafs[rows, steps]
+        floor = float(got @ d) / total - FLOOR_GAP
+        if got.min() >= floor - 1e-6:
+            break
+        allowed = vmafs >= np.minimum(floor, vmafs.max(axis=1))[:, None]
+        floored = solve()
+        if float(rates[rows, floored] @ d) / total > rung.bitrate_kbps:
+            break  # the floor cannot be paid for in this budget: keep the best mean instead
+        steps = floored
+    return [float(codec.crf(grid[k])) for k in steps]
+
+
 @dataclass
 class ConstantQualityAllocator(Allocator):
     """One capped CRF per rung from rate probes (see module docstring)."""
 
     work_dir: str | os.PathLike | None = None  # probe cache (default: the user's cache folder)
     settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(score=False))
+    weigh_vmaf: bool = True  # score the window probes and choose by equal VMAF slope (False: one CRF per rung)
     name: ClassVar[str] = "crf"
-    summary: ClassVar[str] = "one capped CRF per rung for every shot, from rate probes (no scoring)"
+    summary: ClassVar[str] = "capped CRF per shot and rung from rate probes, by equal VMAF slope"
     probes: ClassVar[bool] = True
     last_probes: object = None
 
@@ -196,12 +345,14 @@ class ConstantQualityAllocator(Allocator):
             w, h = probe_size(small)
             whole_specs[c] = [(w, h, small.preset, (refs[c],))]
             window_specs[c] = [(w, h, small.preset, (refs[c], refs[c] + steps[c]))]
-            if (large.width, large.height) != (w, h):
-                window_specs[c].append((large.width, large.height, large.preset, (refs[c],)))
+            if (large.width, large.height) != (w, h):  # (scored, it needs two CRFs for a VMAF slope too)
+                more_crfs = (refs[c], refs[c] + steps[c]) if self.weigh_vmaf else (refs[c],)
+                window_specs[c].append((large.width, large.height, large.preset, more_crfs))
         whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot, at a quarter of the pixels
+        window_settings = replace(self.settings, score=self.weigh_vmaf)
         run = run_probes(
             analysis.media, analysis.shots, whole_specs, work, whole_settings, executor=executor,
-            also=[(window_specs, self.settings)],
+            also=[(window_specs, window_settings)],
         )  # fmt: skip
         durations = [s.duration_s for s in analysis.shots]
         whole_frames = {s.index: s.frame_count for s in analysis.shots}
@@ -212,29 +363,37 @@ class ConstantQualityAllocator(Allocator):
             whole = [r for r in mine if r.frames == whole_frames[shot]]
             return whole, [r for r in mine if r.frames != whole_frames[shot]] or whole
 
-        probed = {c: {refs[c], refs[c] + steps[c]} for c in names}
+        probed = {(c, s.index): {refs[c], refs[c] + steps[c]} for c in names for s in analysis.shots}
+        by_index = {s.index: s for s in analysis.shots}
         for round_ in range(REFINE_ROUNDS + 1):
             models = {c: [rate_model(*split(s.index, c), c, refs[c]) for s in analysis.shots] for c in names}
-            # a rung whose CRF lies far from every probed one was planned on an extrapolation: probe
-            # the shots' window there too (cheap: the probe size) and plan again
-            far: dict[str, set[float]] = {}
+            qualities = {c: [quality_model(split(s.index, c)[1], c) for s in analysis.shots] for c in names}
+            # a shot planned at a CRF far from every one it was probed at was planned on an extrapolation:
+            # probe its window there too (on a grid, so rungs share probes) and plan again
+            far: dict[tuple[str, int], set[float]] = {}
             for rung in rungs:
-                for crf in set(rung_crfs(models[rung.codec], durations, rung)):
-                    gap = steps[rung.codec] / 2
-                    if min(abs(crf - p) for p in probed[rung.codec]) > gap:  # on a grid: rungs share probes
-                        far.setdefault(rung.codec, set()).add(codecs.get(rung.codec).crf(round(crf / gap) * gap))
+                gap = steps[rung.codec] / 2
+                crfs = self._crfs(models[rung.codec], qualities[rung.codec], durations, rung)
+                for shot, crf in zip(analysis.shots, crfs, strict=True):
+                    if min(abs(crf - p) for p in probed[rung.codec, shot.index]) > gap:
+                        grid_crf = codecs.get(rung.codec).crf(round(crf / gap) * gap)
+                        far.setdefault((rung.codec, shot.index), set()).add(grid_crf)
             if not far or round_ == REFINE_ROUNDS:
                 break
-            grid = {c: [(*size[:3], tuple(sorted(v))) for size in window_specs[c]] for c, v in far.items()}
-            more = run_probes(analysis.media, analysis.shots, grid, work, self.settings, executor=executor)
-            run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
-            for c, v in far.items():
-                probed[c] |= v
+            groups: dict[tuple[str, tuple[float, ...]], list] = {}  # shots that need the same CRFs: one run
+            for (c, i), v in far.items():
+                groups.setdefault((c, tuple(sorted(v))), []).append(by_index[i])
+            for (c, crfs), shots in groups.items():
+                grid = {c: [(*size[:3], crfs) for size in window_specs[c]]}
+                more = run_probes(analysis.media, shots, grid, work, window_settings, executor=executor)
+                run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
+            for key, v in far.items():
+                probed[key] |= v
         self.last_probes = run
         points: dict[str, list[RatePoint]] = {}
         chosen = []
         for rung in rungs:
-            crfs = rung_crfs(models[rung.codec], durations, rung)
+            crfs = self._crfs(models[rung.codec], qualities[rung.codec], durations, rung)
             pixels = rung.width * rung.height
             points[rung.id] = [
                 RatePoint("crf", c, rung.maxrate_kbps, rung.bufsize_kbps, predicted_kbps=m.rate(pixels, c))
@@ -244,6 +403,10 @@ class ConstantQualityAllocator(Allocator):
             chosen.append(
                 {"rung": rung.id, "crfs": sorted(set(crfs)), "predicted_kbps": round(predicted / sum(durations), 1)}
             )
+            if all(qualities[rung.codec]):
+                vmaf = [q.vmafs(pixels, np.array([c]))[0] for q, c in zip(qualities[rung.codec], crfs, strict=True)]
+                chosen[-1]["predicted_vmaf"] = round(float(np.average(vmaf, weights=durations)), 2)
+                chosen[-1]["predicted_worst_vmaf"] = round(float(min(vmaf)), 2)
         probes = self.last_probes
         details = {
             "probes": {
@@ -251,7 +414,7 @@ class ConstantQualityAllocator(Allocator):
                 "new": probes.new,
                 "wall_s": round(probes.wall_s, 3),
                 "cpu_s": round(probes.cpu_s, 3),
-                "scored": False,
+                "scored": self.weigh_vmaf,
             },
             "rungs": chosen,
             "shots": {
@@ -263,3 +426,11 @@ class ConstantQualityAllocator(Allocator):
             },
         }
         return EncodePlan(self.name, list(rungs), analysis.shots, points, details)
+
+    def _crfs(
+        self, models: list[RateModel], qualities: list[QualityModel | None], durations: list[float], rung: Rung
+    ) -> list[float]:
+        """Equal VMAF slope where every shot has scored probes, else one CRF per rung."""
+        if self.weigh_vmaf and all(qualities):
+            return equal_slope_crfs(models, qualities, durations, rung)  # type: ignore[arg-type]
+        return rung_crfs(models, durations, rung)
