@@ -180,18 +180,25 @@ def fit_buffer(table: np.ndarray, durations: np.ndarray, steps: list[int], maxra
 
 
 def first_drain(
-    table: np.ndarray, durations: np.ndarray, steps: np.ndarray, maxrate: float, bufsize: float
-) -> tuple[int | None, int]:
-    """The first shot that would drain the buffer of :func:`fit_buffer` (None: none would), and the first
-    shot after the buffer was last full before it (the run of shots that share the blame)."""
-    level, start = VBV_INIT * bufsize, 0
+    table: np.ndarray,
+    durations: np.ndarray,
+    steps: np.ndarray,
+    maxrate: float,
+    bufsize: float,
+    level: float | None = None,
+) -> tuple[int | None, int, float]:
+    """The first shot that would drain the buffer of :func:`fit_buffer` (None: none would), the first shot
+    after the buffer was last full before it (the run of shots that share the blame) and the buffer's
+    level there; ``level``: how full the buffer is before the first shot (default: as encoders start)."""
+    level = VBV_INIT * bufsize if level is None else level
+    start, start_level = 0, level
     for i, (row, d, k) in enumerate(zip(table, durations, steps, strict=True)):
         if row[k] * d > level + CAP_SHARE * maxrate * d - VBV_RESERVE * bufsize:
-            return i, start
+            return i, start, start_level
         level = level + maxrate * d - row[k] * d
         if level >= bufsize:
-            level, start = bufsize, i + 1
-    return None, start
+            level, start, start_level = bufsize, i + 1, bufsize
+    return None, start, start_level
 
 
 @dataclass(frozen=True)
@@ -264,27 +271,28 @@ def equal_slope_crfs(
     def hold_buffer(steps: np.ndarray, lam: float) -> np.ndarray:
         """Where a run of shots would drain the buffer, a steeper slope for that run alone: the bits the
         buffer does not hold are taken where they cost the least VMAF, not from whichever shot comes last."""
+        cap = (rung.maxrate_kbps, rung.bufsize_kbps)
+        offset, level = 0, None  # where the bucket is resumed (the shots before it hold)
         for _ in range(len(steps)):
-            bad, start = first_drain(rates, d, steps, rung.maxrate_kbps, rung.bufsize_kbps)
+            bad, start, level = first_drain(rates[offset:], d[offset:], steps[offset:], *cap, level)
             if bad is None:
                 break
-            run = np.arange(start, bad + 1)
+            run = np.arange(offset + start, offset + bad + 1)
             lo, hi = 0.0, math.log(1e6)
-            for _ in range(30):
+            for _ in range(12):
                 mid = (lo + hi) / 2
-                trial = steps.copy()
-                trial[run] = choose(lam * math.exp(mid), run, floor=False)  # the buffer before the floor
-                still = first_drain(rates, d, trial, rung.maxrate_kbps, rung.bufsize_kbps)[0]
-                lo, hi = (mid, hi) if still is not None and still <= bad else (lo, mid)
-            before = steps.copy()
-            steps[run] = choose(lam * math.exp(hi), run, floor=False)
-            if np.array_equal(before, steps):
+                trial = choose(lam * math.exp(mid), run, floor=False)  # the buffer before the floor
+                lo, hi = (mid, hi) if first_drain(rates[run], d[run], trial, *cap, level)[0] is not None else (lo, mid)
+            held = choose(lam * math.exp(hi), run, floor=False)
+            if np.array_equal(held, steps[run]):
                 break  # held as far as CRFs go: fit_buffer takes the rest
+            steps[run] = held
+            offset += start
         return steps
 
-    def spend(lam: float) -> tuple[float, list[int]]:
+    def spend(lam: float, hold: bool = True) -> tuple[float, list[int]]:
         steps = choose(lam, rows)
-        if rung.maxrate_kbps:
+        if hold and rung.maxrate_kbps:
             steps = hold_buffer(steps, lam)
         fitted = fit_buffer(rates, d, [int(k) for k in steps], rung.maxrate_kbps, rung.bufsize_kbps)
         return float(rates[rows, fitted] @ d) / total, fitted
@@ -292,13 +300,19 @@ def equal_slope_crfs(
     def solve() -> list[int]:
         # VMAF per kbit/s: from "none counts" down to where bits still buy something: the rung's bitrate
         # again must buy WORTH_SPENDING VMAF, or the rung spends less than its target
-        lo, hi = math.log(WORTH_SPENDING / rung.bitrate_kbps), math.log(1e3)
-        if spend(math.exp(lo))[0] <= rung.bitrate_kbps:
-            return spend(math.exp(lo))[1]
-        for _ in range(60):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if spend(math.exp(mid))[0] > rung.bitrate_kbps else (lo, mid)
-        return spend(math.exp(hi))[1]
+        least = math.log(WORTH_SPENDING / rung.bitrate_kbps)
+        if spend(math.exp(least))[0] <= rung.bitrate_kbps:
+            return spend(math.exp(least))[1]
+
+        def bisect(lo: float, hi: float, n: int, hold: bool) -> float:
+            for _ in range(n):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if spend(math.exp(mid), hold)[0] > rung.bitrate_kbps else (lo, mid)
+            return hi
+
+        # first with the plain bucket (fast), then held runs near it (they take their bits more evenly)
+        rough = bisect(least, math.log(1e3), 40, hold=False)
+        return spend(math.exp(bisect(max(least, rough - math.log(16)), rough, 10, hold=True)))[1]
 
     steps = solve()
     # maximising the mean starves a hard shot: no shot more than FLOOR_GAP under the rung's mean (as hull
