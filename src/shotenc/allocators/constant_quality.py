@@ -385,10 +385,10 @@ class ConstantQualityAllocator(Allocator):
             # a shot planned at a CRF far from every one it was probed at was planned on an extrapolation:
             # probe its window there too (on a grid, so rungs share probes) and plan again
             far: dict[tuple[str, int], set[float]] = {}
+            planned = {r.id: self._crfs(models[r.codec], qualities[r.codec], durations, r) for r in rungs}
             for rung in rungs:
                 gap = steps[rung.codec] / 2
-                crfs = self._crfs(models[rung.codec], qualities[rung.codec], durations, rung)
-                for shot, crf in zip(analysis.shots, crfs, strict=True):
+                for shot, crf in zip(analysis.shots, planned[rung.id], strict=True):
                     if min(abs(crf - p) for p in probed[rung.codec, shot.index]) > gap:
                         grid_crf = codecs.get(rung.codec).crf(round(crf / gap) * gap)
                         far.setdefault((rung.codec, shot.index), set()).add(grid_crf)
@@ -407,7 +407,7 @@ class ConstantQualityAllocator(Allocator):
         points: dict[str, list[RatePoint]] = {}
         chosen = []
         for rung in rungs:
-            crfs = self._crfs(models[rung.codec], qualities[rung.codec], durations, rung)
+            crfs = planned[rung.id]
             pixels = rung.width * rung.height
             points[rung.id] = [
                 RatePoint("crf", c, rung.maxrate_kbps, rung.bufsize_kbps, predicted_kbps=m.rate(pixels, c))
