@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -140,7 +141,12 @@ def analyse_task(source: str, options: ShotOptions, work: str) -> TaskResult:
     key = analysis_key(media, options)
     path = analysis_path(work_dir, key)
     found = verified(path, key)
-    if found is None:  # pragma: no cover - just written
+    for _ in range(100):  # an identical task may be between replacing the file and writing its receipt
+        if found is not None:
+            break
+        time.sleep(0.05)
+        found = verified(path, key)
+    if found is None:
         raise OSError(f"analysis of {source} vanished from {path}")
     return TaskResult(found.path, found.bytes, found.sha256, reused)
 
