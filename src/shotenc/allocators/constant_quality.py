@@ -171,12 +171,18 @@ def fit_buffer(table: np.ndarray, durations: np.ndarray, steps: list[int], maxra
     level = VBV_INIT * bufsize
     out = []
     for row, d, k in zip(table, durations, steps, strict=True):
-        allowed = level + CAP_SHARE * maxrate * d - VBV_RESERVE * bufsize
+        allowed = _allowance(level, d, maxrate, bufsize)
         while k < len(row) - 1 and row[k] * d > allowed:
             k += 1
         level = min(bufsize, level + maxrate * d - row[k] * d)
         out.append(k)
     return out
+
+
+def _allowance(level: float, seconds: float, maxrate: float, bufsize: float) -> float:
+    """kbit a shot of ``seconds`` may spend with the buffer at ``level``: what arrives while it plays and
+    what the buffer holds above its reserve."""
+    return level + CAP_SHARE * maxrate * seconds - VBV_RESERVE * bufsize
 
 
 def first_drain(
@@ -193,7 +199,7 @@ def first_drain(
     level = VBV_INIT * bufsize if level is None else level
     start, start_level = 0, level
     for i, (row, d, k) in enumerate(zip(table, durations, steps, strict=True)):
-        if row[k] * d > level + CAP_SHARE * maxrate * d - VBV_RESERVE * bufsize:
+        if row[k] * d > _allowance(level, d, maxrate, bufsize):
             return i, start, start_level
         level = level + maxrate * d - row[k] * d
         if level >= bufsize:
@@ -380,8 +386,9 @@ class ConstantQualityAllocator(Allocator):
         probed = {(c, s.index): {refs[c], refs[c] + steps[c]} for c in names for s in analysis.shots}
         by_index = {s.index: s for s in analysis.shots}
         for round_ in range(REFINE_ROUNDS + 1):
-            models = {c: [rate_model(*split(s.index, c), c, refs[c]) for s in analysis.shots] for c in names}
-            qualities = {c: [quality_model(split(s.index, c)[1], c) for s in analysis.shots] for c in names}
+            found = {c: [split(s.index, c) for s in analysis.shots] for c in names}
+            models = {c: [rate_model(whole, windows, c, refs[c]) for whole, windows in found[c]] for c in names}
+            qualities = {c: [quality_model(windows, c) for _, windows in found[c]] for c in names}
             # a shot planned at a CRF far from every one it was probed at was planned on an extrapolation:
             # probe its window there too (on a grid, so rungs share probes) and plan again
             far: dict[tuple[str, int], set[float]] = {}
