@@ -32,3 +32,23 @@ def test_rate_feedback_corrects_an_undershooting_encoder():
     assert actual[0] == pytest.approx(700, rel=0.01)  # nothing known yet for h264
     assert sum(actual) / len(actual) > 900  # later chunks ask for more and the rung gets close to target
     assert all(j <= 1500 for j in actual)
+
+
+def _crf_job(src, rung, i, crf, kbps):
+    return ChunkJob(src, i, i * 50, 50, rung, RatePoint("crf", crf, 1200, 2400, predicted_kbps=kbps))
+
+
+def test_crf_feedback_moves_expensive_chunks_not_cheap_ones():
+    """A rung running over its plan raises the CRF of the chunks still to come; a chunk planned far under
+    the rung's mean rate (a static shot) would save next to nothing and keeps its CRF."""
+    src = SourceRef("x.mp4", "f", 25, 1, 320, 180, 0, False, "yuv420p")
+    rung = _rung("h264", kbps=800)
+    done = [_crf_job(src, rung, i, 23.0, 900.0) for i in range(4)]
+    heavy, cheap = _crf_job(src, rung, 4, 23.0, 900.0), _crf_job(src, rung, 5, 33.0, 20.0)
+    fb = RateFeedback()
+    fb.expect([*done, heavy, cheap])
+    for job in done:  # every finished chunk ran 30% over its prediction
+        job = fb.adjust(job)
+        fb.record(job, Chunk(rung.id, job.shot_index, "p", int(1.3 * 900 * 1000 * job.seconds / 8), "", 50, 0, False))
+    assert fb.adjust(heavy).request_crf > 23.0
+    assert fb.adjust(cheap).request_crf in (0.0, 33.0)

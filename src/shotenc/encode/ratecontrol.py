@@ -9,7 +9,11 @@ chunks left unspent.
 CRF chunks: the plan predicts each chunk's rate from probes, and probes are not the final encode
 (a window of the shot, another run). Every new chunk of a rung moves its CRF so that the rung's
 remaining chunks, at the rate the finished ones ran over or under their predictions, spend what
-is left of the rung's planned bits: ``crf_halving`` CRF steps per factor of two.
+is left of the rung's planned bits: ``crf_halving`` CRF steps per factor of two, in full on a chunk
+planned at the rung's mean rate or above, in proportion on a cheaper one. A step saves bits in
+proportion to a chunk's rate, so on a static or flat shot it saves next to nothing for the rung,
+while its VMAF can fall off a cliff just past the CRFs it was probed at (a flat-colour shot on
+x264 lost 10 VMAF between CRF 33 and 34.5).
 
 A chunk cannot be fixed after the fact without encoding it twice; the chunks still to come pay.
 """
@@ -41,6 +45,7 @@ class _RungState:
     remaining_planned_bits: float = 0.0  # plan for chunks not submitted yet
     planned_total_bits: float = 0.0  # the whole rung's plan
     in_flight_bits: float = 0.0  # plan of chunks submitted but not finished
+    planned_total_s: float = 0.0  # the whole rung's seconds
 
 
 def _planned_bits(job: ChunkJob) -> float:
@@ -59,6 +64,7 @@ class RateFeedback:
                 state = self.rungs.setdefault(job.rung.id, _RungState())
                 state.remaining_planned_bits += _planned_bits(job)
                 state.planned_total_bits += _planned_bits(job)
+                state.planned_total_s += job.seconds
 
     def adjust(self, job: ChunkJob) -> ChunkJob:
         """The job with its request corrected by what the rung's finished chunks did."""
@@ -92,7 +98,9 @@ class RateFeedback:
         need = max(left, 0.25 * coming) / coming
         codec = codecs.get(job.rung.codec)
         limit = CRF_STEP_LIMIT * codec.crf_halving
-        step = max(-limit, min(limit, -codec.crf_halving * math.log2(need)))
+        mean_rate = state.planned_total_bits / state.planned_total_s if state.planned_total_s else 0.0
+        share = min(1.0, planned / job.seconds / mean_rate) if mean_rate else 1.0
+        step = share * max(-limit, min(limit, -codec.crf_halving * math.log2(need)))
         crf = codec.crf(max(codec.best_crf, job.rate.value + step))
         return job if crf == job.rate.value else replace(job, request_crf=crf)
 
