@@ -120,14 +120,21 @@ def probe_size(rung: Rung) -> tuple[int, int]:
     return even(rung.width / 2), even(rung.height / 2)
 
 
+def rate_table(models: Sequence[RateModel], rung: Rung) -> tuple[np.ndarray, np.ndarray]:
+    """The CRFs a plan chooses from (the codec's best CRF up, in its steps) and every shot's predicted
+    rate at each at the rung's size: shots by rows."""
+    codec = codecs.get(rung.codec)
+    grid = np.arange(codec.best_crf, codec.crf_range[1] + codec.crf_step / 2, codec.crf_step)
+    pixels = rung.width * rung.height
+    return grid, np.array([m.rates(pixels, grid) for m in models]).reshape(len(models), len(grid))
+
+
 def rung_crfs(models: Sequence[RateModel], durations: Sequence[float], rung: Rung) -> list[float]:
     """Per shot, the rung's CRF: the one whose predicted rate spends the target with the VBV buffer never
     drained (see :func:`fit_buffer`), dithered between two neighbouring CRF steps so the average lands
     between them."""
     codec = codecs.get(rung.codec)
-    grid = np.arange(codec.best_crf, codec.crf_range[1] + codec.crf_step / 2, codec.crf_step)
-    pixels = rung.width * rung.height
-    table = np.array([m.rates(pixels, grid) for m in models]).reshape(len(models), len(grid))
+    grid, table = rate_table(models, rung)
     d = np.asarray(durations, dtype=float)
     total = float(d.sum()) or 1.0
 
@@ -257,10 +264,8 @@ def equal_slope_crfs(
     One CRF is one trade-off for the encoder, not for VMAF: flat animation and fast motion score far
     below film at the same CRF, static shots far above -- this gives the bits where VMAF gains most."""
     codec = codecs.get(rung.codec)
-    grid = np.arange(codec.best_crf, codec.crf_range[1] + codec.crf_step / 2, codec.crf_step)
-    pixels = rung.width * rung.height
-    rates = np.array([m.rates(pixels, grid) for m in models]).reshape(len(models), len(grid))
-    vmafs = np.array([q.vmafs(pixels, grid) for q in qualities]).reshape(len(models), len(grid))
+    grid, rates = rate_table(models, rung)
+    vmafs = np.array([q.vmafs(rung.width * rung.height, grid) for q in qualities]).reshape(rates.shape)
     d = np.asarray(durations, dtype=float)
     total = float(d.sum()) or 1.0
     rows = np.arange(len(models))
