@@ -12,6 +12,7 @@ import m3u8
 import pytest
 
 from shotenc.delivery.edge import EdgeThread
+from shotenc.delivery.edge.steering import Steering
 from shotenc.delivery.manifests import parse_hls, parse_mpd
 from shotenc.delivery.player.client import PlayOptions, play_url
 from shotenc.delivery.player.traces import load_trace
@@ -120,3 +121,17 @@ def test_player_follows_steering_through_a_dead_and_a_slow_edge(edges, sample_en
 def _durations(folder) -> list[float]:
     pres = parse_mpd((folder / "manifest.mpd").read_text(), "http://x/movie/manifest.mpd")
     return [seg.duration_s for seg in pres.video[0].segments]
+
+
+def test_edges_fast_enough_for_any_stream_keep_their_order():
+    """Edges that all carry every stream are not reordered by speed: on a loaded machine one slow probe
+    of a local edge (a tenth of the others) must not move the player off the manifests' default edge."""
+    steering = Steering(["http://a", "http://b", "http://c"])
+    for edge, kbps in zip(steering.edges, (90_000.0, 900_000.0, 600_000.0), strict=True):
+        edge.kbps = kbps
+    assert steering.priority() == ["edge0", "edge1", "edge2"]
+    steering.edges[1].kbps = 300.0  # too slow for the top rungs: behind the others
+    steering.edges[2].alive = False
+    assert steering.priority() == ["edge0", "edge1", "edge2"] and steering.edges[1].score < 1000
+    steering.edges[2].alive = True
+    assert steering.priority() == ["edge0", "edge2", "edge1"]

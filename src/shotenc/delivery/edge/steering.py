@@ -7,8 +7,8 @@ and audio rendition once per edge with a ``PATHWAY-ID`` and an ``EXT-X-CONTENT-S
 RFC 8216bis) and a steering manifest (``PATHWAY-PRIORITY``, ``TTL``, ``RELOAD-URI``) that orders
 the edges by what it measures: every ``probe_s`` it fetches a small object through each edge's
 media path (so a throttled edge measures slow) and reads its connection count. A dead edge goes
-last; edges within a factor of two of the best keep their configured order; slower ones follow by
-measured throughput discounted by load.
+last; edges within a factor of two of the best, or fast enough for any stream, keep their configured
+order; slower ones follow by measured throughput discounted by load.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ from .limits import stop_task
 
 PROBE_BYTES = 64 * 1024
 SIMILAR = 0.5  # an edge measuring at least half the best edge's throughput counts as as good
+# ... and so does one measuring this much (kbit/s; 4x the default ladder's top rung): ranking edges that
+# all carry every stream by speed only makes players flap between them on measurement noise
+FAST_ENOUGH_KBPS = 25_000.0
 DASH_NS = "urn:mpeg:dash:schema:mpd:2011"
 
 
@@ -59,15 +62,16 @@ class Steering:
         self.edges = [EdgeHealth(f"edge{i}", u.rstrip("/")) for i, u in enumerate(self.urls)]
 
     def priority(self) -> list[str]:
-        """Alive edges first; among them, those within ``SIMILAR`` of the best in the order given
-        (so players do not flap between equally good edges), then the rest by score."""
+        """Alive edges first; among them, those within ``SIMILAR`` of the best or ``FAST_ENOUGH_KBPS`` in
+        the order given (so players do not flap between equally good edges), then the rest by score."""
         best = max((e.score for e in self.edges), default=0.0)
 
         def key(ie: tuple[int, EdgeHealth]) -> tuple:
             i, e = ie
             if not e.alive:
                 return (2, i)
-            return (0, i) if e.score >= SIMILAR * best else (1, -e.score, i)
+            good = e.score >= SIMILAR * best or e.score >= FAST_ENOUGH_KBPS
+            return (0, i) if good else (1, -e.score, i)
 
         return [e.pathway for _, e in sorted(enumerate(self.edges), key=key)]
 
