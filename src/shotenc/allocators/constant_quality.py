@@ -45,8 +45,7 @@ PROBE_MIN_HEIGHT = 144
 LEAST_VMAF_PER_HALVING = 6.0  # past the probes, a halving of the rate costs at least this much VMAF
 FLOOR_GAP = 6.0  # no shot's predicted VMAF more than this under its rung's mean (hull mode's default)
 WORTH_SPENDING = 0.5  # VMAF that doubling a rung's rate must buy for the plan to spend up to its target
-REFINE_ROUNDS = 1  # extra probe rounds at CRFs the first plan chose far from the probed ones (a second added 2
-# probes of 76 on the sample and changed no BD-rate on it or fast_motion)
+REFINE_ROUNDS = 2  # extra probe rounds at CRFs the first plan chose far from the probed ones
 
 
 @dataclass(frozen=True)
