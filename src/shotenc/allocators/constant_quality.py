@@ -46,7 +46,7 @@ LEAST_VMAF_PER_HALVING = 6.0  # past the probes, a halving of the rate costs at 
 FLOOR_GAP = 6.0  # no shot's predicted VMAF more than this under its rung's mean (hull mode's default)
 WORTH_SPENDING = 0.5  # VMAF that doubling a rung's rate must buy for the plan to spend up to its target
 REFINE_ROUNDS = 2  # extra probe rounds at CRFs the first plan chose far from the probed ones (grain_dark: one
-# round left its 360p rung 25% over target, the second round's 28 more probes brought it to +7%)
+# round left its 360p rung 25% over target; with the second round's 28 more probes it landed at +7% and -5%)
 
 
 @dataclass(frozen=True)
