@@ -14,6 +14,7 @@ order; slower ones follow by measured throughput discounted by load.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -95,7 +96,9 @@ class Steering:
             async with session.get(f"{edge.url}/_edge/stats") as resp:
                 stats = await resp.json()
             kbps = len(body) * 8 / 1000 / took
-            edge.kbps = kbps if not edge.alive or not edge.kbps else 0.5 * edge.kbps + 0.5 * kbps  # smoothed
+            # smoothed in ratio (geometric mean of the last two): one slow probe of a fast edge under load
+            # costs it a factor, not half its speed, and an edge that slows down shows it at once
+            edge.kbps = kbps if not edge.alive or not edge.kbps else math.sqrt(edge.kbps * kbps)
             edge.alive, edge.failures = True, 0
             edge.connections = int(stats.get("connections", 0))
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError):
