@@ -96,8 +96,8 @@ class Steering:
             async with session.get(f"{edge.url}/_edge/stats") as resp:
                 stats = await resp.json()
             kbps = len(body) * 8 / 1000 / took
-            # smoothed in ratio (geometric mean of the last two): one slow probe of a fast edge under load
-            # costs it a factor, not half its speed, and an edge that slows down shows it at once
+            # smoothed in ratio (geometric mean of the running value and the new probe): one slow probe
+            # of a fast edge under load costs it a factor, not its rank; an edge that slows shows it at once
             edge.kbps = kbps if not edge.alive or not edge.kbps else math.sqrt(edge.kbps * kbps)
             edge.alive, edge.failures = True, 0
             edge.connections = int(stats.get("connections", 0))
