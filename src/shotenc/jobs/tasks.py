@@ -141,9 +141,8 @@ def analyse_task(source: str, options: ShotOptions, work: str) -> TaskResult:
     key = analysis_key(media, options)
     path = analysis_path(work_dir, key)
     found = verified(path, key)
-    for _ in range(100):  # an identical task may be between replacing the file and writing its receipt
-        if found is not None:
-            break
+    deadline = time.monotonic() + 5.0  # an identical task may be between replacing the file and its receipt
+    while found is None and time.monotonic() < deadline:
         time.sleep(0.05)
         found = verified(path, key)
     if found is None:
