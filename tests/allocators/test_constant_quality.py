@@ -8,24 +8,26 @@ import numpy as np
 import pytest
 
 from shotenc.allocators.constant_quality import (
+    ConstantQualityAllocator,
     QualityModel,
     RateModel,
+    borrowed_quality,
     equal_slope_crfs,
     probe_size,
     rate_model,
     rung_crfs,
 )
 from shotenc.allocators.probes import ProbeResult
-from shotenc.ladder import Rung
+from shotenc.ladder import Rung, fit_to_source, load_ladder
 
 
 def _rung(kbps: float, maxrate: float = 0.0, codec: str = "h264") -> Rung:
     return Rung(f"{codec}-180p", codec, 180, kbps, maxrate or kbps * 1.5, 2 * (maxrate or kbps * 1.5), "fast", 320)
 
 
-def _probe(crf: float, kbps: float, width: int = 320, height: int = 180) -> ProbeResult:
+def _probe(crf: float, kbps: float, width: int = 320, height: int = 180, codec: str = "h264") -> ProbeResult:
     nan = math.nan
-    return ProbeResult(0, "h264", "fast", width, height, crf, kbps, nan, nan, nan, nan, 10, 0.1, 0.0)
+    return ProbeResult(0, codec, "fast", width, height, crf, kbps, nan, nan, nan, nan, 10, 0.1, 0.0)
 
 
 def _mean(models, crfs, durations, rung) -> float:
@@ -108,6 +110,39 @@ def test_a_short_shots_window_is_the_whole_shot():
     probes = [_probe(27, 100.0, 160, 90), _probe(35, 50.0, 160, 90), _probe(27, 400.0)]
     m = rate_model(probes, probes, "h264", 27.0)
     assert (m.pixels, m.kbps, m.halving, m.exponent) == (160 * 90, 100.0, 8.0, 1.0)
+
+
+def test_a_codec_scored_small_borrows_how_vmaf_grows_with_the_picture_from_the_proxy():
+    """VP9 spends half x264's bits for the same VMAF at the small size: at the large size its VMAF at a CRF
+    is x264's at twice VP9's rate there -- not x264's at VP9's rate, nor at the same CRF."""
+    small, large = 160 * 90, 320 * 180
+    proxy_rate = RateModel(27.0, small, 100.0, 0.75, 6.0)  # x264: 100 kbit/s at CRF 27, halving in 6 CRF
+    proxy = QualityModel(
+        ((small, ((17.0, 90.0), (27.0, 80.0), (37.0, 60.0))), (large, ((17.0, 97.0), (27.0, 90.0), (37.0, 75.0))))
+    )
+    rate = RateModel(38.0, small, 50.0, 0.75, 12.0)  # VP9: half x264's rate at CRF 27 at VP9's 38
+    # at the small size, VP9's VMAF at CRF c is x264's where x264 spends twice VP9's rate: its CRF 27 + (c - 38) / 2
+    own_points = tuple((c, float(proxy.vmafs(small, np.array([27 + (c - 38) / 2]))[0])) for c in (26.0, 38.0, 50.0))
+    lent = borrowed_quality(QualityModel(((small, own_points),)), rate, "vp9", proxy_rate, proxy, "h264", large)
+    crfs = np.arange(26.0, 50.5, 2.0)
+    assert lent.vmafs(small, crfs) == pytest.approx(QualityModel(((small, own_points),)).vmafs(small, crfs))
+    assert lent.vmafs(large, crfs) == pytest.approx(proxy.vmafs(large, 27 + (crfs - 38) / 2), abs=0.3)
+
+
+def test_only_the_proxy_is_scored_at_the_largest_size(q_analysis, probe_cache):
+    """A ladder of several codecs: x264 is scored at the smallest and largest sizes; the others at the
+    smallest only (their rate measured at the largest), and their rungs still chosen by equal VMAF slope."""
+    rungs = fit_to_source(load_ladder("tiny"), q_analysis.media.width, q_analysis.media.height)
+    alloc = ConstantQualityAllocator(work_dir=probe_cache)
+    plan = alloc.allocate(q_analysis, rungs)
+    small, large = min(r.width * r.height for r in rungs), max(r.width * r.height for r in rungs)
+    scored: dict[str, set[int]] = {}
+    for r in alloc.last_probes.results:
+        if math.isfinite(r.vmaf):
+            scored.setdefault(r.codec, set()).add(r.width * r.height)
+    assert scored == {"h264": {small, large}, "hevc": {small}, "vp9": {small}, "av1": {small}}
+    assert {r.width * r.height for r in alloc.last_probes.results} == {small, large}
+    assert all("predicted_vmaf" in c for c in plan.details["rungs"])
 
 
 def _linear_quality(vmaf_at_27: float, per_crf: float, pixels: int = 320 * 180) -> QualityModel:

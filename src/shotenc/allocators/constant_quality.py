@@ -6,13 +6,16 @@ it is not: flat animation and fast motion score far below film at the same CRF, 
 above. So each shot's curves are predicted from a few probes and the Dynamic Optimizer's equal-slope
 choice is made on them (:func:`equal_slope_crfs`); without scores, one CRF per rung (:func:`rung_crfs`).
 
-Probes, per shot and codec: the whole shot at half the smallest rung's width and height, not scored
-(its rate: a window of a shot can misjudge its rate by half); a window of it there and at the largest
-rung size, at two CRFs each, scored (its own rate-vs-CRF slope, how its rate grows with the picture,
-and its VMAF). A shot's rate at any rung and CRF follows in log-rate, log-pixels and CRF, its VMAF by
-interpolation. Shots planned far from every CRF they were probed at are probed there and planned
-again. The rung's VBV buffer is run as a leaky bucket in shot order, as a 2-pass encode keeps it; the
-encode's rate feedback removes what the probes misjudged.
+Probes, per shot and codec: the whole shot at half the smallest rung's width and height, not scored (its
+rate: a window of a shot can misjudge its rate by half); a window of it there at two CRFs, scored, and
+at the largest rung size (its own rate-vs-CRF slope, how its rate grows with the picture, and its VMAF).
+A shot's rate at any rung and CRF follows in log-rate, log-pixels and CRF, its VMAF by interpolation.
+Only the quality proxy (x264, the fastest encoder) is scored at the largest size, at two CRFs; the other
+codecs are encoded there once, for their rate, and their VMAF there is lent by the proxy at the rate
+that matches theirs as it does at the small size (:func:`borrowed_quality`). Shots planned far from
+every CRF they were probed at are probed there and planned again. The rung's VBV buffer is run as a
+leaky bucket in shot order, as a 2-pass encode keeps it; the encode's rate feedback removes what the
+probes misjudged.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ PROBE_MIN_HEIGHT = 144
 LEAST_VMAF_PER_HALVING = 6.0  # past the probes, a halving of the rate costs at least this much VMAF
 FLOOR_GAP = 6.0  # no shot's predicted VMAF more than this under its rung's mean (hull mode's default)
 WORTH_SPENDING = 0.5  # VMAF that doubling a rung's rate must buy for the plan to spend up to its target
+QUALITY_PROXY = "h264"  # the fastest encoder: scored at every probe size, the others at the smallest only
 REFINE_ROUNDS = 2  # extra probe rounds at CRFs the first plan chose far from the probed ones (grain_dark: one
 # round left its 360p rung 25% over target; with the second round's 28 more probes it landed at +7% and -5%)
 
@@ -256,6 +260,34 @@ def quality_model(windows: Sequence[ProbeResult], codec: str) -> QualityModel | 
     return QualityModel(tuple(out), LEAST_VMAF_PER_HALVING / codecs.get(codec).crf_halving)
 
 
+def borrowed_quality(
+    own: QualityModel, rate: RateModel, codec: str, proxy_rate: RateModel, proxy: QualityModel, name: str, pixels: int
+) -> QualityModel:
+    """``own`` (a codec's VMAF, scored at one size) with a row at ``pixels`` lent by the proxy codec ``name``,
+    scored at both: at each CRF, the codec's VMAF there is the proxy's at the rate that is to the codec's
+    rate there what it is at the scored size for the same VMAF. How many bits one encoder saves over
+    another is measured on the shot itself, where it is cheap; how VMAF grows with the picture is the
+    content's, and the proxy (the fastest encoder) has measured it."""
+    small = own.sizes[0][0]
+    if pixels == small:
+        return own
+    mine = codecs.get(codec)
+    grid = np.arange(mine.best_crf, mine.crf_range[1] + 1e-9, mine.crf_step)
+    lender = codecs.get(name)
+    p_grid = np.arange(lender.best_crf, lender.crf_range[1] + 1e-9, 0.25)[::-1]  # the proxy's rate rising
+
+    def rising(px: int) -> tuple[np.ndarray, np.ndarray]:
+        log_rate = np.maximum.accumulate(np.log(proxy_rate.rates(px, p_grid)))
+        return log_rate, np.maximum.accumulate(proxy.vmafs(px, p_grid))
+
+    rs, qs = rising(small)
+    rl, ql = rising(pixels)
+    log_gain = np.interp(own.vmafs(small, grid), qs, rs) - np.log(rate.rates(small, grid))
+    lent = np.interp(np.log(rate.rates(pixels, grid)) + log_gain, rl, ql)
+    row = tuple((float(c), float(v)) for c, v in zip(grid, lent, strict=True))
+    return QualityModel((own.sizes[0], (pixels, row)), own.least_slope)
+
+
 def equal_slope_crfs(
     models: Sequence[RateModel], qualities: Sequence[QualityModel], durations: Sequence[float], rung: Rung
 ) -> list[float]:
@@ -352,6 +384,8 @@ class ConstantQualityAllocator(Allocator):
     name: ClassVar[str] = "crf"
     summary: ClassVar[str] = "capped CRF per shot and rung from rate probes, by equal VMAF slope"
     probes: ClassVar[bool] = True
+    # the encoder whose probes at the largest size stand in for the other codecs' (None: each probes itself)
+    quality_proxy: str | None = QUALITY_PROXY
     last_probes: object = None
 
     @classmethod
@@ -360,25 +394,34 @@ class ConstantQualityAllocator(Allocator):
 
     def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
         names = list(dict.fromkeys(r.codec for r in rungs))
-        refs = {c: float(codecs.get(c).probe_crfs[len(codecs.get(c).probe_crfs) // 2]) for c in names}
-        steps = {c: codecs.get(c).crf_halving for c in names}  # the second CRF: about half the rate
+        small_rung = min(rungs, key=lambda r: r.width * r.height)
+        large_rung = max(rungs, key=lambda r: r.width * r.height)
+        small, large = probe_size(small_rung), (large_rung.width, large_rung.height)
+        others = any(c != self.quality_proxy for c in names)
+        proxy = self.quality_proxy if self.weigh_vmaf and large != small and others else None
+        probed_codecs = names + ([proxy] if proxy and proxy not in names else [])
+        refs = {c: float(codecs.get(c).probe_crfs[len(codecs.get(c).probe_crfs) // 2]) for c in probed_codecs}
+        steps = {c: codecs.get(c).crf_halving for c in probed_codecs}  # the second CRF: about half the rate
         work = Path(self.work_dir) if self.work_dir else default_cache_dir()
         whole_specs: dict[str, list[tuple]] = {}
-        window_specs: dict[str, list[tuple]] = {}
-        for c in names:
+        window_specs: dict[str, list[tuple]] = {}  # scored (unless weigh_vmaf is off), and refined
+        rate_specs: dict[str, list[tuple]] = {}  # rate only
+        for c in probed_codecs:
             mine = sorted((r for r in rungs if r.codec == c), key=lambda r: r.width * r.height)
-            small, large = mine[0], mine[-1]
-            w, h = probe_size(small)
-            whole_specs[c] = [(w, h, small.preset, (refs[c],))]
-            window_specs[c] = [(w, h, small.preset, (refs[c], refs[c] + steps[c]))]
-            if (large.width, large.height) != (w, h):  # (scored, it needs two CRFs for a VMAF slope too)
-                more_crfs = (refs[c], refs[c] + steps[c]) if self.weigh_vmaf else (refs[c],)
-                window_specs[c].append((large.width, large.height, large.preset, more_crfs))
+            lo, hi = (mine[0].preset, mine[-1].preset) if mine else (codecs.get(c).default_preset,) * 2
+            whole_specs[c] = [(*small, lo, (refs[c],))]
+            window_specs[c] = [(*small, lo, (refs[c], refs[c] + steps[c]))]
+            if large == small:
+                continue
+            if proxy and c != proxy:  # its growth with the picture measured, its VMAF there lent
+                rate_specs[c] = [(*large, hi, (refs[c],))]
+            else:  # (scored, it needs two CRFs for a VMAF slope too)
+                window_specs[c].append((*large, hi, (refs[c], refs[c] + steps[c]) if self.weigh_vmaf else (refs[c],)))
         whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot, at a quarter of the pixels
         window_settings = replace(self.settings, score=self.weigh_vmaf)
         run = run_probes(
             analysis.media, analysis.shots, whole_specs, work, whole_settings, executor=executor,
-            also=[(window_specs, window_settings)],
+            also=[(window_specs, window_settings), (rate_specs, replace(window_settings, score=False))],
         )  # fmt: skip
         durations = [s.duration_s for s in analysis.shots]
         whole_frames = {s.index: s.frame_count for s in analysis.shots}
@@ -389,12 +432,28 @@ class ConstantQualityAllocator(Allocator):
             whole = [r for r in mine if r.frames == whole_frames[shot]]
             return whole, [r for r in mine if r.frames != whole_frames[shot]] or whole
 
-        probed = {(c, s.index): {refs[c], refs[c] + steps[c]} for c in names for s in analysis.shots}
+        def shot_models(codec: str, lent: tuple[list, list] = ([], [])) -> tuple[list[RateModel], list]:
+            """Every shot's rate and quality models; ``lent``: the proxy's, for a codec probed small only."""
+            found = [split(s.index, codec) for s in analysis.shots]
+            if not proxy or codec == proxy:
+                rates = [rate_model(whole, windows, codec, refs[codec]) for whole, windows in found]
+                return rates, [quality_model(windows, codec) for _, windows in found]
+            rates, qualities, pixels = [], [], large[0] * large[1]
+            for (whole, windows), p_rate, p_quality in zip(found, *lent, strict=True):
+                rate = rate_model(whole, windows, codec, refs[codec])
+                own = quality_model(windows, codec)
+                lent_q = own and p_quality and borrowed_quality(own, rate, codec, p_rate, p_quality, proxy, pixels)
+                rates.append(rate)
+                qualities.append(lent_q or None)
+            return rates, qualities
+
+        probed = {(c, s.index): {refs[c], refs[c] + steps[c]} for c in probed_codecs for s in analysis.shots}
         by_index = {s.index: s for s in analysis.shots}
         for round_ in range(REFINE_ROUNDS + 1):
-            found = {c: [split(s.index, c) for s in analysis.shots] for c in names}
-            models = {c: [rate_model(whole, windows, c, refs[c]) for whole, windows in found[c]] for c in names}
-            qualities = {c: [quality_model(windows, c) for _, windows in found[c]] for c in names}
+            lent = shot_models(proxy) if proxy else ([], [])
+            models, qualities = {}, {}
+            for c in names:
+                models[c], qualities[c] = shot_models(c, lent)
             # a shot planned at a CRF far from every one it was probed at was planned on an extrapolation:
             # probe its window there too (on a grid, so rungs share probes) and plan again
             far: dict[tuple[str, int], set[float]] = {}
@@ -410,10 +469,12 @@ class ConstantQualityAllocator(Allocator):
             groups: dict[tuple[str, tuple[float, ...]], list] = {}  # shots that need the same CRFs: one run
             for (c, i), v in far.items():
                 groups.setdefault((c, tuple(sorted(v))), []).append(by_index[i])
-            for (c, crfs), shots in groups.items():
-                grid = {c: [(*size[:3], crfs) for size in window_specs[c]]}
-                more = run_probes(analysis.media, shots, grid, work, window_settings, executor=executor)
-                run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
+            batches = [
+                ({c: [(*size[:3], crfs) for size in window_specs[c]]}, window_settings, shots)
+                for (c, crfs), shots in groups.items()
+            ]
+            more = run_probes(analysis.media, [], {}, work, window_settings, executor=executor, also=batches)
+            run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
             for key, v in far.items():
                 probed[key] |= v
         self.last_probes = run

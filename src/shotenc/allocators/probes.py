@@ -278,19 +278,20 @@ def run_probes(
     settings: ProbeSettings | None = None,
     on_progress: Callable[[float], None] | None = None,
     executor: Executor | None = None,
-    also: Sequence[tuple[dict[str, list[tuple]], ProbeSettings]] = (),
+    also: Sequence[tuple] = (),
 ) -> ProbeRun:
     """Probe every shot over ``grid``: codec -> [(width, height, preset)], times the codec's CRFs
     (or an entry's own CRFs: ``(width, height, preset, crfs)``).
 
     Shots are probed in parallel on ``executor`` (a local pool when None), the longest first so no
-    core waits on one long shot at the end; ``also`` adds more (grid, settings) pairs to the same run.
+    core waits on one long shot at the end; ``also`` adds more ``(grid, settings)`` or ``(grid,
+    settings, shots)`` to the same run, so no core waits between them either.
     """
     settings = settings or ProbeSettings()
     work = Path(work_dir)
     src = SourceRef.of(media)
-    runs = []
-    for g, st in [(grid, settings), *also]:
+    jobs = []
+    for g, st, *own in [(grid, settings), *also]:
         specs = [
             ProbeSpec(codec, st.preset.get(codec, size[2]), size[0], size[1], float(crf))
             for codec, sizes in g.items()
@@ -298,12 +299,12 @@ def run_probes(
             for crf in (size[3] if len(size) > 3 else st.crfs_for(codec))
         ]
         if specs:
-            runs.append((list(dict.fromkeys(specs)), st))
+            jobs += [(s, list(dict.fromkeys(specs)), st) for s in (own[0] if own else shots)]
     t0 = time.perf_counter()
     out: list[ProbeResult] = []
-    order = sorted(shots, key=lambda s: -s.frame_count)
+    jobs.sort(key=lambda job: -job[0].frame_count)
     with borrowed(executor, settings.jobs or None) as pool:
-        futures = [pool.submit(probe_shot, media, src, s, sp, work, st) for sp, st in runs for s in order]
+        futures = [pool.submit(probe_shot, media, src, s, sp, work, st) for s, sp, st in jobs]
         for k, fut in enumerate(futures, 1):
             out.extend(fut.result())
             if on_progress:
