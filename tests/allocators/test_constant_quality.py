@@ -129,11 +129,11 @@ def test_a_codec_scored_small_borrows_how_vmaf_grows_with_the_picture_from_the_p
     assert lent.vmafs(large, crfs) == pytest.approx(proxy.vmafs(large, 27 + (crfs - 38) / 2), abs=0.3)
 
 
-def test_only_the_proxy_is_scored_at_the_largest_size(q_analysis, probe_cache):
+def test_only_the_proxy_is_scored_at_the_largest_size(q_analysis, tmp_path):
     """A ladder of several codecs: x264 is scored at the smallest and largest sizes; the others at the
     smallest only (their rate measured at the largest), and their rungs still chosen by equal VMAF slope."""
     rungs = fit_to_source(load_ladder("tiny"), q_analysis.media.width, q_analysis.media.height)
-    alloc = ConstantQualityAllocator(work_dir=probe_cache)
+    alloc = ConstantQualityAllocator(work_dir=tmp_path)  # (its own cache: other tests count new probes)
     plan = alloc.allocate(q_analysis, rungs)
     small, large = min(r.width * r.height for r in rungs), max(r.width * r.height for r in rungs)
     scored: dict[str, set[int]] = {}

@@ -384,7 +384,7 @@ class ConstantQualityAllocator(Allocator):
     name: ClassVar[str] = "crf"
     summary: ClassVar[str] = "capped CRF per shot and rung from rate probes, by equal VMAF slope"
     probes: ClassVar[bool] = True
-    # the encoder whose probes at the largest size stand in for the other codecs' (None: each probes itself)
+    # the encoder whose VMAF at the largest size stands in for the other codecs' (None: each is scored there)
     quality_proxy: str | None = QUALITY_PROXY
     last_probes: object = None
 
@@ -433,18 +433,16 @@ class ConstantQualityAllocator(Allocator):
             return whole, [r for r in mine if r.frames != whole_frames[shot]] or whole
 
         def shot_models(codec: str, lent: tuple[list, list] = ([], [])) -> tuple[list[RateModel], list]:
-            """Every shot's rate and quality models; ``lent``: the proxy's, for a codec probed small only."""
+            """Every shot's rate and quality models; ``lent``: the proxy's, for a codec scored small only."""
             found = [split(s.index, codec) for s in analysis.shots]
-            if not proxy or codec == proxy:
-                rates = [rate_model(whole, windows, codec, refs[codec]) for whole, windows in found]
-                return rates, [quality_model(windows, codec) for _, windows in found]
-            rates, qualities, pixels = [], [], large[0] * large[1]
-            for (whole, windows), p_rate, p_quality in zip(found, *lent, strict=True):
-                rate = rate_model(whole, windows, codec, refs[codec])
-                own = quality_model(windows, codec)
-                lent_q = own and p_quality and borrowed_quality(own, rate, codec, p_rate, p_quality, proxy, pixels)
-                rates.append(rate)
-                qualities.append(lent_q or None)
+            rates = [rate_model(whole, windows, codec, refs[codec]) for whole, windows in found]
+            qualities = [quality_model(windows, codec) for _, windows in found]
+            if proxy and codec != proxy:
+                pixels = large[0] * large[1]
+                qualities = [
+                    (q and pq and borrowed_quality(q, r, codec, pr, pq, proxy, pixels)) or None
+                    for q, r, pr, pq in zip(qualities, rates, *lent, strict=True)
+                ]
             return rates, qualities
 
         probed = {(c, s.index): {refs[c], refs[c] + steps[c]} for c in probed_codecs for s in analysis.shots}
