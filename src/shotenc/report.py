@@ -29,7 +29,8 @@ def rendition_shots(plan: EncodePlan, rung_id: str, chunks: dict[tuple[str, int]
                 "requested_kbps": chunk.requested_kbps,
                 "requested_crf": chunk.requested_crf,
                 "bytes": chunk.bytes,
-                "kbps": round(chunk.bytes * 8 / s.duration_s / 1000, 2),
+                "media_bytes": chunk.media_bytes,
+                "kbps": round(chunk.media_bytes * 8 / s.duration_s / 1000, 2),
                 "encode_s": round(chunk.seconds, 3),
             }
         )

@@ -25,9 +25,8 @@ def test_rate_feedback_corrects_an_undershooting_encoder():
         job = fb.adjust(job)
         got_kbps = 0.7 * job.request_kbps
         actual.append(got_kbps)
-        chunk = Chunk(
-            rung.id, job.shot_index, "p", int(got_kbps * 1000 * job.seconds / 8), "", 50, 0, False, job.request_kbps
-        )
+        got = int(got_kbps * 1000 * job.seconds / 8)
+        chunk = Chunk(rung.id, job.shot_index, "p", got + 4000, got, "", 50, 0, False, job.request_kbps)
         fb.record(job, chunk)
     assert actual[0] == pytest.approx(700, rel=0.01)  # nothing known yet for h264
     assert sum(actual) / len(actual) > 900  # later chunks ask for more and the rung gets close to target
@@ -49,6 +48,22 @@ def test_crf_feedback_moves_expensive_chunks_not_cheap_ones():
     fb.expect([*done, heavy, cheap])
     for job in done:  # every finished chunk ran 30% over its prediction
         job = fb.adjust(job)
-        fb.record(job, Chunk(rung.id, job.shot_index, "p", int(1.3 * 900 * 1000 * job.seconds / 8), "", 50, 0, False))
+        got = int(1.3 * 900 * 1000 * job.seconds / 8)
+        fb.record(job, Chunk(rung.id, job.shot_index, "p", got, got, "", 50, 0, False))
     assert fb.adjust(heavy).request_crf > 23.0
     assert fb.adjust(cheap).request_crf in (0.0, 33.0)
+
+
+def test_crf_feedback_counts_the_encoded_frames_not_the_files_boxes():
+    """Chunks whose frames spend exactly their prediction, in files a few kilobytes bigger (the MP4's own
+    boxes, x265's settings): the rung is on plan and the chunks still to come keep their CRF."""
+    src = SourceRef("x.mp4", "f", 25, 1, 320, 180, 0, False, "yuv420p")
+    rung = _rung("hevc", kbps=200)
+    jobs = [_crf_job(src, rung, i, 23.0, 200.0) for i in range(4)]
+    fb = RateFeedback()
+    fb.expect(jobs)
+    for job in jobs[:3]:
+        job = fb.adjust(job)
+        media = int(200 * 1000 * job.seconds / 8)
+        fb.record(job, Chunk(rung.id, job.shot_index, "p", media + 4000, media, "", 50, 0, False))
+    assert fb.adjust(jobs[3]).request_crf in (0.0, 23.0)

@@ -199,6 +199,7 @@ class Chunk:
     shot_index: int
     path: str
     bytes: int
+    media_bytes: int  # the encoded frames alone (the rate the plan predicted), without the file's boxes
     sha256: str
     frames: int
     seconds: float
@@ -240,7 +241,7 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
             ffmpeg.run(job.args(tmp, log, first_pass=True), what=f"first pass: {what}")
         ffmpeg.run(job.args(tmp, log), what=what)
         try:
-            frames, starts_with_key = sample_summary(tmp)
+            frames, starts_with_key, media_bytes = sample_summary(tmp)
         except (OSError, ValueError) as exc:
             raise ShotencError(f"encode shot {job.shot_index} for {job.rung.id}: unreadable output ({exc})") from None
         if frames != job.frame_count:
@@ -254,6 +255,7 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
             job.shot_index,
             str(out),
             tmp.stat().st_size,
+            media_bytes,
             sha256_file(tmp),
             frames,
             time.perf_counter() - t0,

@@ -111,7 +111,7 @@ class RateFeedback:
         state = self.rungs.setdefault(job.rung.id, _RungState())
         requested = chunk.requested_kbps or job.rate.value
         state.requested_bits += requested * 1000 * job.seconds
-        state.actual_bits += chunk.bytes * 8
+        state.actual_bits += chunk.media_bytes * 8
         state.planned_bits += planned
         state.in_flight_bits = max(0.0, state.in_flight_bits - planned)
         state.seconds += job.seconds
