@@ -213,3 +213,19 @@ def test_no_shot_is_left_more_than_the_floor_gap_under_the_rungs_mean():
     got = [q.vmafs(px, np.array([c]))[0] for q, c in zip(qualities, crfs, strict=True)]
     assert min(got) >= sum(got) / 2 - 6.0 - 0.75  # (within a CRF step of the gap)
     assert _mean(models, crfs, [1.0, 1.0], rung) <= 1500.0
+
+
+def test_no_shot_is_left_under_the_worst_shot_of_one_crf_for_the_rung():
+    """A hard shot whose VMAF barely moves with its rate: maximising the mean gives its bits to the cheap
+    shot until that one is at VMAF's ceiling, and the gap floor cannot be paid for. It still keeps what one
+    CRF for both shots (near what a 2-pass encode does) would give it."""
+    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (100.0, 1000.0)]
+    qualities = [_linear_quality(90.0, 2.0), _linear_quality(70.0, 0.5)]
+    rung = _rung(550.0, maxrate=15000.0)
+    crfs = equal_slope_crfs(models, qualities, [1.0, 1.0], rung)
+    px = rung.width * rung.height
+    one_crf = rung_crfs(models, [1.0, 1.0], rung)
+    assert one_crf == [27.0, 27.0]
+    # (within a CRF step of it: the guard is one CRF at what the plan spends, a step's rounding under 550)
+    assert qualities[1].vmafs(px, np.array([crfs[1]]))[0] >= 70.0 - 0.5 * 0.5
+    assert _mean(models, crfs, [1.0, 1.0], rung) <= 550.0

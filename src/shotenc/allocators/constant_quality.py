@@ -360,16 +360,24 @@ def equal_slope_crfs(
 
     steps = solve()
     # maximising the mean starves a hard shot: no shot more than FLOOR_GAP under the rung's mean (as hull
-    # mode), where its curve reaches that; the floor lowers the mean, so iterate toward a fixed point
+    # mode), where its curve reaches that, and none under the worst shot of one CRF for the rung at the same
+    # spend (what a 2-pass encode, near one quantizer throughout, gives its worst shot); the floor lowers the
+    # mean, so iterate toward a fixed point
+    spent = replace(rung, bitrate_kbps=float(rates[rows, steps] @ d) / total)
+    one_crf = np.array(rung_crfs(models, durations, spent))
+    guard = float(min(vmafs[rows, np.searchsorted(grid, one_crf - codec.crf_step / 2)]))
     for _ in range(3):
         got = vmafs[rows, steps]
-        floor = float(got @ d) / total - FLOOR_GAP
+        floor = max(float(got @ d) / total - FLOOR_GAP, guard)
         if got.min() >= floor - 1e-6:
             break
-        allowed = vmafs >= np.minimum(floor, vmafs.max(axis=1))[:, None]
-        floored = solve()
-        if float(rates[rows, floored] @ d) / total > rung.bitrate_kbps:
-            break  # the floor cannot be paid for in this budget: keep the best mean instead
+        for f in dict.fromkeys((floor, guard)):  # the guard alone where both cannot be paid for
+            allowed = vmafs >= np.minimum(f, vmafs.max(axis=1))[:, None]
+            floored = solve()
+            if float(rates[rows, floored] @ d) / total <= rung.bitrate_kbps:
+                break
+        else:
+            break  # no floor can be paid for in this budget: keep the best mean instead
         steps = floored
     return [float(codec.crf(grid[k])) for k in steps]
 
