@@ -202,6 +202,20 @@ def test_a_run_of_hard_shots_shares_what_the_buffer_does_not_hold():
     assert _lowest_buffer(models, crfs, durations, rung) >= 0.0
 
 
+def test_a_shot_beside_a_capped_one_keeps_what_refills_the_buffer():
+    """An easy shot fills the buffer, a hard one after the middle shot needs all of it. The middle shot,
+    held with the hard one at one slope, would be starved for nothing: under maxrate it takes nothing
+    from the buffer (a full buffer loses what overflows). The budget is not what binds here."""
+    models = [RateModel(27, 320 * 180, k, 0.75, 6.0) for k in (50.0, 700.0, 2000.0)]
+    qualities = [_linear_quality(97.0, 0.1), _linear_quality(85.0, 1.0), _linear_quality(75.0, 2.5)]
+    durations = [6.0, 2.0, 3.0]
+    rung = _rung(900.0, maxrate=600.0)
+    crfs = equal_slope_crfs(models, qualities, durations, rung)
+    assert models[1].rate(320 * 180, crfs[1]) >= 0.9 * 600.0  # (one slope for both: 350 kbit/s)
+    assert _lowest_buffer(models, crfs, durations, rung) >= 0.0
+    assert _mean(models, crfs, durations, rung) <= 900.0
+
+
 def test_no_shot_is_left_more_than_the_floor_gap_under_the_rungs_mean():
     """Maximising the mean would leave the expensive shot 18 VMAF under the cheap one; the floor (as in
     hull mode) lifts it to within the gap of the mean, in the same budget."""

@@ -330,9 +330,31 @@ def equal_slope_crfs(
             held = choose(lam * math.exp(hi), run, floor=False)
             if np.array_equal(held, steps[run]):
                 break  # held as far as CRFs go: fit_buffer takes the rest
-            steps[run] = held
+            steps[run] = top_up(held, steps[run], run, level)
             offset += start
         return steps
+
+    def top_up(held: np.ndarray, wanted: np.ndarray, run: np.ndarray, level: float) -> np.ndarray:
+        """One slope for the run treats its shots as sharing one pool of bits, but a shot under the cap
+        refills the buffer, and what overflows a full buffer is lost, not kept for the next shot (flat_anim:
+        a shot at 593 kbit/s beside a capped one, in a 750 kbit/s rung that spent 532). Give it back a step
+        at a time, where the next step buys the most VMAF per kbit, toward the shot's own choice, while
+        nothing drains."""
+        held = held.copy()
+        cap = (rung.maxrate_kbps, rung.bufsize_kbps)
+        while True:
+            best, best_gain = None, 0.0
+            for j in np.flatnonzero(held > wanted):
+                i, k = run[j], held[j]
+                gain = (vmafs[i, k - 1] - vmafs[i, k]) / max((rates[i, k - 1] - rates[i, k]) * d[i], 1e-9)
+                if gain > best_gain:
+                    held[j] -= 1
+                    if first_drain(rates[run], d[run], held, *cap, level)[0] is None:
+                        best, best_gain = j, gain
+                    held[j] += 1
+            if best is None:
+                return held
+            held[best] -= 1
 
     def spend(lam: float, hold: bool = True) -> tuple[float, list[int]]:
         steps = choose(lam, rows)
