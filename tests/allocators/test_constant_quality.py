@@ -12,7 +12,9 @@ from shotenc.allocators.constant_quality import (
     QualityModel,
     RateModel,
     borrowed_quality,
+    buffer_room,
     equal_slope_crfs,
+    first_drain,
     probe_size,
     rate_model,
     rung_crfs,
@@ -214,6 +216,26 @@ def test_a_shot_beside_a_capped_one_keeps_what_refills_the_buffer():
     assert models[1].rate(320 * 180, crfs[1]) >= 0.9 * 600.0  # (one slope for both: 350 kbit/s)
     assert _lowest_buffer(models, crfs, durations, rung) >= 0.0
     assert _mean(models, crfs, durations, rung) <= 900.0
+
+
+def test_the_room_a_shot_has_is_what_it_can_add_before_some_shot_drains_the_buffer():
+    """Checked against the bucket itself on random runs: a shot's extra bits lower the buffer for the
+    shots after it only until the buffer would have overflowed."""
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        n = int(rng.integers(2, 8))
+        rates = rng.uniform(50.0, 1500.0, (n, 1))
+        durations = rng.uniform(0.5, 4.0, n)
+        steps = np.zeros(n, dtype=int)
+        room = buffer_room(rates, durations, steps, 600.0, 1200.0, 1080.0)
+        if first_drain(rates, durations, steps, 600.0, 1200.0, 1080.0)[0] is not None:
+            assert room.min() < 0
+            continue
+        for j in range(n):
+            for extra, drains in ((room[j] * 0.999, False), (room[j] * 1.001 + 1e-6, True)):
+                more = rates.copy()
+                more[j] += extra / durations[j]
+                assert (first_drain(more, durations, steps, 600.0, 1200.0, 1080.0)[0] is not None) == drains
 
 
 def test_no_shot_is_left_more_than_the_floor_gap_under_the_rungs_mean():

@@ -20,6 +20,7 @@ probes misjudged.
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 from collections.abc import Sequence
@@ -219,6 +220,26 @@ def first_drain(
     return None, start, start_level
 
 
+def buffer_room(
+    table: np.ndarray, durations: np.ndarray, steps: np.ndarray, maxrate: float, bufsize: float, level: float
+) -> np.ndarray:
+    """kbit each shot could spend on top of its step without any shot draining the buffer of
+    :func:`fit_buffer`: its own allowance's margin, or a later shot's plus what overflows the full buffer
+    in between (a shot's extra bits lower the buffer only until it would have overflowed)."""
+    n = len(steps)
+    margin, overflow = np.empty(n), np.empty(n)
+    for i, (row, d, k) in enumerate(zip(table, durations, steps, strict=True)):
+        margin[i] = _allowance(level, d, maxrate, bufsize) - row[k] * d
+        level += maxrate * d - row[k] * d
+        overflow[i] = max(0.0, level - bufsize)
+        level = min(level, bufsize)
+    room = np.empty(n)
+    after = math.inf
+    for i in range(n - 1, -1, -1):
+        room[i] = after = min(margin[i], overflow[i] + after)
+    return room
+
+
 @dataclass(frozen=True)
 class QualityModel:
     """One shot's VMAF at any (pixels, CRF), from its scored window probes: per probed size, VMAF between
@@ -339,22 +360,37 @@ def equal_slope_crfs(
         refills the buffer, and what overflows a full buffer is lost, not kept for the next shot (flat_anim:
         a shot at 593 kbit/s beside a capped one, in a 750 kbit/s rung that spent 532). Give it back a step
         at a time, where the next step buys the most VMAF per kbit, toward the shot's own choice, while
-        nothing drains."""
+        nothing drains (a step that does not fit never will: the buffer only empties)."""
         held = held.copy()
+        table, dur = rates[run], d[run]
         cap = (rung.maxrate_kbps, rung.bufsize_kbps)
-        while True:
-            best, best_gain = None, 0.0
-            for j in np.flatnonzero(held > wanted):
-                i, k = run[j], held[j]
-                gain = (vmafs[i, k - 1] - vmafs[i, k]) / max((rates[i, k - 1] - rates[i, k]) * d[i], 1e-9)
-                if gain > best_gain:
-                    held[j] -= 1
-                    if first_drain(rates[run], d[run], held, *cap, level)[0] is None:
-                        best, best_gain = j, gain
-                    held[j] += 1
-            if best is None:
-                return held
-            held[best] -= 1
+
+        def gain(j: int) -> float:
+            k = held[j]
+            return (vmafs[run[j], k - 1] - vmafs[run[j], k]) / max((table[j, k - 1] - table[j, k]) * dur[j], 1e-9)
+
+        heap = [(-gain(j), j) for j in np.flatnonzero(held > wanted)]
+        heapq.heapify(heap)
+        room = buffer_room(table, dur, held, *cap, level)
+        while heap:
+            g, j = heapq.heappop(heap)
+            if g >= 0:
+                break  # no step left that buys anything
+            fits = False
+            # the same shot's next steps while they buy at least the next best (its own room shrinks by
+            # what it takes; every other shot's is counted again after)
+            while held[j] > wanted[j] and (fits is False or -gain(j) <= (heap[0][0] if heap else 0.0)):
+                cost = (table[j, held[j] - 1] - table[j, held[j]]) * dur[j]
+                if cost > room[j] or gain(j) <= 0:
+                    break
+                held[j] -= 1
+                room[j] -= cost
+                fits = True
+            if fits:
+                room = buffer_room(table, dur, held, *cap, level)
+                if held[j] > wanted[j]:
+                    heapq.heappush(heap, (-gain(j), j))
+        return held
 
     def spend(lam: float, hold: bool = True) -> tuple[float, list[int]]:
         steps = choose(lam, rows)
