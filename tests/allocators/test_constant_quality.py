@@ -265,3 +265,13 @@ def test_no_shot_is_left_under_the_worst_shot_of_one_crf_for_the_rung():
     # (within a CRF step of it: the guard is one CRF at what the plan spends, a step's rounding under 550)
     assert qualities[1].vmafs(px, np.array([crfs[1]]))[0] >= 70.0 - 0.5 * 0.5
     assert _mean(models, crfs, [1.0, 1.0], rung) <= 550.0
+
+
+def test_a_shots_local_halving_follows_its_probed_curve():
+    """Grain: the window's rate falls four-fold from CRF 27 to 30 (1.5 steps a halving) and the typical
+    6 steps a halving past it; the feedback's step for the chunk follows the curve where the CRF sits."""
+    whole = [_probe(27, 400.0, 160, 90)]
+    windows = [_probe(21, 1600.0, 160, 90), _probe(27, 400.0, 160, 90), _probe(30, 100.0, 160, 90)]
+    m = rate_model(whole, windows, "h264", 27.0)
+    assert m.local_halving(160 * 90, 28.5) == pytest.approx(1.5)
+    assert m.local_halving(160 * 90, 24.0) == pytest.approx(3.0)

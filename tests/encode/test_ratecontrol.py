@@ -67,3 +67,22 @@ def test_crf_feedback_counts_the_encoded_frames_not_the_files_boxes():
         media = int(200 * 1000 * job.seconds / 8)
         fb.record(job, Chunk(rung.id, job.shot_index, "p", media + 4000, media, "", 50, 0, False))
     assert fb.adjust(jobs[3]).request_crf in (0.0, 23.0)
+
+
+def test_crf_feedback_leaves_a_chunk_on_a_steep_rate_curve_where_the_plan_put_it():
+    """A rung running a fifth under its plan: a chunk whose rate halves every 6 CRF steps gets a lower CRF;
+    one on grain's cliff, where its rate halves in 1.5 steps, is not moved half a step (that alone would
+    be +26% for it)."""
+    src = SourceRef("x.mp4", "f", 25, 1, 320, 180, 0, False, "yuv420p")
+    rung = _rung("h264", kbps=800)
+    done = [_crf_job(src, rung, i, 23.0, 900.0) for i in range(4)]
+    normal = _crf_job(src, rung, 4, 23.0, 900.0)
+    cliff = ChunkJob(src, 5, 250, 50, rung, RatePoint("crf", 23.5, 1200, 2400, predicted_kbps=900.0, halving=1.5))
+    fb = RateFeedback()
+    fb.expect([*done, normal, cliff])
+    for job in done:
+        job = fb.adjust(job)
+        got = int(0.8 * 900 * 1000 * job.seconds / 8)
+        fb.record(job, Chunk(rung.id, job.shot_index, "p", got, got, "", 50, 0, False))
+    assert 0.0 < fb.adjust(normal).request_crf < 23.0
+    assert fb.adjust(cliff).request_crf in (0.0, 23.5)

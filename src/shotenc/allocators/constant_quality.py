@@ -74,6 +74,11 @@ class RateModel:
     def rate(self, pixels: int, crf: float) -> float:
         return float(self.rates(pixels, np.array([crf]))[0])
 
+    def local_halving(self, pixels: int, crf: float, span: float = 1.0) -> float:
+        """CRF steps that halve the predicted rate around ``crf`` (over ``crf`` +- ``span``)."""
+        lo, hi = self.rates(pixels, np.array([crf - span, crf + span]))
+        return 2 * span / math.log2(lo / hi) if lo > hi > 0 else self.halving
+
     def rates(self, pixels: int, crfs: np.ndarray) -> np.ndarray:
         """The rate at every CRF of ``crfs``: log2 of it interpolated between the probed CRFs and extended
         past them with ``halving``; the size exponent interpolated likewise."""
@@ -548,7 +553,9 @@ class ConstantQualityAllocator(Allocator):
             crfs = planned[rung.id]
             pixels = rung.width * rung.height
             points[rung.id] = [
-                RatePoint("crf", c, rung.maxrate_kbps, rung.bufsize_kbps, predicted_kbps=m.rate(pixels, c))
+                RatePoint(
+                    "crf", c, rung.maxrate_kbps, rung.bufsize_kbps, 0, 0, m.rate(pixels, c), m.local_halving(pixels, c)
+                )
                 for m, c in zip(models[rung.codec], crfs, strict=True)
             ]
             predicted = sum(p.predicted_kbps * d for p, d in zip(points[rung.id], durations, strict=True))

@@ -25,11 +25,15 @@ class RatePoint:
     width: int = 0  # 0: the rung's own size (an optimizer may pick another resolution)
     height: int = 0
     predicted_kbps: float = 0.0  # what the plan expects a CRF chunk to cost (0: no prediction)
+    # CRF steps that halve this chunk's predicted rate around its CRF (0: the codec's typical): grain's rate
+    # can fall six-fold in four CRF steps, so the rate feedback moves such a chunk's CRF by less
+    halving: float = 0.0
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["value"] = round(self.value, 3)
         d["predicted_kbps"] = round(self.predicted_kbps, 2)
+        d["halving"] = round(self.halving, 3)
         return d
 
 

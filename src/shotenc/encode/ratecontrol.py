@@ -97,10 +97,14 @@ class RateFeedback:
         coming = bias * max(state.remaining_planned_bits, planned)
         need = max(left, 0.25 * coming) / coming
         codec = codecs.get(job.rung.codec)
-        limit = CRF_STEP_LIMIT * codec.crf_halving
+        halving = job.rate.halving or codec.crf_halving  # this chunk's own, where the plan knows it
+        limit = CRF_STEP_LIMIT * halving
         mean_rate = state.planned_total_bits / state.planned_total_s if state.planned_total_s else 0.0
         share = min(1.0, planned / job.seconds / mean_rate) if mean_rate else 1.0
-        step = share * max(-limit, min(limit, -codec.crf_halving * math.log2(need)))
+        step = share * max(-limit, min(limit, -halving * math.log2(need)))
+        step = round(step / codec.crf_step) * codec.crf_step
+        if abs(step) > limit:  # never past the limit by rounding (on a steep curve: not at all)
+            step = math.copysign(math.floor(limit / codec.crf_step) * codec.crf_step, step)
         crf = codec.crf(max(codec.best_crf, job.rate.value + step))
         return job if crf == job.rate.value else replace(job, request_crf=crf)
 
