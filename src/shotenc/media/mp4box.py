@@ -211,13 +211,16 @@ def sample_summary(path: str | os.PathLike) -> SampleSummary:
     if stbl is None:
         raise ValueError("no sample table")
     inner = (stbl.start + stbl.header, stbl.end)
-    count, payload = _sample_sizes(moov, inner)
-    stss = find(moov, [b"stss"], *inner)
-    if stss is None:  # no sync sample table: every sample is a sync sample
-        return SampleSummary(count, count > 0, payload)
-    p = stss.start + stss.header
-    entries = struct.unpack_from(">I", moov, p + 4)[0]
-    first_sync = struct.unpack_from(">I", moov, p + 8)[0] if entries else 0
+    try:
+        count, payload = _sample_sizes(moov, inner)
+        stss = find(moov, [b"stss"], *inner)
+        if stss is None:  # no sync sample table: every sample is a sync sample
+            return SampleSummary(count, count > 0, payload)
+        p = stss.start + stss.header
+        entries = struct.unpack_from(">I", moov, p + 4)[0]
+        first_sync = struct.unpack_from(">I", moov, p + 8)[0] if entries else 0
+    except struct.error as exc:
+        raise ValueError(f"broken sample table ({exc})") from None
     return SampleSummary(count, first_sync == 1, payload)
 
 
