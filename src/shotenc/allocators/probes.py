@@ -32,8 +32,9 @@ from ..encode.chunk import SourceRef
 from ..errors import ShotencError
 from ..jobs.executors import borrowed
 from ..media import ffmpeg
+from ..media.mp4box import sample_table
 from ..media.normalize import seek_args, source_pad, video_filters
-from ..media.probe import MediaInfo, packet_info
+from ..media.probe import MediaInfo
 from ..quality.metrics import score_many
 from .convex import RDPoint
 
@@ -118,9 +119,8 @@ def _key(src: SourceRef, shot: Shot, start: int, count: int, spec: ProbeSpec, n_
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _extrapolated_kbps(path: str, shot_frames: int, fps: float) -> float:
+def _extrapolated_kbps(sizes: list[int], shot_frames: int, fps: float) -> float:
     """Rate of the whole shot: its first keyframe plus the window's mean inter-frame size per frame."""
-    sizes = [p["size"] for p in packet_info(path)]
     if len(sizes) == 1:
         total = sizes[0] * shot_frames
     else:
@@ -203,15 +203,15 @@ def probe_shot(
         paths = encode_probes(media, start, count, [t[1] for t in todo], work_dir / "probe-encodes")
         enc_s = (time.perf_counter() - t0) / len(todo)
         try:
-            for p in paths:
-                pk = packet_info(p)
-                if len(pk) != count or not pk[0]["key"]:
-                    raise ShotencError(f"probe encode of shot {shot.index}: {len(pk)} frames, expected {count}")
+            tables = [sample_table(p) for p in paths]  # (moov only: no FFmpeg run per probe)
+            for sizes, starts_with_key in tables:
+                if len(sizes) != count or not starts_with_key:
+                    raise ShotencError(f"probe encode of shot {shot.index}: {len(sizes)} frames, expected {count}")
             if settings.score:
                 scores = score_many(paths, media, start, count, n_subsample=settings.n_subsample, threads=1, ssim=False)
             else:
                 scores = [_UNSCORED] * len(paths)
-            for (i, spec, key), path, sc in zip(todo, paths, scores, strict=True):
+            for (i, spec, key), (sizes, _), sc in zip(todo, tables, scores, strict=True):
                 res = ProbeResult(
                     shot=shot.index,
                     codec=spec.codec,
@@ -219,7 +219,7 @@ def probe_shot(
                     width=spec.width,
                     height=spec.height,
                     crf=spec.crf,
-                    kbps=_extrapolated_kbps(str(path), shot.frame_count, fps),
+                    kbps=_extrapolated_kbps(sizes, shot.frame_count, fps),
                     vmaf=sc.vmaf,
                     vmaf_min=min((f.vmaf for f in sc.frames), default=math.nan),
                     psnr=sc.psnr,

@@ -189,6 +189,13 @@ def sample_summary(path: str | os.PathLike) -> SampleSummary:
     is what the encoder made, without the file's own boxes: several kilobytes a file (x265 repeats its
     settings in the sample description), a fifth of a one-second chunk at 200 kbit/s.
     """
+    sizes, first_sync = sample_table(path)
+    return SampleSummary(len(sizes), first_sync, sum(sizes))
+
+
+def sample_table(path: str | os.PathLike) -> tuple[list[int], bool]:
+    """(every sample's size in decode order, whether the first sample is a sync sample) of a plain MP4's
+    first track, from its moov alone."""
     with open(path, "rb") as f:
         size_total = os.fstat(f.fileno()).st_size
         pos, moov = 0, b""
@@ -212,27 +219,25 @@ def sample_summary(path: str | os.PathLike) -> SampleSummary:
         raise ValueError("no sample table")
     inner = (stbl.start + stbl.header, stbl.end)
     try:
-        count, payload = _sample_sizes(moov, inner)
+        sizes = _sample_sizes(moov, inner)
         stss = find(moov, [b"stss"], *inner)
         if stss is None:  # no sync sample table: every sample is a sync sample
-            return SampleSummary(count, count > 0, payload)
+            return sizes, bool(sizes)
         p = stss.start + stss.header
         entries = struct.unpack_from(">I", moov, p + 4)[0]
         first_sync = struct.unpack_from(">I", moov, p + 8)[0] if entries else 0
     except struct.error as exc:
         raise ValueError(f"broken sample table ({exc})") from None
-    return SampleSummary(count, first_sync == 1, payload)
+    return sizes, first_sync == 1
 
 
-def _sample_sizes(moov: bytes, inner: tuple[int, int]) -> tuple[int, int]:
-    """(sample count, sum of sample sizes) from stsz or stz2."""
+def _sample_sizes(moov: bytes, inner: tuple[int, int]) -> list[int]:
+    """Every sample's size from stsz or stz2."""
     stsz = find(moov, [b"stsz"], *inner)
     if stsz is not None:
         p = stsz.start + stsz.header
         fixed, count = struct.unpack_from(">II", moov, p + 4)
-        if fixed:
-            return count, fixed * count
-        return count, sum(struct.unpack_from(f">{count}I", moov, p + 12))
+        return [fixed] * count if fixed else list(struct.unpack_from(f">{count}I", moov, p + 12))
     stz2 = find(moov, [b"stz2"], *inner)
     if stz2 is None:
         raise ValueError("no sample sizes")
@@ -241,5 +246,5 @@ def _sample_sizes(moov: bytes, inner: tuple[int, int]) -> tuple[int, int]:
     count = struct.unpack_from(">I", moov, p + 8)[0]
     table = moov[p + 12 : p + 12 + (count * field + 7) // 8]
     if field == 4:
-        return count, sum((b >> 4) + (b & 15) for b in table) - (table[-1] & 15 if count % 2 else 0)
-    return count, sum(struct.unpack_from(f">{count}{'B' if field == 8 else 'H'}", table))
+        return [n for b in table for n in (b >> 4, b & 15)][:count]
+    return list(struct.unpack_from(f">{count}{'B' if field == 8 else 'H'}", table))
