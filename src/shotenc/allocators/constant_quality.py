@@ -554,9 +554,13 @@ class ConstantQualityAllocator(Allocator):
             pixels = rung.width * rung.height
             points[rung.id] = [
                 RatePoint(
-                    "crf", c, rung.maxrate_kbps, rung.bufsize_kbps,
-                    predicted_kbps=m.rate(pixels, c), halving=m.local_halving(pixels, c),
-                )  # fmt: skip
+                    "crf",
+                    c,
+                    rung.maxrate_kbps,
+                    rung.bufsize_kbps,
+                    predicted_kbps=m.rate(pixels, c),
+                    halving=m.local_halving(pixels, c),
+                )
                 for m, c in zip(models[rung.codec], crfs, strict=True)
             ]
             predicted = sum(p.predicted_kbps * d for p, d in zip(points[rung.id], durations, strict=True))
