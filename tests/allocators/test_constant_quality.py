@@ -18,6 +18,7 @@ from shotenc.allocators.constant_quality import (
     probe_size,
     rate_model,
     rung_crfs,
+    second_crf,
 )
 from shotenc.allocators.probes import ProbeResult
 from shotenc.ladder import Rung, fit_to_source, load_ladder
@@ -55,6 +56,18 @@ def test_the_rate_model_follows_its_probes_in_crf_and_size():
     assert m.halving == 8.0 and m.exponent == 1.0
     assert m.rate(160 * 90, 27) == 100.0
     assert math.isclose(m.rate(160 * 90, 35), 50.0) and math.isclose(m.rate(320 * 180, 27), 400.0)
+
+
+def test_windows_are_probed_where_the_whole_shots_rates_put_the_rungs():
+    # two shots at 600 kbit/s whole at CRF 27: a 300 kbit/s rung lands a halving above, at 33, and a
+    # 1200 kbit/s rung a halving below, at 21 -- a 150 kbit/s one two halvings above, at 39
+    models = [rate_model([_probe(27, 600.0)], [], "h264", 27.0)] * 2
+    assert second_crf("h264", 27.0, models, [2.0, 2.0], [_rung(1200.0)]) == 21.0
+    assert second_crf("h264", 27.0, models, [2.0, 2.0], [_rung(150.0)]) == 39.0
+    # both rungs together land on average at 27 itself: the second CRF is then a halving off it
+    assert second_crf("h264", 27.0, models, [2.0, 2.0], [_rung(1200.0), _rung(300.0)]) == 33.0
+    # on the refinement grid (half a halving): at 2 ** (2 / 6) the rate the rung lands at 25, probed at 24
+    assert second_crf("h264", 27.0, models, [2.0, 2.0], [_rung(600.0 * 2 ** (2 / 6))]) == 24.0
 
 
 def test_shots_are_probed_whole_at_a_quarter_of_the_smallest_rungs_pixels():

@@ -140,6 +140,25 @@ def rate_table(models: Sequence[RateModel], rung: Rung) -> tuple[np.ndarray, np.
     return grid, np.array([m.rates(pixels, grid) for m in models]).reshape(len(models), len(grid))
 
 
+def second_crf(
+    codec: str, ref: float, models: Sequence[RateModel], durations: Sequence[float], rungs: Sequence[Rung]
+) -> float:
+    """Where a codec's windows are probed besides ``ref``: the CRF its rungs will land at, as the whole shots'
+    rates at ``ref`` (``models``: no curve yet) predict it, on the refinement grid (half a halving), and at
+    least that far from ``ref``; exactly a halving from it when the rungs land near it.
+
+    A fixed second CRF a halving above ``ref`` left every rung of the sample below both probed CRFs, and a
+    round of refinement probes (a third of all probes) to follow."""
+    c = codecs.get(codec)
+    gap = c.crf_halving / 2
+    planned = [(crf, d) for rung in rungs for crf, d in zip(rung_crfs(models, durations, rung), durations, strict=True)]
+    target = float(np.average([p for p, _ in planned], weights=[d for _, d in planned])) if planned else ref
+    crf = c.crf(round(target / gap) * gap)
+    if abs(crf - ref) < gap:
+        crf = c.crf(ref - c.crf_halving if target < ref else ref + c.crf_halving)
+    return crf
+
+
 def rung_crfs(models: Sequence[RateModel], durations: Sequence[float], rung: Rung) -> list[float]:
     """Per shot, the rung's CRF: the one whose predicted rate spends the target with the VBV buffer never
     drained (see :func:`fit_buffer`), dithered between two neighbouring CRF steps so the average lands
@@ -472,29 +491,45 @@ class ConstantQualityAllocator(Allocator):
         proxy = self.quality_proxy if self.weigh_vmaf and large != small and others else None
         probed_codecs = names + ([proxy] if proxy and proxy not in names else [])
         refs = {c: float(codecs.get(c).probe_crfs[len(codecs.get(c).probe_crfs) // 2]) for c in probed_codecs}
-        steps = {c: codecs.get(c).crf_halving for c in probed_codecs}  # the second CRF: about half the rate
+        steps = {c: codecs.get(c).crf_halving for c in probed_codecs}  # about half the rate
         work = Path(self.work_dir) if self.work_dir else default_cache_dir()
         whole_specs: dict[str, list[tuple]] = {}
+        presets: dict[str, tuple[str, str]] = {}  # (at the small size, at the large)
+        for c in probed_codecs:
+            mine = sorted((r for r in rungs if r.codec == c), key=lambda r: r.width * r.height)
+            presets[c] = (mine[0].preset, mine[-1].preset) if mine else (codecs.get(c).default_preset,) * 2
+            whole_specs[c] = [(*small, presets[c][0], (refs[c],))]
+        whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot, at a quarter of the pixels
+        run = run_probes(analysis.media, analysis.shots, whole_specs, work, whole_settings, executor=executor)
+        durations = [s.duration_s for s in analysis.shots]
+        # the windows' second CRF: where the whole shots' rates say this codec's rungs will land
+        second = {
+            c: second_crf(
+                c,
+                refs[c],
+                [rate_model(run.for_shot(s.index, c), [], c, refs[c]) for s in analysis.shots],
+                durations,
+                [r for r in rungs if r.codec == c] or [replace(r, codec=c) for r in rungs],
+            )
+            for c in probed_codecs
+        }
         window_specs: dict[str, list[tuple]] = {}  # scored (unless weigh_vmaf is off), and refined
         rate_specs: dict[str, list[tuple]] = {}  # rate only
         for c in probed_codecs:
-            mine = sorted((r for r in rungs if r.codec == c), key=lambda r: r.width * r.height)
-            lo, hi = (mine[0].preset, mine[-1].preset) if mine else (codecs.get(c).default_preset,) * 2
-            whole_specs[c] = [(*small, lo, (refs[c],))]
-            window_specs[c] = [(*small, lo, (refs[c], refs[c] + steps[c]))]
+            lo, hi = presets[c]
+            window_specs[c] = [(*small, lo, (refs[c], second[c]))]
             if large == small:
                 continue
             if proxy and c != proxy:  # its growth with the picture measured, its VMAF there lent
                 rate_specs[c] = [(*large, hi, (refs[c],))]
             else:  # (scored, it needs two CRFs for a VMAF slope too)
-                window_specs[c].append((*large, hi, (refs[c], refs[c] + steps[c]) if self.weigh_vmaf else (refs[c],)))
-        whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot, at a quarter of the pixels
+                window_specs[c].append((*large, hi, (refs[c], second[c]) if self.weigh_vmaf else (refs[c],)))
         window_settings = replace(self.settings, score=self.weigh_vmaf)
-        run = run_probes(
-            analysis.media, analysis.shots, whole_specs, work, whole_settings, executor=executor,
-            also=[(window_specs, window_settings), (rate_specs, replace(window_settings, score=False))],
+        more = run_probes(
+            analysis.media, analysis.shots, window_specs, work, window_settings, executor=executor,
+            also=[(rate_specs, replace(window_settings, score=False))],
         )  # fmt: skip
-        durations = [s.duration_s for s in analysis.shots]
+        run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
         whole_frames = {s.index: s.frame_count for s in analysis.shots}
 
         def split(shot: int, codec: str) -> tuple[list[ProbeResult], list[ProbeResult]]:
@@ -516,7 +551,7 @@ class ConstantQualityAllocator(Allocator):
                 ]
             return rates, qualities
 
-        probed = {(c, s.index): {refs[c], refs[c] + steps[c]} for c in probed_codecs for s in analysis.shots}
+        probed = {(c, s.index): {refs[c], second[c]} for c in probed_codecs for s in analysis.shots}
         by_index = {s.index: s for s in analysis.shots}
         for round_ in range(REFINE_ROUNDS + 1):
             lent = shot_models(proxy) if proxy else ([], [])
