@@ -7,7 +7,8 @@ above. So each shot's curves are predicted from a few probes and the Dynamic Opt
 choice is made on them (:func:`equal_slope_crfs`); without scores, one CRF per rung (:func:`rung_crfs`).
 
 Probes, per shot and codec: the whole shot at half the smallest rung's width and height, not scored (its
-rate: a window of a shot can misjudge its rate by half); a window of it there at two CRFs, scored, and
+rate: a window of a shot can misjudge its rate by half); then a window of it there at two CRFs (the
+whole shot's, and the one its rates say the codec's rungs will land at: :func:`second_crf`), scored, and
 at the largest rung size (its own rate-vs-CRF slope, how its rate grows with the picture, and its VMAF).
 A shot's rate at any rung and CRF follows in log-rate, log-pixels and CRF, its VMAF by interpolation.
 Only the quality proxy (x264, the fastest encoder) is scored at the largest size, at two CRFs; the other
