@@ -492,7 +492,7 @@ class ConstantQualityAllocator(Allocator):
         proxy = self.quality_proxy if self.weigh_vmaf and large != small and others else None
         probed_codecs = names + ([proxy] if proxy and proxy not in names else [])
         refs = {c: float(codecs.get(c).probe_crfs[len(codecs.get(c).probe_crfs) // 2]) for c in probed_codecs}
-        steps = {c: codecs.get(c).crf_halving for c in probed_codecs}  # about half the rate
+        steps = {c: codecs.get(c).crf_halving for c in probed_codecs}  # CRF steps that halve the rate
         work = Path(self.work_dir) if self.work_dir else default_cache_dir()
         whole_specs: dict[str, list[tuple]] = {}
         presets: dict[str, tuple[str, str]] = {}  # (at the small size, at the large)
