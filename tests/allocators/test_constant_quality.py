@@ -160,6 +160,25 @@ def test_only_the_proxy_is_scored_at_the_largest_size(q_analysis, tmp_path):
     assert all("predicted_vmaf" in c for c in plan.details["rungs"])
 
 
+def test_a_codec_rated_at_the_largest_size_is_rated_there_at_every_crf_it_is_refined_at(q_analysis, tmp_path):
+    """Two HEVC rungs far apart (40 kbit/s at 108p, 1.5 Mbit/s at 180p): the plan refines the windows far
+    from the probed CRFs, and HEVC's rate at the largest size (not scored: the proxy lends its VMAF) is
+    measured at each refined CRF too -- its size exponent follows the CRF."""
+    rungs = [
+        Rung("hevc-108p", "hevc", 108, 40, 60, 120, "faster", 192),
+        Rung("hevc-180p", "hevc", 180, 1500, 2250, 4500, "faster", 320),
+    ]
+    alloc = ConstantQualityAllocator(work_dir=tmp_path)
+    alloc.allocate(q_analysis, rungs)
+    frames = {s.index: s.frame_count for s in q_analysis.shots}
+    for shot in q_analysis.shots:
+        mine = [r for r in alloc.last_probes.results if r.codec == "hevc" and r.shot == shot.index]
+        small = {r.crf for r in mine if r.width == 192 and r.frames != frames[shot.index]}
+        large = {r.crf for r in mine if r.width == 320}
+        assert len(small) > 2  # refined beyond the reference and the second CRF
+        assert len(small - large) == 1, (small, large)  # only the second CRF is not rated at 180p
+
+
 def _linear_quality(vmaf_at_27: float, per_crf: float, pixels: int = 320 * 180) -> QualityModel:
     return QualityModel(((pixels, ((27.0, vmaf_at_27), (33.0, vmaf_at_27 - 6 * per_crf))),))
 
