@@ -141,6 +141,12 @@ def rate_table(models: Sequence[RateModel], rung: Rung) -> tuple[np.ndarray, np.
     return grid, np.array([m.rates(pixels, grid) for m in models]).reshape(len(models), len(grid))
 
 
+def on_refine_grid(codec: str, crf: float) -> float:
+    """``crf`` on the grid probes are refined on (half a rate halving), so rungs and shots share probes."""
+    gap = codecs.get(codec).crf_halving / 2
+    return codecs.get(codec).crf(round(crf / gap) * gap)
+
+
 def second_crf(
     codec: str, ref: float, models: Sequence[RateModel], durations: Sequence[float], rungs: Sequence[Rung]
 ) -> float:
@@ -151,11 +157,10 @@ def second_crf(
     A fixed second CRF a halving above ``ref`` left every rung of the sample below both probed CRFs, and a
     round of refinement probes (a third of all probes) to follow."""
     c = codecs.get(codec)
-    gap = c.crf_halving / 2
     planned = [(crf, d) for rung in rungs for crf, d in zip(rung_crfs(models, durations, rung), durations, strict=True)]
     target = float(np.average([p for p, _ in planned], weights=[d for _, d in planned])) if planned else ref
-    crf = c.crf(round(target / gap) * gap)
-    if abs(crf - ref) < gap:
+    crf = on_refine_grid(codec, target)
+    if abs(crf - ref) < c.crf_halving / 2:
         crf = c.crf(ref - c.crf_halving if target < ref else ref + c.crf_halving)
     return crf
 
@@ -492,7 +497,6 @@ class ConstantQualityAllocator(Allocator):
         proxy = self.quality_proxy if self.weigh_vmaf and large != small and others else None
         probed_codecs = names + ([proxy] if proxy and proxy not in names else [])
         refs = {c: float(codecs.get(c).probe_crfs[len(codecs.get(c).probe_crfs) // 2]) for c in probed_codecs}
-        steps = {c: codecs.get(c).crf_halving for c in probed_codecs}  # CRF steps that halve the rate
         work = Path(self.work_dir) if self.work_dir else default_cache_dir()
         whole_specs: dict[str, list[tuple]] = {}
         presets: dict[str, tuple[str, str]] = {}  # (at the small size, at the large)
@@ -526,9 +530,10 @@ class ConstantQualityAllocator(Allocator):
             else:  # (scored, it needs two CRFs for a VMAF slope too)
                 window_specs[c].append((*large, hi, (refs[c], second[c]) if self.weigh_vmaf else (refs[c],)))
         window_settings = replace(self.settings, score=self.weigh_vmaf)
+        rate_settings = replace(window_settings, score=False)
         more = run_probes(
             analysis.media, analysis.shots, window_specs, work, window_settings, executor=executor,
-            also=[(rate_specs, replace(window_settings, score=False))],
+            also=[(rate_specs, rate_settings)],
         )  # fmt: skip
         run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
         whole_frames = {s.index: s.frame_count for s in analysis.shots}
@@ -564,11 +569,10 @@ class ConstantQualityAllocator(Allocator):
             far: dict[tuple[str, int], set[float]] = {}
             planned = {r.id: self._crfs(models[r.codec], qualities[r.codec], durations, r) for r in rungs}
             for rung in rungs:
-                gap = steps[rung.codec] / 2
+                gap = codecs.get(rung.codec).crf_halving / 2
                 for shot, crf in zip(analysis.shots, planned[rung.id], strict=True):
                     if min(abs(crf - p) for p in probed[rung.codec, shot.index]) > gap:
-                        grid_crf = codecs.get(rung.codec).crf(round(crf / gap) * gap)
-                        far.setdefault((rung.codec, shot.index), set()).add(grid_crf)
+                        far.setdefault((rung.codec, shot.index), set()).add(on_refine_grid(rung.codec, crf))
             if not far or round_ == REFINE_ROUNDS:
                 break
             groups: dict[tuple[str, tuple[float, ...]], list] = {}  # shots that need the same CRFs: one run
@@ -577,11 +581,10 @@ class ConstantQualityAllocator(Allocator):
             # a codec whose rate at the large size was measured at the reference CRF only gets it there too:
             # its size exponent follows the CRF (photos24, HEVC: a shot planned at CRF 12.5 on the exponent
             # of CRF 29 took the 360p rung 17% over its plan)
-            unscored = replace(window_settings, score=False)
             batches = [
                 ({c: [(*size[:3], crfs) for size in specs[c]]}, st, shots)
                 for (c, crfs), shots in groups.items()
-                for specs, st in ((window_specs, window_settings), (rate_specs, unscored))
+                for specs, st in ((window_specs, window_settings), (rate_specs, rate_settings))
                 if c in specs
             ]
             more = run_probes(analysis.media, [], {}, work, window_settings, executor=executor, also=batches)
