@@ -84,9 +84,9 @@ def main() -> None:
     ap.add_argument("--auto-ladder", action="store_true")
     ap.add_argument("--fixed-size", action="store_true", help="hull/model: every shot of a rung at the rung's size")
     ap.add_argument("--ladder", default=str(ROOT / "benchmarks" / "ladder-bench.toml"))
-    # every frame: scoring every 2nd picks, shot by shot, the encoder's better or worse frame types
-    # (flat_anim: +7.6% against 2-pass scored at 2, -3.3% at 1, the same files)
-    ap.add_argument("--n-subsample", type=int, default=1)
+    # compare's own default, every frame: scoring every 2nd picks, shot by shot, the encoder's better or
+    # worse frame types (flat_anim: +7.6% against 2-pass scored at 2, -3.3% at 1, the same files)
+    ap.add_argument("--n-subsample", type=int, default=CompareOptions.n_subsample)
     ap.add_argument("-o", "--output", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
     paths = corpus.corpus_paths(args.clips.split(","))
