@@ -54,7 +54,8 @@ from .support import CODECS_HELP, parse_codecs, user_errors
     type=click.IntRange(1, 100),
     default=1,
     show_default=True,
-    help="Score every n-th frame of the compared renditions.",
+    help="Score every n-th frame of the compared renditions (over 1 is faster but unfair: it samples "
+    "different frame types in per-shot and whole-title encodes).",
 )
 @click.option("--fixed-size", is_flag=True, help="Per shot: every shot of a rung at the rung's size.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Parallel encodes (default: cores).")
