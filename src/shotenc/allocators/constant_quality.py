@@ -141,9 +141,14 @@ def rate_table(models: Sequence[RateModel], rung: Rung) -> tuple[np.ndarray, np.
     return grid, np.array([m.rates(pixels, grid) for m in models]).reshape(len(models), len(grid))
 
 
+def refine_gap(codec: str) -> float:
+    """How far (in CRF) a plan may land from every probed CRF before it is probed there: half a halving."""
+    return codecs.get(codec).crf_halving / 2
+
+
 def on_refine_grid(codec: str, crf: float) -> float:
-    """``crf`` on the grid probes are refined on (half a rate halving), so rungs and shots share probes."""
-    gap = codecs.get(codec).crf_halving / 2
+    """``crf`` on the grid probes are refined on (:func:`refine_gap`), so rungs and shots share probes."""
+    gap = refine_gap(codec)
     return codecs.get(codec).crf(round(crf / gap) * gap)
 
 
@@ -160,7 +165,7 @@ def second_crf(
     planned = [(crf, d) for rung in rungs for crf, d in zip(rung_crfs(models, durations, rung), durations, strict=True)]
     target = float(np.average([p for p, _ in planned], weights=[d for _, d in planned])) if planned else ref
     crf = on_refine_grid(codec, target)
-    if abs(crf - ref) < c.crf_halving / 2:
+    if abs(crf - ref) < refine_gap(codec):
         crf = c.crf(ref - c.crf_halving if target < ref else ref + c.crf_halving)
     return crf
 
@@ -569,7 +574,7 @@ class ConstantQualityAllocator(Allocator):
             far: dict[tuple[str, int], set[float]] = {}
             planned = {r.id: self._crfs(models[r.codec], qualities[r.codec], durations, r) for r in rungs}
             for rung in rungs:
-                gap = codecs.get(rung.codec).crf_halving / 2
+                gap = refine_gap(rung.codec)
                 for shot, crf in zip(analysis.shots, planned[rung.id], strict=True):
                     if min(abs(crf - p) for p in probed[rung.codec, shot.index]) > gap:
                         far.setdefault((rung.codec, shot.index), set()).add(on_refine_grid(rung.codec, crf))
