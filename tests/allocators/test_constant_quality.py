@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,13 +17,15 @@ from shotenc.allocators.constant_quality import (
     buffer_room,
     equal_slope_crfs,
     first_drain,
+    lent_whole,
     probe_size,
     rate_model,
     rung_crfs,
     second_crf,
 )
-from shotenc.allocators.probes import ProbeResult
+from shotenc.allocators.probes import ProbeResult, probe_window
 from shotenc.ladder import Rung, fit_to_source, load_ladder
+from shotenc.pipeline import EncodeOptions, encode_title
 
 
 def _rung(kbps: float, maxrate: float = 0.0, codec: str = "h264") -> Rung:
@@ -109,12 +113,35 @@ def test_a_run_of_hard_shots_never_drains_the_buffer():
     assert _mean(models, crfs, durations, rung) <= 300.0
 
 
-def test_default_rungs_land_on_their_plans_and_under_their_targets(tiny_encode):
-    """The published tiny ladder (default mode): every rung's average within 5% of what its plan
-    predicted, and never more than 5% over its target (the plan may stay under a target where more
-    bits would buy almost no VMAF)."""
-    assert tiny_encode.report["allocator"] == "crf"
-    video = [r for r in tiny_encode.report["renditions"] if r["kind"] == "video"]
+def _lookahead_ladder(path: Path) -> Path:
+    """The tiny ladder with x264 at a preset that looks ahead (the proxy then lends whole-shot rates)."""
+    rungs = fit_to_source(load_ladder("tiny"), 320, 180)
+    path.write_text(
+        'name = "tiny-lookahead"\n'
+        + "".join(
+            f'[[rung]]\ncodec = "{r.codec}"\nheight = {r.height}\nbitrate_kbps = {r.bitrate_kbps}\n'
+            f'preset = "{"veryfast" if r.codec == "h264" else r.preset}"\n'
+            for r in rungs
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def lookahead_encode(tiny_clip, tmp_path_factory):
+    """The tiny clip encoded with the tiny ladder, x264 at veryfast: the others' whole shots are lent."""
+    tmp = tmp_path_factory.mktemp("lookahead")
+    return encode_title(tiny_clip, tmp / "title", EncodeOptions(ladder=str(_lookahead_ladder(tmp / "l.toml")), jobs=2))
+
+
+@pytest.mark.parametrize("encoded", ["tiny_encode", "lookahead_encode"])
+def test_default_rungs_land_on_their_plans_and_under_their_targets(encoded, request):
+    """The published tiny ladder (default mode), and the same with x264 at a preset that looks ahead: every
+    rung's average within 5% of what its plan predicted, and never more than 5% over its target (the plan
+    may stay under a target where more bits would buy almost no VMAF)."""
+    result = request.getfixturevalue(encoded)
+    assert result.report["allocator"] == "crf"
+    video = [r for r in result.report["renditions"] if r["kind"] == "video"]
     to_plan = {r["id"]: r["avg_kbps"] / r["planned_kbps"] - 1 for r in video}
     assert len(to_plan) >= 4 and all(abs(e) <= 0.05 for e in to_plan.values()), to_plan
     assert all(r["target_error"] <= 0.05 and r["planned_kbps"] <= r["target_kbps"] * 1.01 for r in video)
@@ -125,6 +152,33 @@ def test_a_short_shots_window_is_the_whole_shot():
     probes = [_probe(27, 100.0, 160, 90), _probe(35, 50.0, 160, 90), _probe(27, 400.0)]
     m = rate_model(probes, probes, "h264", 27.0)
     assert (m.pixels, m.kbps, m.halving, m.exponent) == (160 * 90, 100.0, 8.0, 1.0)
+
+
+def test_a_codec_is_lent_what_the_proxys_window_misjudged_of_its_whole_shot():
+    """x264's window of a 30-frame shot ran at 100 kbit/s, its whole shot at 120: HEVC's window at 60 lends
+    HEVC's whole shot 72 -- at the probed size and CRFs only; without the proxy's two, nothing is lent."""
+    proxy = [replace(_probe(27, 120.0), frames=30), _probe(27, 100.0), replace(_probe(27, 400.0, 640, 360))]
+    hevc = [_probe(29, 60.0, codec="hevc"), _probe(35, 30.0, codec="hevc")]
+    (lent,) = lent_whole(hevc, proxy, 29.0, 27.0, 30)
+    assert (lent.codec, lent.crf, lent.frames, lent.width) == ("hevc", 29.0, 30, 320)
+    assert lent.kbps == pytest.approx(72.0)
+    assert lent_whole(hevc, proxy[1:], 29.0, 27.0, 30)[0].kbps == pytest.approx(60.0)
+    assert lent_whole(hevc, proxy, 24.0, 27.0, 30) == []
+
+
+@pytest.mark.parametrize("preset", ["veryfast", "ultrafast"])
+def test_only_a_proxy_that_looks_ahead_encodes_the_whole_shots(preset, q_analysis, tmp_path):
+    """With x264 at a preset that looks ahead, only x264 encodes whole shots (its window's error is the
+    others'); at ultrafast, which does not, every codec encodes its own."""
+    tiny = fit_to_source(load_ladder("tiny"), 320, 180)
+    rungs = [replace(r, preset=preset) if r.codec == "h264" else r for r in tiny]
+    alloc = ConstantQualityAllocator(work_dir=tmp_path)
+    alloc.allocate(q_analysis, rungs)
+    fps = float(q_analysis.media.fps)
+    long = {s.index: s.frame_count for s in q_analysis.shots if probe_window(s, fps, 0.64, 0.34)[1] < s.frame_count}
+    assert long
+    whole = {r.codec for r in alloc.last_probes.results if long.get(r.shot) == r.frames}
+    assert whole == ({"h264"} if preset == "veryfast" else {"h264", "hevc", "vp9", "av1"})
 
 
 def test_a_codec_scored_small_borrows_how_vmaf_grows_with_the_picture_from_the_proxy():

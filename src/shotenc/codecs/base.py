@@ -58,6 +58,8 @@ class Codec:
     browser: ClassVar[bool]  # plays through MSE in Chromium (the browser tests)
     crf_vbv: ClassVar[bool] = True  # caps peaks (maxrate/bufsize) in CRF mode; else the plan keeps chunks under it
     crf_passes: ClassVar[int] = 1  # passes of a CRF chunk (libvpx's constrained quality is best in two)
+    # presets that plan no frame over a lookahead: their rate does not follow a shot's length as others' do
+    no_lookahead: ClassVar[tuple[str, ...]] = ()
     ten_bit: ClassVar[bool] = False  # 10-bit 4:2:0 in a profile players decode (HEVC Main10, VP9 profile 2, AV1)
     hdr: ClassVar[bool] = False  # HDR renditions of an HDR source (else they are tone-mapped to SDR)
 

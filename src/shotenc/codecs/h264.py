@@ -20,6 +20,7 @@ class H264(Codec):
     cost = 1.0
     abr_prior = 1.0
     browser = True
+    no_lookahead = ("ultrafast", "superfast")  # (x264's rc-lookahead 0: no macroblock tree)
 
     def rate_args(
         self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
