@@ -173,7 +173,8 @@ def test_only_a_proxy_that_looks_ahead_encodes_the_whole_shots(preset, q_analysi
     tiny = fit_to_source(load_ladder("tiny"), 320, 180)
     rungs = [replace(r, preset=preset) if r.codec == "h264" else r for r in tiny]
     alloc = ConstantQualityAllocator(work_dir=tmp_path)
-    alloc.allocate(q_analysis, rungs)
+    plan = alloc.allocate(q_analysis, rungs)
+    assert plan.details["probes"]["whole_shots_by"] == ("h264" if preset == "veryfast" else "each codec")
     fps = float(q_analysis.media.fps)
     long = {s.index: s.frame_count for s in q_analysis.shots if probe_window(s, fps, 0.64, 0.34)[1] < s.frame_count}
     assert long

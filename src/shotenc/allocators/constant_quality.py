@@ -10,6 +10,8 @@ Probes, per shot and codec: the whole shot at half the smallest rung's width and
 rate: a window of a shot can misjudge its rate by half); then a window of it there at two CRFs (the
 whole shot's, and the one its rates say the codec's rungs will land at: :func:`second_crf`), scored, and
 at the largest rung size (its own rate-vs-CRF slope, how its rate grows with the picture, and its VMAF).
+Where x264 looks ahead, only it encodes the whole shots: the others' windows are lent what its window
+misjudged (:func:`lent_whole`).
 A shot's rate at any rung and CRF follows in log-rate, log-pixels and CRF, its VMAF by interpolation.
 Only the quality proxy (x264, the fastest encoder) is scored at the largest size, at two CRFs; the other
 codecs are encoded there once, for their rate, and their VMAF there is lent by the proxy at the rate
@@ -664,6 +666,7 @@ class ConstantQualityAllocator(Allocator):
                 "wall_s": round(probes.wall_s, 3),
                 "cpu_s": round(probes.cpu_s, 3),
                 "scored": self.weigh_vmaf,
+                "whole_shots_by": lender or "each codec",  # (the others' lent: see lent_whole)
             },
             "rungs": chosen,
             "shots": {
