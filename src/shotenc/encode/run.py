@@ -1,11 +1,13 @@
 """Encode a plan: every (shot, rung) chunk as a task on the runner's executor.
 
 The one function both ``shotenc encode`` and ``shotenc compare`` use. A few chunks are kept in
-flight, not all of them, so every new chunk gets the latest rate feedback of its rung.
+flight, not all of them, so every new chunk gets recent rate feedback of its rung -- always from the
+same earlier chunks, so the output does not depend on the machine's load.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
 
@@ -49,25 +51,60 @@ def encode_plan(
     reporter = reporter or Reporter()
     jobs = chunk_jobs(analysis, plan, threads)
     reporter.stage("encode", len(jobs))
+    return run_chunks(jobs, encode_chunk, executor, in_flight, lambda: reporter.advance("encode"), (str(work),))
+
+
+def run_chunks(
+    jobs: Sequence[ChunkJob],
+    encode: Callable[..., Chunk],
+    executor: Executor,
+    in_flight: int,
+    on_done: Callable[[], None] = lambda: None,
+    args: tuple = (),
+) -> dict[tuple[str, int], Chunk]:
+    """Run ``encode(job, *args)`` on every job, at most ``in_flight`` at a time, the first that may go first.
+
+    A rung's chunks go in their order, each corrected by the rate feedback of exactly its rung's chunks a
+    fixed number of places or more before it (``in_flight`` shared among the rungs, at least one): the same
+    plan gives the same chunks however the workers' timing falls (when the feedback took whatever had
+    finished, a busy machine changed a rung's CRFs). A chunk whose rung's earlier one is still running lets
+    another rung's chunk go first, so the wait idles no worker while other rungs have chunks left."""
     feedback = RateFeedback()
-    feedback.expect(jobs)
-    pending = list(jobs)
-    running: dict[Future, ChunkJob] = {}
-    done: dict[tuple[str, int], Chunk] = {}
+    feedback.expect(list(jobs))
+    queues: dict[str, list[int]] = {}  # every rung's jobs (indices into ``jobs``), in order
+    for n, job in enumerate(jobs):
+        queues.setdefault(job.rung.id, []).append(n)
+    cap = max(1, in_flight)
+    lag = -(-cap // max(1, len(queues)))  # (enough of every rung in flight to fill ``in_flight``)
+    sent = dict.fromkeys(queues, 0)  # how many of each rung's jobs were submitted ...
+    seen = dict.fromkeys(queues, 0)  # ... and recorded by the feedback (a prefix of those finished)
+    asked: dict[int, ChunkJob] = {}  # the jobs as submitted (after the feedback's correction)
+    results: dict[int, Chunk] = {}
+    running: dict[Future, int] = {}
+
+    def next_ready() -> int | None:
+        """The first job (in ``jobs``' order) that is next in its rung and whose lagging chunk is done."""
+        ready = [
+            q[sent[r]] for r, q in queues.items() if sent[r] < len(q) and (sent[r] < lag or q[sent[r] - lag] in results)
+        ]
+        return min(ready, default=None)
+
     try:
-        while pending or running:
-            while pending and len(running) < max(1, in_flight):
-                job = feedback.adjust(pending.pop(0))
-                running[executor.submit(encode_chunk, job, str(work))] = job
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                job = running.pop(fut)
-                chunk = fut.result()
-                feedback.record(job, chunk)
-                done[(chunk.rung_id, chunk.shot_index)] = chunk
-                reporter.advance("encode")
+        while running or any(sent[r] < len(q) for r, q in queues.items()):
+            while len(running) < cap and (n := next_ready()) is not None:
+                rung = jobs[n].rung.id
+                while seen[rung] <= sent[rung] - lag:  # exactly the chunks ``lag`` places back
+                    k = queues[rung][seen[rung]]
+                    feedback.record(asked[k], results[k])
+                    seen[rung] += 1
+                asked[n] = feedback.adjust(jobs[n])
+                sent[rung] += 1
+                running[executor.submit(encode, asked[n], *args)] = n
+            for fut in wait(running, return_when=FIRST_COMPLETED)[0]:
+                results[running.pop(fut)] = fut.result()
+                on_done()
     except BaseException:
         for f in running:
             f.cancel()
         raise
-    return done
+    return {(c.rung_id, c.shot_index): c for c in results.values()}
