@@ -65,7 +65,7 @@ def run_chunks(
     """Run ``encode(job, *args)`` on every job, at most ``in_flight`` at a time, the first that may go first.
 
     A rung's chunks go in their order, each corrected by the rate feedback of exactly its rung's chunks a
-    fixed number of places or more before it (``in_flight`` shared among the rungs, at least one): the same
+    fixed number of places or more before it (``in_flight`` shared among the rungs, at least two): the same
     plan gives the same chunks however the workers' timing falls (when the feedback took whatever had
     finished, a busy machine changed a rung's CRFs). A chunk whose rung's earlier one is still running lets
     another rung's chunk go first, so the wait idles no worker while other rungs have chunks left."""
@@ -75,7 +75,9 @@ def run_chunks(
     for n, job in enumerate(jobs):
         queues.setdefault(job.rung.id, []).append(n)
     cap = max(1, in_flight)
-    lag = -(-cap // max(1, len(queues)))  # (enough of every rung in flight to fill ``in_flight``)
+    # enough of every rung in flight to fill ``in_flight``, and two at least: one rung's chunks can take
+    # most of the encode (VP9's two passes) and must not wait for each other
+    lag = min(cap, max(2, -(-cap // max(1, len(queues)))))
     sent = dict.fromkeys(queues, 0)  # how many of each rung's jobs were submitted ...
     seen = dict.fromkeys(queues, 0)  # ... and recorded by the feedback (a prefix of those finished)
     asked: dict[int, ChunkJob] = {}  # the jobs as submitted (after the feedback's correction)
