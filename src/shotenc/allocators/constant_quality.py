@@ -10,8 +10,8 @@ Probes, per shot and codec: the whole shot at half the smallest rung's width and
 rate: a window of a shot can misjudge its rate by half); then a window of it there at two CRFs (the
 whole shot's, and the one its rates say the codec's rungs will land at: :func:`second_crf`), scored, and
 at the largest rung size (its own rate-vs-CRF slope, how its rate grows with the picture, and its VMAF).
-Where x264 looks ahead, only it encodes the whole shots: the others' windows are lent what its window
-misjudged (:func:`lent_whole`).
+Where x264 looks ahead, only it and AV1 encode the whole shots: the others' windows are lent what its
+window misjudged (:func:`lent_whole`).
 A shot's rate at any rung and CRF follows in log-rate, log-pixels and CRF, its VMAF by interpolation.
 Only the quality proxy (x264, the fastest encoder) is scored at the largest size, at two CRFs; the other
 codecs are encoded there once, for their rate, and their VMAF there is lent by the proxy at the rate
@@ -533,7 +533,8 @@ class ConstantQualityAllocator(Allocator):
         # (where it looks ahead as they do: x264's ultrafast saw a 54-frame shot at its window's rate, the
         # others at 25% under theirs)
         lender = proxy if proxy and presets[proxy][0] not in codecs.get(proxy).no_lookahead else None
-        whole_specs = {c: [(*small, presets[c][0], (refs[c],))] for c in probed_codecs if not lender or c == lender}
+        own = [c for c in probed_codecs if not lender or c == lender or not codecs.get(c).lent_whole]
+        whole_specs = {c: [(*small, presets[c][0], (refs[c],))] for c in own}
         whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot, at a quarter of the pixels
         window_settings = replace(self.settings, score=self.weigh_vmaf)
         rate_settings = replace(window_settings, score=False)
