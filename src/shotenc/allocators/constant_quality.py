@@ -134,7 +134,8 @@ def lent_whole(
 
     What a window misses of its shot is the content's (the shot changes outside it), not the encoder's:
     over seven clips, HEVC's, VP9's and AV1's own whole-to-window ratio was x264's to within 0.3-8.8% on
-    average (per shot: 5-38%), and their whole shots cost six times x264's CPU."""
+    average (per shot: 5-38%), and their whole shots cost six times x264's CPU. AV1's error was biased
+    (+2 to +9% on six clips), so it encodes its own (``Codec.borrows_whole_rate``)."""
     own = [r for r in windows if r.crf == crf]
     if not own:
         return []
@@ -533,7 +534,7 @@ class ConstantQualityAllocator(Allocator):
         # (where it looks ahead as they do: x264's ultrafast saw a 54-frame shot at its window's rate, the
         # others at 25% under theirs)
         lender = proxy if proxy and presets[proxy][0] not in codecs.get(proxy).no_lookahead else None
-        own = [c for c in probed_codecs if not lender or c == lender or not codecs.get(c).lent_whole]
+        own = [c for c in probed_codecs if not lender or c == lender or not codecs.get(c).borrows_whole_rate]
         whole_specs = {c: [(*small, presets[c][0], (refs[c],))] for c in own}
         whole_settings = replace(self.settings, window_fraction=1.0)  # the whole shot, at a quarter of the pixels
         window_settings = replace(self.settings, score=self.weigh_vmaf)
@@ -667,7 +668,7 @@ class ConstantQualityAllocator(Allocator):
                 "wall_s": round(probes.wall_s, 3),
                 "cpu_s": round(probes.cpu_s, 3),
                 "scored": self.weigh_vmaf,
-                "whole_shots_by": lender or "each codec",  # (the others' lent: see lent_whole)
+                "whole_shots_by": lender or "each codec",  # the lender (codecs that borrow none encode their own)
             },
             "rungs": chosen,
             "shots": {

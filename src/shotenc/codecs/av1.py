@@ -16,7 +16,7 @@ class AV1(Codec):
     default_preset = "8"
     # SVT-AV1's whole-to-window ratio was x264's +2% to +9% on six of seven clips (a bias): lent, photos24's
     # AV1 lost 1.8 points of BD-rate and a rung landed 10% over
-    lent_whole = False
+    borrows_whole_rate = False
     crf_range = (1.0, 63.0)
     crf_step = 1.0
     best_crf = 4.0

@@ -61,7 +61,7 @@ class Codec:
     # presets that plan no frame over a lookahead: their rate does not follow a shot's length as others' do
     no_lookahead: ClassVar[tuple[str, ...]] = ()
     # its whole-shot rate may be lent by the quality proxy (its window misses of a shot what x264's does)
-    lent_whole: ClassVar[bool] = True
+    borrows_whole_rate: ClassVar[bool] = True
     ten_bit: ClassVar[bool] = False  # 10-bit 4:2:0 in a profile players decode (HEVC Main10, VP9 profile 2, AV1)
     hdr: ClassVar[bool] = False  # HDR renditions of an HDR source (else they are tone-mapped to SDR)
 
