@@ -62,6 +62,16 @@ def test_the_rate_model_follows_its_probes_in_crf_and_size():
     assert math.isclose(m.rate(160 * 90, 35), 50.0) and math.isclose(m.rate(320 * 180, 27), 400.0)
 
 
+def test_grain_that_only_the_larger_picture_codes_keeps_its_measured_growth():
+    # grain_dark's first shot, x264 at CRF 23: 117 kbit/s at 416x234, 1,415 at 640x360 (a downscale
+    # averages the grain away; at full size x264 codes it): an exponent of 2.9, measured like for like.
+    # Held to 2.0, the plan put the 360p rung's two grain shots at 790 kbit/s; they took 1,410 and 1,640.
+    whole = [_probe(23, 131.3, 416, 234)]
+    windows = [_probe(23, 117.3, 416, 234), _probe(23, 1414.6, 640, 360)]
+    m = rate_model(whole, windows, "h264", 23.0)
+    assert math.isclose(m.rate(640 * 360, 23), 131.3 * 1414.6 / 117.3, rel_tol=1e-6)
+
+
 def test_windows_are_probed_where_the_whole_shots_rates_put_the_rungs():
     # two shots at 600 kbit/s whole at CRF 27: a 300 kbit/s rung lands a halving above, at 33, and a
     # 1200 kbit/s rung a halving below, at 21 -- a 150 kbit/s one two halvings above, at 39
