@@ -18,6 +18,7 @@ from shotenc.allocators.constant_quality import (
     equal_slope_crfs,
     first_drain,
     lent_whole,
+    needs_probe,
     probe_size,
     rate_model,
     rung_crfs,
@@ -70,6 +71,14 @@ def test_grain_that_only_the_larger_picture_codes_keeps_its_measured_growth():
     windows = [_probe(23, 117.3, 416, 234), _probe(23, 1414.6, 640, 360)]
     m = rate_model(whole, windows, "h264", 23.0)
     assert math.isclose(m.rate(640 * 360, 23), 131.3 * 1414.6 / 117.3, rel_tol=1e-6)
+
+
+def test_a_steep_shot_is_rated_at_the_large_size_where_it_is_planned():
+    # probed at CRF 24 and 38 (AV1, half a halving is 6), rated at the large size at 38 only
+    assert not needs_probe(42.0, {24.0, 38.0}, {38.0}, 0.9, 6.0)  # an ordinary exponent: near enough
+    assert needs_probe(42.0, {24.0, 38.0}, {38.0}, 2.5, 6.0)  # grain coded only at the large size
+    assert not needs_probe(43.0, {24.0, 38.0, 42.0}, {38.0, 42.0}, 2.5, 6.0)  # rated there already
+    assert needs_probe(31.0, {24.0, 38.0}, set(), 0.9, 3.0)  # far from every probed CRF
 
 
 def test_windows_are_probed_where_the_whole_shots_rates_put_the_rungs():

@@ -48,6 +48,9 @@ VBV_RESERVE = 0.25  # of the buffer kept for a shot's opening keyframe and the p
 SLOPE_LIMITS = (0.5, 2.0)  # a shot's measured slope, relative to the codec's typical one
 DEFAULT_EXPONENT = 0.75  # rate ~ pixels ** 0.75 when a codec has one size to probe
 EXPONENT_LIMITS = (0.3, 4.0)  # grain x264 codes only in the larger picture grew as pixels ** 2.9
+# a shot whose rate grows faster than this with the picture codes at the large size what the small one averages
+# away (grain): how fast then depends on the CRF, so a codec rated there at one CRF is rated where it is planned
+STEEP_EXPONENT = 1.25
 PROBE_MIN_HEIGHT = 144
 LEAST_VMAF_PER_HALVING = 6.0  # past the probes, a halving of the rate costs at least this much VMAF
 FLOOR_GAP = 6.0  # no shot's predicted VMAF more than this under its rung's mean (hull mode's default)
@@ -173,6 +176,18 @@ def on_refine_grid(codec: str, crf: float) -> float:
     """``crf`` on the grid probes are refined on (:func:`refine_gap`), so rungs and shots share probes."""
     gap = refine_gap(codec)
     return codecs.get(codec).crf(round(crf / gap) * gap)
+
+
+def needs_probe(crf: float, probed: set[float], rated_large: set[float], exponent: float, gap: float) -> bool:
+    """Whether a shot planned at ``crf`` was planned on an extrapolation: more than ``gap`` from every CRF
+    its windows were probed at, or -- where its rate at the large size was measured at ``rated_large`` only
+    and grows steeply with the picture (``exponent``: grain the small picture averages away) -- more than
+    half that from those. grain_dark, AV1: 1,090 kbit/s at 360p and CRF 38, 200 at 43, where 234p barely
+    moved; the exponent of CRF 38 put a shot planned at 43 at 741 kbit/s, and it took 298."""
+    if min(abs(crf - p) for p in probed) > gap:
+        return True
+    steep = bool(rated_large) and exponent > STEEP_EXPONENT
+    return steep and min(abs(crf - p) for p in rated_large) > gap / 2
 
 
 def second_crf(
@@ -603,6 +618,7 @@ class ConstantQualityAllocator(Allocator):
 
         probed = {(c, s.index): {refs[c], second[c]} for c in probed_codecs for s in analysis.shots}
         by_index = {s.index: s for s in analysis.shots}
+        rated_large = {(c, s.index): {refs[c]} for c in rate_specs for s in analysis.shots}  # CRFs, rate only
         for round_ in range(REFINE_ROUNDS + 1):
             lent = shot_models(proxy) if proxy else ([], [])
             models, qualities = {}, {}
@@ -614,9 +630,10 @@ class ConstantQualityAllocator(Allocator):
             planned = {r.id: self._crfs(models[r.codec], qualities[r.codec], durations, r) for r in rungs}
             for rung in rungs:
                 gap = refine_gap(rung.codec)
-                for shot, crf in zip(analysis.shots, planned[rung.id], strict=True):
-                    if min(abs(crf - p) for p in probed[rung.codec, shot.index]) > gap:
-                        far.setdefault((rung.codec, shot.index), set()).add(on_refine_grid(rung.codec, crf))
+                for shot, crf, m in zip(analysis.shots, planned[rung.id], models[rung.codec], strict=True):
+                    key = (rung.codec, shot.index)
+                    if needs_probe(crf, probed[key], rated_large.get(key, set()), m.exponent, gap):
+                        far.setdefault(key, set()).add(on_refine_grid(rung.codec, crf))
             if not far or round_ == REFINE_ROUNDS:
                 break
             groups: dict[tuple[str, tuple[float, ...]], list] = {}  # shots that need the same CRFs: one run
@@ -635,6 +652,8 @@ class ConstantQualityAllocator(Allocator):
             run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
             for key, v in far.items():
                 probed[key] |= v
+                if key in rated_large:
+                    rated_large[key] |= v
         self.last_probes = run
         points: dict[str, list[RatePoint]] = {}
         chosen = []
