@@ -618,7 +618,6 @@ class ConstantQualityAllocator(Allocator):
 
         probed = {(c, s.index): {refs[c], second[c]} for c in probed_codecs for s in analysis.shots}
         by_index = {s.index: s for s in analysis.shots}
-        rated_large = {(c, s.index): {refs[c]} for c in rate_specs for s in analysis.shots}  # CRFs, rate only
         for round_ in range(REFINE_ROUNDS + 1):
             lent = shot_models(proxy) if proxy else ([], [])
             models, qualities = {}, {}
@@ -632,7 +631,10 @@ class ConstantQualityAllocator(Allocator):
                 gap = refine_gap(rung.codec)
                 for shot, crf, m in zip(analysis.shots, planned[rung.id], models[rung.codec], strict=True):
                     key = (rung.codec, shot.index)
-                    if needs_probe(crf, probed[key], rated_large.get(key, set()), m.exponent, gap):
+                    # where a codec rated at the large size for its rate only was rated there
+                    windows = split(shot.index, rung.codec)[1] if rung.codec in rate_specs else []
+                    rated = {r.crf for r in windows if (r.width, r.height) == large}
+                    if needs_probe(crf, probed[key], rated, m.exponent, gap):
                         far.setdefault(key, set()).add(on_refine_grid(rung.codec, crf))
             if not far or round_ == REFINE_ROUNDS:
                 break
@@ -652,8 +654,6 @@ class ConstantQualityAllocator(Allocator):
             run = ProbeRun(run.results + more.results, run.wall_s + more.wall_s)
             for key, v in far.items():
                 probed[key] |= v
-                if key in rated_large:
-                    rated_large[key] |= v
         self.last_probes = run
         points: dict[str, list[RatePoint]] = {}
         chosen = []

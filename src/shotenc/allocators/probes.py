@@ -143,18 +143,15 @@ def encode_probes(media: MediaInfo, start: int, count: int, specs: Sequence[Prob
     logs = {i: out_dir / f"{stem}-{i}-pass" for i, s in enumerate(specs) if codecs.get(s.codec).crf_passes > 1}
     try:
         if logs:
-            first = {i: ["-pass", "1", "-passlogfile", logs[i], "-f", "null", "-"] for i in logs}
+            first = {i: [*ffmpeg.pass_args(1, logs[i]), "-f", "null", "-"] for i in logs}
             _run_probes(media, start, count, specs, first, f"probe first passes at frame {start}")
         # two-pass outputs first in both runs: FFmpeg names a pass log by its stream's place in the run
         order = sorted(range(len(specs)), key=lambda i: i not in logs)
-        last = {
-            i: [*(["-pass", "2", "-passlogfile", logs[i]] if i in logs else []), "-f", "mp4", paths[i]] for i in order
-        }
+        last = {i: [*(ffmpeg.pass_args(2, logs[i]) if i in logs else []), "-f", "mp4", paths[i]] for i in order}
         _run_probes(media, start, count, specs, last, f"probe encodes at frame {start}")
     finally:
         for log in logs.values():
-            for f in log.parent.glob(f"{log.name}*"):
-                f.unlink(missing_ok=True)
+            ffmpeg.remove_pass_logs(log)
     return paths
 
 

@@ -7,7 +7,6 @@ kept beside a small JSON receipt (size, SHA-256) and reused only when both still
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import time
@@ -162,7 +161,7 @@ class ChunkJob:
                 in_band=self.in_band,
                 colour=self.colour,
             ),
-            *(["-pass", "1" if first_pass else "2", "-passlogfile", pass_log] if pass_log else []),
+            *(ffmpeg.pass_args(1 if first_pass else 2, pass_log) if pass_log else []),
             *(["-f", "null", "-"] if first_pass else ["-f", "mp4", out]),
         ]
 
@@ -268,5 +267,4 @@ def encode_chunk(job: ChunkJob, work_dir: str) -> Chunk:
         return chunk
     finally:
         tmp.unlink(missing_ok=True)
-        for stale in tmp.parent.glob(glob.escape(tmp.name) + ".pass*"):
-            stale.unlink(missing_ok=True)
+        ffmpeg.remove_pass_logs(tmp.with_name(tmp.name + ".pass"))

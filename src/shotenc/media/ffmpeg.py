@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import glob
 import os
 import re
 import shutil
@@ -113,6 +114,18 @@ class RunResult:
 
     stderr: str
     stdout: bytes = b""
+
+
+def pass_args(number: int, log: str | os.PathLike) -> list[str | os.PathLike]:
+    """Output options of pass ``number`` of a two-pass encode keeping its statistics at ``log`` (FFmpeg
+    adds ``-<stream index>.log``)."""
+    return ["-pass", str(number), "-passlogfile", log]
+
+
+def remove_pass_logs(log: Path) -> None:
+    """Delete what the passes that named ``log`` wrote."""
+    for f in log.parent.glob(glob.escape(log.name) + "*"):
+        f.unlink(missing_ok=True)
 
 
 def command(args: Sequence[str | os.PathLike]) -> list[str]:

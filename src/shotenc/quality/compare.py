@@ -107,8 +107,8 @@ def encode_traditional(media: MediaInfo, rung: Rung, method: str, dest: Path, go
     if method.startswith("2pass"):
         with tempfile.TemporaryDirectory(prefix="shotenc-2pass-") as tmp:  # stats files of this encode only
             log = Path(tmp) / "stats"
-            for n, sink in (("1", ["-f", "null", "-"]), ("2", ["-f", "mp4", dest])):
-                ffmpeg.run([*base, *enc, "-pass", n, "-passlogfile", log, *sink], what=f"pass {n} of {dest.name}")
+            for n, sink in ((1, ["-f", "null", "-"]), (2, ["-f", "mp4", dest])):
+                ffmpeg.run([*base, *enc, *ffmpeg.pass_args(n, log), *sink], what=f"pass {n} of {dest.name}")
     else:
         ffmpeg.run([*base, *enc, "-f", "mp4", dest], what=f"encode {dest.name}")
     return time.perf_counter() - t0
