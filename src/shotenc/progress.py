@@ -19,6 +19,9 @@ class Reporter:
     def advance(self, name: str, amount: float = 1) -> None:
         """Add ``amount`` completed units to stage ``name``."""
 
+    def grow(self, name: str, amount: float) -> None:
+        """Add ``amount`` units of work to stage ``name`` (work found on the way)."""
+
     def note(self, text: str) -> None:
         """A one-line remark (for example how much earlier work was reused)."""
 
@@ -72,6 +75,11 @@ class RichReporter(Reporter, AbstractContextManager):
         if name in self._tasks:
             self._show()
             self._progress.advance(self._tasks[name], amount)
+
+    def grow(self, name: str, amount: float) -> None:
+        if name in self._tasks and amount:
+            task = next(t for t in self._progress.tasks if t.id == self._tasks[name])
+            self._progress.update(task.id, total=(task.total or 0) + amount)
 
     def note(self, text: str) -> None:
         self._progress.console.print(text)

@@ -179,6 +179,8 @@ class ChunkJob:
         }
         if self.in_band:
             spec["in_band"] = True
+        if self.request_kbps or self.request_crf:  # what the encoder was asked (a rung's chunk may be asked twice)
+            spec["ask"] = self.encoder_rate.value
         if self.passes > 1:
             spec["passes"] = self.passes
         if self.colour is not None:

@@ -15,12 +15,19 @@ proportion to a chunk's rate, so on a static or flat shot it saves next to nothi
 while its VMAF can fall off a cliff just past the CRFs it was probed at (a flat-colour shot on
 x264 lost 10 VMAF between CRF 33 and 34.5).
 
-A chunk cannot be fixed after the fact without encoding it twice; the chunks still to come pay.
+The chunks still to come pay for what the finished ones missed. When a rung's last chunk is done and
+the rung still misses its planned bits by more than ``SETTLE_TOLERANCE`` (its longest shots run first,
+before any feedback), :func:`settle` names the few chunks that missed their own predictions most (then
+others), and the CRF each is encoded at again: its own measured rate is the best prediction there is.
+Rate is not exactly exponential in CRF (grain has a cliff: x264 doubled a shot's rate in 1.5 steps where
+its slope said 1.5x), so of each chunk's two encodes the rung keeps those that land it closest
+(:func:`closest`): a second encode never takes a rung further from its plan.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .. import codecs
@@ -34,6 +41,12 @@ CRF_STEP_LIMIT = 0.25
 # one shot's prediction can be off by a quarter either way, so the rung's bias is trusted only once
 # its finished chunks cover this share of its planned bits (the chunks still to come then correct it)
 CRF_EVIDENCE_SHARE = 0.5
+# a rung that misses its planned bits by more than this once its chunks are done encodes a few again (the
+# sample's 360p H.264 rung: its two longest shots ran first, 14% and 19% under their predictions, and the
+# rung landed 7.7% under its plan)
+SETTLE_TOLERANCE = 0.04
+SETTLE_MOVE = 0.5  # a chunk encoded again moves its rate by at most this power of two (half a halving)
+SETTLE_COST = 0.25  # ... and those chunks take at most this share of the rung's encoding work
 
 
 @dataclass
@@ -48,7 +61,8 @@ class _RungState:
     planned_total_s: float = 0.0  # the whole rung's seconds
 
 
-def _planned_bits(job: ChunkJob) -> float:
+def planned_bits(job: ChunkJob) -> float:
+    """What the plan gave (or predicted for) ``job``, in bits."""
     kbps = job.rate.value if job.rate.kind == "bitrate" else job.rate.predicted_kbps
     return kbps * 1000 * job.seconds
 
@@ -60,15 +74,15 @@ class RateFeedback:
     def expect(self, jobs: list[ChunkJob]) -> None:
         """Register every chunk that will be submitted (their plan is the rung's budget)."""
         for job in jobs:
-            if _planned_bits(job) > 0:
+            if planned_bits(job) > 0:
                 state = self.rungs.setdefault(job.rung.id, _RungState())
-                state.remaining_planned_bits += _planned_bits(job)
-                state.planned_total_bits += _planned_bits(job)
+                state.remaining_planned_bits += planned_bits(job)
+                state.planned_total_bits += planned_bits(job)
                 state.planned_total_s += job.seconds
 
     def adjust(self, job: ChunkJob) -> ChunkJob:
         """The job with its request corrected by what the rung's finished chunks did."""
-        planned = _planned_bits(job)
+        planned = planned_bits(job)
         if planned <= 0:
             return job
         state = self.rungs.setdefault(job.rung.id, _RungState())
@@ -109,7 +123,7 @@ class RateFeedback:
         return job if crf == job.rate.value else replace(job, request_crf=crf)
 
     def record(self, job: ChunkJob, chunk: Chunk) -> None:
-        planned = _planned_bits(job)
+        planned = planned_bits(job)
         if planned <= 0:
             return
         state = self.rungs.setdefault(job.rung.id, _RungState())
@@ -119,3 +133,74 @@ class RateFeedback:
         state.planned_bits += planned
         state.in_flight_bits = max(0.0, state.in_flight_bits - planned)
         state.seconds += job.seconds
+
+
+def settle(done: Sequence[tuple[ChunkJob, Chunk]]) -> list[ChunkJob]:
+    """The chunks of one finished rung (each job as it was asked, and what it gave) to encode again, each at
+    the CRF that moves the rung toward its plan, or none when the rung is within ``SETTLE_TOLERANCE`` of it.
+
+    First the chunks that missed their own prediction the way the rung did, by the most bits per unit of
+    encoding work, each back toward its prediction (the equal-slope point the plan meant it to be at); then,
+    where they cannot make up the rung's miss (a shot already at the best CRF), the others by their bits per
+    unit of work, until the miss is made up or the chunks take ``SETTLE_COST`` of the rung's work (the first
+    always goes). A chunk moves by half a halving at most, along its own CRF slope; one near its cap cannot
+    spend more."""
+    if not done or any(job.rate.kind != "crf" for job, _ in done):
+        return []
+    planned = sum(planned_bits(job) for job, _ in done)
+    actual = sum(chunk.media_bytes * 8 for _, chunk in done)
+    if planned <= 0 or actual <= 0 or abs(actual / planned - 1) <= SETTLE_TOLERANCE:
+        return []
+    need = planned - actual  # bits the rung should spend more (negative: fewer)
+    # the expected work, not the clock's: the same chunks are chosen however the machine's load falls
+    budget = SETTLE_COST * sum(job.cost() for job, _ in done)
+
+    def can_move(job: ChunkJob, chunk: Chunk) -> bool:
+        codec, crf = codecs.get(job.rung.codec), job.encoder_rate.value
+        if chunk.media_bytes <= 0:
+            return False
+        if need < 0:  # (a chunk at its cap too: photos24, x265, 897 kbit/s at CRF 19 under a 750 cap, 514 at 21.5)
+            return crf < codec.crf_range[1]
+        capped = job.rate.maxrate_kbps and chunk.media_bytes * 8 / 1000 / job.seconds > 0.9 * job.rate.maxrate_kbps
+        return crf > codec.best_crf and not capped  # the VBV buffer holds it there, not its CRF
+
+    movable = [(job, chunk) for job, chunk in done if can_move(job, chunk)]
+    missed = [jc for jc in movable if (planned_bits(jc[0]) - jc[1].media_bytes * 8) * need > 0]
+    # (chunk, what its rate should be multiplied by), in the order they are asked
+    order = [(jc, planned_bits(jc[0]) / (jc[1].media_bytes * 8)) for jc in sorted(
+        missed, key=lambda jc: (-abs(planned_bits(jc[0]) - jc[1].media_bytes * 8) / jc[0].cost(), jc[0].shot_index)
+    )] + [(jc, 2.0 if need > 0 else 0.5) for jc in sorted(
+        (jc for jc in movable if jc not in missed), key=lambda jc: (-jc[1].media_bytes / jc[0].cost(), jc[0].shot_index)
+    )]  # fmt: skip
+    again: list[ChunkJob] = []
+    moved = work = 0.0
+    for (job, chunk), aim in order:
+        if moved >= abs(need) or (work and work + job.cost() > budget):
+            break
+        bits = chunk.media_bytes * 8
+        factor = min(2**SETTLE_MOVE, max(2**-SETTLE_MOVE, aim))
+        factor = 1 + math.copysign(min(abs(factor - 1) * bits, abs(need) - moved), need) / bits  # no further
+        codec = codecs.get(job.rung.codec)
+        halving = job.rate.halving or codec.crf_halving
+        crf = codec.crf(max(codec.best_crf, job.encoder_rate.value - halving * math.log2(factor)))
+        if crf != job.encoder_rate.value:
+            again.append(replace(job, request_crf=crf))
+            moved += abs(2 ** ((job.encoder_rate.value - crf) / halving) - 1) * bits  # as far as its range lets it
+            work += job.cost()
+    return again
+
+
+def closest(planned: float, first: dict[int, float], again: dict[int, float]) -> set[int]:
+    """Of the chunks encoded twice (their bits: ``first``, ``again``; ``first`` also holds the rung's chunks
+    encoded once), those whose second encode the rung keeps: the choice that spends nearest ``planned``."""
+    base = sum(first.values())
+    twice = sorted(again)
+    if len(twice) > 12:  # too many to try every choice: the ones that move the rung toward its plan
+        return {k for k in twice if abs(base + again[k] - first[k] - planned) < abs(base - planned)}
+    best: tuple[float, set[int]] = (abs(base - planned), set())
+    for mask in range(1, 1 << len(twice)):
+        pick = {k for i, k in enumerate(twice) if mask >> i & 1}
+        miss = abs(base + sum(again[k] - first[k] for k in pick) - planned)
+        if miss < best[0]:
+            best = (miss, pick)
+    return best[1]

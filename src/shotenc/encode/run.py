@@ -15,7 +15,7 @@ from ..allocators.base import EncodePlan
 from ..analysis.analyze import Analysis
 from ..progress import Reporter
 from .chunk import Chunk, ChunkJob, SourceRef, encode_chunk
-from .ratecontrol import RateFeedback
+from .ratecontrol import RateFeedback, closest, planned_bits, settle
 
 
 def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[ChunkJob]:
@@ -51,7 +51,10 @@ def encode_plan(
     reporter = reporter or Reporter()
     jobs = chunk_jobs(analysis, plan, threads)
     reporter.stage("encode", len(jobs))
-    return run_chunks(jobs, encode_chunk, executor, in_flight, lambda: reporter.advance("encode"), (str(work),))
+    return run_chunks(
+        jobs, encode_chunk, executor, in_flight, lambda: reporter.advance("encode"), (str(work),),
+        lambda more: reporter.grow("encode", more),
+    )  # fmt: skip
 
 
 def run_chunks(
@@ -61,6 +64,7 @@ def run_chunks(
     in_flight: int,
     on_done: Callable[[], None] = lambda: None,
     args: tuple = (),
+    on_more: Callable[[int], None] = lambda n: None,
 ) -> dict[tuple[str, int], Chunk]:
     """Run ``encode(job, *args)`` on every job, at most ``in_flight`` at a time, the first that may go first.
 
@@ -68,7 +72,9 @@ def run_chunks(
     fixed number of places or more before it (``in_flight`` shared among the rungs, at least two): the same
     plan gives the same chunks however the workers' timing falls (when the feedback took whatever had
     finished, a busy machine changed a rung's CRFs). A chunk whose rung's earlier one is still running lets
-    another rung's chunk go first, so the wait idles no worker while other rungs have chunks left."""
+    another rung's chunk go first, so the wait idles no worker while other rungs have chunks left. A rung
+    whose chunks are all done and still miss its plan encodes a few of them again (:func:`settle`; they go
+    first; the rung keeps whichever encode of each lands it closest); ``on_more`` hears how many."""
     feedback = RateFeedback()
     feedback.expect(list(jobs))
     queues: dict[str, list[int]] = {}  # every rung's jobs (indices into ``jobs``), in order
@@ -82,7 +88,10 @@ def run_chunks(
     seen = dict.fromkeys(queues, 0)  # ... and recorded by the feedback (a prefix of those finished)
     asked: dict[int, ChunkJob] = {}  # the jobs as submitted (after the feedback's correction)
     results: dict[int, Chunk] = {}
-    running: dict[Future, int] = {}
+    running: dict[Future, tuple[int, bool]] = {}  # (job, whether it is the chunk's second encode)
+    left = {r: len(q) for r, q in queues.items()}  # of each rung's jobs, not finished yet
+    again: list[tuple[int, ChunkJob]] = []  # chunks of finished rungs to encode again, not submitted yet
+    redone: dict[int, Chunk] = {}  # what they gave
 
     def next_ready() -> int | None:
         """The first job (in ``jobs``' order) that is next in its rung and whose lagging chunk is done."""
@@ -92,7 +101,10 @@ def run_chunks(
         return min(ready, default=None)
 
     try:
-        while running or any(sent[r] < len(q) for r, q in queues.items()):
+        while running or again or any(sent[r] < len(q) for r, q in queues.items()):
+            while len(running) < cap and again:
+                n, job = again.pop(0)
+                running[executor.submit(encode, job, *args)] = (n, True)
             while len(running) < cap and (n := next_ready()) is not None:
                 rung = jobs[n].rung.id
                 while seen[rung] <= sent[rung] - lag:  # exactly the chunks ``lag`` places back
@@ -101,12 +113,28 @@ def run_chunks(
                     seen[rung] += 1
                 asked[n] = feedback.adjust(jobs[n])
                 sent[rung] += 1
-                running[executor.submit(encode, asked[n], *args)] = n
+                running[executor.submit(encode, asked[n], *args)] = (n, False)
             for fut in wait(running, return_when=FIRST_COMPLETED)[0]:
-                results[running.pop(fut)] = fut.result()
+                n, second = running.pop(fut)
+                (redone if second else results)[n] = fut.result()
                 on_done()
+                rung = jobs[n].rung.id
+                left[rung] -= not second
+                if not second and not left[rung]:
+                    by_shot = {jobs[k].shot_index: k for k in queues[rung]}
+                    more = settle([(asked[k], results[k]) for k in queues[rung]])
+                    again += [(by_shot[job.shot_index], job) for job in more]
+                    on_more(len(more))
     except BaseException:
         for f in running:
             f.cancel()
         raise
+    for q in queues.values():
+        twice = [k for k in q if k in redone]
+        if twice:
+            bits = {k: results[k].media_bytes * 8.0 for k in q}
+            keep = closest(
+                sum(planned_bits(asked[k]) for k in q), bits, {k: redone[k].media_bytes * 8.0 for k in twice}
+            )
+            results.update({k: redone[k] for k in keep})
     return {(c.rung_id, c.shot_index): c for c in results.values()}
