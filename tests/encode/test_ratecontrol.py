@@ -113,12 +113,12 @@ def test_settle_asks_the_chunks_that_missed_their_prediction_most_not_a_capped_o
     rung = _rung("h264", kbps=800)  # maxrate 1200
     done = [
         _done(src, rung, 0, 20.0, 1400.0, 1190.0),  # at the cap
-        *(_done(src, rung, i, 23.0, 1000.0, 1000.0) for i in range(1, 7)),  # on their predictions
-        _done(src, rung, 7, 23.0, 1000.0, 800.0),  # 400 kbit short
-        _done(src, rung, 8, 23.0, 1000.0, 400.0),  # 1,200 short
+        *(_done(src, rung, i, 23.0, 1000.0, 1000.0) for i in range(1, 13)),  # on their predictions
+        _done(src, rung, 13, 23.0, 1000.0, 800.0),  # 400 kbit short
+        _done(src, rung, 14, 23.0, 1000.0, 400.0),  # 1,200 short
     ]
     again = settle(done)
-    assert [j.shot_index for j in again] == [8, 7]
+    assert [j.shot_index for j in again] == [14, 13]
     assert again[0].request_crf == 20.0  # half a halving: the most one chunk moves
     assert again[1].request_crf == pytest.approx(23.0 - 6.0 * math.log2(1000 / 800), abs=0.25)
 
@@ -139,6 +139,7 @@ def test_where_the_chunk_that_missed_is_at_the_best_crf_the_others_make_up_the_r
     rung = _rung("h264", kbps=800, height=360)
     floor = _done(src, rung, 0, 10.0, 1000.0, 600.0)
     others = [_done(src, rung, i, 23.0, 400.0 + 100 * i, 400.0 + 100 * i) for i in range(1, 4)]
+    others += [_done(src, rung, i, 23.0, 300.0, 300.0) for i in range(4, 8)]
     again = settle([floor, *others])
     assert [j.shot_index for j in again] == [3]
     assert again[0].request_crf == 20.0
@@ -150,6 +151,6 @@ def test_a_chunk_near_the_best_crf_makes_up_only_what_its_range_lets_it():
     src = SourceRef("x.mp4", "f", 25, 1, 320, 180, 0, False, "yuv420p")
     rung = _rung("h264", kbps=800, height=360)
     near = _done(src, rung, 0, 11.0, 1000.0, 600.0, frames=10)  # one step from the best CRF (10)
-    others = [_done(src, rung, i, 23.0, 400.0, 400.0, frames=25) for i in range(1, 9)]
+    others = [_done(src, rung, i, 23.0, 400.0, 400.0, frames=10) for i in range(1, 17)]
     again = settle([near, *others])
     assert [j.shot_index for j in again][:2] == [0, 1] and again[0].request_crf == 10.0

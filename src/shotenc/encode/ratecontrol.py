@@ -46,7 +46,7 @@ CRF_EVIDENCE_SHARE = 0.5
 # rung landed 7.7% under its plan)
 SETTLE_TOLERANCE = 0.04
 SETTLE_MOVE = 0.5  # a chunk encoded again moves its rate by at most this power of two (half a halving)
-SETTLE_COST = 0.25  # ... and those chunks take at most this share of the rung's encoding work
+SETTLE_COST = 0.15  # ... and those chunks take at most this share of the rung's encoding work
 
 
 @dataclass
@@ -175,8 +175,10 @@ def settle(done: Sequence[tuple[ChunkJob, Chunk]]) -> list[ChunkJob]:
     again: list[ChunkJob] = []
     moved = work = 0.0
     for (job, chunk), aim in order:
-        if moved >= abs(need) or (work and work + job.cost() > budget):
+        if moved >= abs(need):
             break
+        if work + job.cost() > budget:
+            continue  # (a cheaper one may still fit)
         bits = chunk.media_bytes * 8
         factor = min(2**SETTLE_MOVE, max(2**-SETTLE_MOVE, aim))
         factor = 1 + math.copysign(min(abs(factor - 1) * bits, abs(need) - moved), need) / bits  # no further
