@@ -154,3 +154,10 @@ def test_a_chunk_near_the_best_crf_makes_up_only_what_its_range_lets_it():
     others = [_done(src, rung, i, 23.0, 400.0, 400.0, frames=10) for i in range(1, 17)]
     again = settle([near, *others])
     assert [j.shot_index for j in again][:2] == [0, 1] and again[0].request_crf == 10.0
+
+
+def test_of_many_second_encodes_the_rung_keeps_no_more_than_take_it_to_its_plan():
+    """Twenty chunks encoded twice, each 10 kbit more the second time, the rung 50 kbit under its plan:
+    five of them (too many to try every choice, each taken while it helps)."""
+    first = {k: 100.0 for k in range(30)}
+    assert len(closest(3050.0, first, {k: 110.0 for k in range(20)})) == 5

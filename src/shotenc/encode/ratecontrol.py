@@ -197,8 +197,13 @@ def closest(planned: float, first: dict[int, float], again: dict[int, float]) ->
     encoded once), those whose second encode the rung keeps: the choice that spends nearest ``planned``."""
     base = sum(first.values())
     twice = sorted(again)
-    if len(twice) > 12:  # too many to try every choice: the ones that move the rung toward its plan
-        return {k for k in twice if abs(base + again[k] - first[k] - planned) < abs(base - planned)}
+    if len(twice) > 12:  # too many to try every choice: the biggest moves first, each while it helps
+        pick, spent = set(), base
+        for k in sorted(twice, key=lambda k: -abs(again[k] - first[k])):
+            if abs(spent + again[k] - first[k] - planned) < abs(spent - planned):
+                pick.add(k)
+                spent += again[k] - first[k]
+        return pick
     best: tuple[float, set[int]] = (abs(base - planned), set())
     for mask in range(1, 1 << len(twice)):
         pick = {k for i, k in enumerate(twice) if mask >> i & 1}
