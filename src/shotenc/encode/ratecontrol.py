@@ -142,9 +142,8 @@ def settle(done: Sequence[tuple[ChunkJob, Chunk]]) -> list[ChunkJob]:
     First the chunks that missed their own prediction the way the rung did, by the most bits per unit of
     encoding work, each back toward its prediction (the equal-slope point the plan meant it to be at); then,
     where they cannot make up the rung's miss (a shot already at the best CRF), the others by their bits per
-    unit of work, until the miss is made up or the chunks take ``SETTLE_COST`` of the rung's work (the first
-    always goes). A chunk moves by half a halving at most, along its own CRF slope; one near its cap cannot
-    spend more."""
+    unit of work, until the miss is made up or no chunk left fits in ``SETTLE_COST`` of the rung's work. A
+    chunk moves by half a halving at most, along its own CRF slope; one near its cap cannot spend more."""
     if not done or any(job.rate.kind != "crf" for job, _ in done):
         return []
     planned = sum(planned_bits(job) for job, _ in done)
@@ -164,14 +163,20 @@ def settle(done: Sequence[tuple[ChunkJob, Chunk]]) -> list[ChunkJob]:
         capped = job.rate.maxrate_kbps and chunk.media_bytes * 8 / 1000 / job.seconds > 0.9 * job.rate.maxrate_kbps
         return crf > codec.best_crf and not capped  # the VBV buffer holds it there, not its CRF
 
+    def short(job: ChunkJob, chunk: Chunk) -> float:
+        """Bits the chunk fell short of its prediction by (negative: over)."""
+        return planned_bits(job) - chunk.media_bytes * 8
+
     movable = [(job, chunk) for job, chunk in done if can_move(job, chunk)]
-    missed = [jc for jc in movable if (planned_bits(jc[0]) - jc[1].media_bytes * 8) * need > 0]
+    missed = [jc for jc in movable if short(*jc) * need > 0]
+    others = [jc for jc in movable if short(*jc) * need <= 0]
     # (chunk, what its rate should be multiplied by), in the order they are asked
-    order = [(jc, planned_bits(jc[0]) / (jc[1].media_bytes * 8)) for jc in sorted(
-        missed, key=lambda jc: (-abs(planned_bits(jc[0]) - jc[1].media_bytes * 8) / jc[0].cost(), jc[0].shot_index)
-    )] + [(jc, 2.0 if need > 0 else 0.5) for jc in sorted(
-        (jc for jc in movable if jc not in missed), key=lambda jc: (-jc[1].media_bytes / jc[0].cost(), jc[0].shot_index)
-    )]  # fmt: skip
+    order = [
+        *((jc, planned_bits(jc[0]) / (jc[1].media_bytes * 8)) for jc in sorted(
+            missed, key=lambda jc: (-abs(short(*jc)) / jc[0].cost(), jc[0].shot_index))),
+        *((jc, 2.0 if need > 0 else 0.5) for jc in sorted(
+            others, key=lambda jc: (-jc[1].media_bytes / jc[0].cost(), jc[0].shot_index))),
+    ]  # fmt: skip
     again: list[ChunkJob] = []
     moved = work = 0.0
     for (job, chunk), aim in order:
