@@ -179,7 +179,7 @@ class ChunkJob:
         }
         if self.in_band:
             spec["in_band"] = True
-        if self.request_kbps or self.request_crf:  # what the encoder was asked (a rung's chunk may be asked twice)
+        if self.encoder_rate != self.rate:  # what the encoder was asked, where not the plan's (it may be asked twice)
             spec["ask"] = self.encoder_rate.value
         if self.passes > 1:
             spec["passes"] = self.passes

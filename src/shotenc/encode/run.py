@@ -116,11 +116,15 @@ def run_chunks(
                 running[executor.submit(encode, asked[n], *args)] = (n, False)
             for fut in wait(running, return_when=FIRST_COMPLETED)[0]:
                 n, second = running.pop(fut)
-                (redone if second else results)[n] = fut.result()
+                chunk = fut.result()
                 on_done()
+                if second:
+                    redone[n] = chunk
+                    continue
+                results[n] = chunk
                 rung = jobs[n].rung.id
-                left[rung] -= not second
-                if not second and not left[rung]:
+                left[rung] -= 1
+                if not left[rung]:
                     by_shot = {jobs[k].shot_index: k for k in queues[rung]}
                     more = settle([(asked[k], results[k]) for k in queues[rung]])
                     again += [(by_shot[job.shot_index], job) for job in more]
