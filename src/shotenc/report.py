@@ -12,7 +12,9 @@ from pathlib import Path
 from .allocators.base import EncodePlan
 from .analysis.analyze import Analysis
 from .encode.chunk import Chunk
+from .encode.vbv import buffer_trace
 from .media.colour import SDR
+from .media.mp4box import sample_table
 from .package.title import PackagedTitle
 from .quality.metrics import score
 
@@ -37,8 +39,11 @@ def rendition_shots(plan: EncodePlan, rung_id: str, chunks: dict[tuple[str, int]
     return rows
 
 
-def rate_summary(plan: EncodePlan, rung_id: str, rendition: dict) -> dict:
-    """The rung's target, what the plan expected it to spend, and how far the result is from the target."""
+def rate_summary(
+    plan: EncodePlan, rung_id: str, rendition: dict, chunks: dict[tuple[str, int], Chunk], fps: float
+) -> dict:
+    """The rung's target, what the plan expected it to spend, how far the result is from the target, and
+    whether the rendition as played keeps the rung's VBV buffer (:mod:`.encode.vbv`)."""
     rung = next(r for r in plan.rungs if r.id == rung_id)
     seconds = sum(s.duration_s for s in plan.shots)
     points = [plan.point(rung_id, s.index) for s in plan.shots]
@@ -48,7 +53,19 @@ def rate_summary(plan: EncodePlan, rung_id: str, rendition: dict) -> dict:
         "target_kbps": rung.bitrate_kbps,
         "planned_kbps": None if planned is None else round(planned, 2),
         "target_error": round(rendition["avg_kbps"] / rung.bitrate_kbps - 1, 4),
+        **vbv_summary(plan, rung_id, chunks, fps),
     }
+
+
+def vbv_summary(plan: EncodePlan, rung_id: str, chunks: dict[tuple[str, int], Chunk], fps: float) -> dict:
+    """The lowest level of the rung's VBV buffer over the rendition (a share of bufsize; under 0: it ran dry)
+    and the shot where, read from the chunks' own frame sizes; nothing for a rung without a cap."""
+    rung = next(r for r in plan.rungs if r.id == rung_id)
+    if not (rung.maxrate_kbps and rung.bufsize_kbps):
+        return {}
+    frames = [sample_table(chunks[(rung_id, s.index)].path)[0] for s in plan.shots]
+    trace = buffer_trace(frames, fps, rung.maxrate_kbps, rung.bufsize_kbps)
+    return {"vbv_lowest": trace.lowest, "vbv_lowest_shot": plan.shots[trace.lowest_chunk].index}
 
 
 def build_report(
@@ -62,7 +79,7 @@ def build_report(
         rend.extra["rung"] = rungs[rend.id].to_dict()
         rend.extra["shots"] = rendition_shots(plan, rend.id, chunks)
         entry = rend.to_dict()
-        renditions.append({**entry, **rate_summary(plan, rend.id, entry)})
+        renditions.append({**entry, **rate_summary(plan, rend.id, entry, chunks, float(media.fps))})
     every = title.video + title.audio + title.subtitles + ([title.thumbnails] if title.thumbnails else [])
     reused = sum(1 for c in chunks.values() if c.reused)
     return {

@@ -8,7 +8,7 @@ import pytest
 
 from shotenc.codecs import RatePoint
 from shotenc.encode.chunk import Chunk, ChunkJob, SourceRef
-from shotenc.encode.ratecontrol import RateFeedback, closest, settle
+from shotenc.encode.ratecontrol import RateFeedback, closest, second_encodes
 from shotenc.ladder import Rung
 
 
@@ -100,9 +100,9 @@ def _done(src, rung, i, crf, predicted, kbps, encode_s=1.0, frames=50):
 def test_a_rung_within_tolerance_or_of_bitrate_chunks_is_not_encoded_again():
     src = SourceRef("x.mp4", "f", 25, 1, 320, 180, 0, False, "yuv420p")
     rung = _rung("h264", kbps=800)
-    assert settle([_done(src, rung, i, 23.0, 800.0, 800.0 * (0.97 if i else 1.0)) for i in range(4)]) == []
+    assert second_encodes([_done(src, rung, i, 23.0, 800.0, 800.0 * (0.97 if i else 1.0)) for i in range(4)]).jobs == []
     job = ChunkJob(src, 0, 0, 50, rung, RatePoint("bitrate", 800, 1200, 2400))
-    assert settle([(job, Chunk(rung.id, 0, "p", 50_000, 50_000, "", 50, 1.0, False))]) == []
+    assert second_encodes([(job, Chunk(rung.id, 0, "p", 50_000, 50_000, "", 50, 1.0, False))]).jobs == []
 
 
 def test_settle_asks_the_chunks_that_missed_their_prediction_most_not_a_capped_one():
@@ -117,7 +117,7 @@ def test_settle_asks_the_chunks_that_missed_their_prediction_most_not_a_capped_o
         _done(src, rung, 13, 23.0, 1000.0, 800.0),  # 400 kbit short
         _done(src, rung, 14, 23.0, 1000.0, 400.0),  # 1,200 short
     ]
-    again = settle(done)
+    again = second_encodes(done).jobs
     assert [j.shot_index for j in again] == [14, 13]
     assert again[0].request_crf == 20.0  # half a halving: the most one chunk moves
     assert again[1].request_crf == pytest.approx(23.0 - 6.0 * math.log2(1000 / 800), abs=0.25)
@@ -140,7 +140,7 @@ def test_where_the_chunk_that_missed_is_at_the_best_crf_the_others_make_up_the_r
     floor = _done(src, rung, 0, 10.0, 1000.0, 600.0)
     others = [_done(src, rung, i, 23.0, 400.0 + 100 * i, 400.0 + 100 * i) for i in range(1, 4)]
     others += [_done(src, rung, i, 23.0, 300.0, 300.0) for i in range(4, 8)]
-    again = settle([floor, *others])
+    again = second_encodes([floor, *others]).jobs
     assert [j.shot_index for j in again] == [3]
     assert again[0].request_crf == 20.0
 
@@ -152,7 +152,7 @@ def test_a_chunk_near_the_best_crf_makes_up_only_what_its_range_lets_it():
     rung = _rung("h264", kbps=800, height=360)
     near = _done(src, rung, 0, 11.0, 1000.0, 600.0, frames=10)  # one step from the best CRF (10)
     others = [_done(src, rung, i, 23.0, 400.0, 400.0, frames=10) for i in range(1, 17)]
-    again = settle([near, *others])
+    again = second_encodes([near, *others]).jobs
     assert [j.shot_index for j in again][:2] == [0, 1] and again[0].request_crf == 10.0
 
 
@@ -161,3 +161,11 @@ def test_of_many_second_encodes_the_rung_keeps_no_more_than_take_it_to_its_plan(
     five of them (too many to try every choice, each taken while it helps)."""
     first = {k: 100.0 for k in range(30)}
     assert len(closest(3050.0, first, {k: 110.0 for k in range(20)})) == 5
+
+
+def test_of_the_second_encodes_the_rung_keeps_those_that_keep_its_buffer():
+    """Nearest the plan would keep chunk 1's second encode, but the VBV buffer holds only with chunk 2's alone."""
+    first, again = {0: 100.0, 1: 100.0, 2: 100.0}, {1: 120.0, 2: 80.0}
+    assert closest(320.0, first, again) == {1}
+    assert closest(320.0, first, again, holds=lambda pick: pick == {2}) == {2}
+    assert closest(320.0, first, again, holds=lambda pick: False) == {1}  # none keeps it: nearest the plan

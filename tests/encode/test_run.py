@@ -10,7 +10,13 @@ import pytest
 from shotenc.codecs import RatePoint
 from shotenc.encode.chunk import Chunk, ChunkJob, SourceRef
 from shotenc.encode.run import run_chunks
+from shotenc.encode.vbv import buffer_trace
 from shotenc.ladder import Rung
+
+
+def _even(chunk: Chunk) -> list[int]:
+    """A made-up chunk's frames: its bytes spread evenly."""
+    return [chunk.media_bytes // chunk.frames] * chunk.frames
 
 
 def _jobs(n: int) -> list[ChunkJob]:
@@ -39,7 +45,7 @@ def test_a_plans_chunks_do_not_depend_on_which_finish_first():
     runs = []
     for delays in ([0.0] * 12, [0.08 if i % 2 == 0 else 0.0 for i in range(12)]):
         with ThreadPoolExecutor(3) as pool:
-            done = run_chunks(_jobs(12), _encoder(delays), pool, 3)
+            done = run_chunks(_jobs(12), _encoder(delays), pool, 3, frame_sizes=_even)
         runs.append([done["h264-180p", i].requested_crf for i in range(12)])
     assert runs[0] == runs[1]
     assert runs[0][-1] > 23.0
@@ -70,7 +76,7 @@ def test_a_rung_that_missed_its_plan_encodes_the_chunk_that_missed_most_again():
                          requested_crf=job.request_crf)  # fmt: skip
 
         with ThreadPoolExecutor(2) as pool:
-            done = run_chunks(jobs, encode, pool, 2, on_more=more.append)
+            done = run_chunks(jobs, encode, pool, 2, on_more=more.append, frame_sizes=_even)
         return asked, more, done
 
     asked, more, done = run(1.0)
@@ -79,6 +85,69 @@ def test_a_rung_that_missed_its_plan_encodes_the_chunk_that_missed_most_again():
     assert done["h264-180p", 7].requested_crf == 20.0
     asked, more, done = run(2.0)  # the second encode spends 2.8x its first: the rung keeps the first
     assert len(asked) == 9 and done["h264-180p", 7].requested_crf == 0.0
+
+
+def test_a_rung_that_ran_its_buffer_dry_encodes_the_chunk_that_drained_it_again():
+    """Six one-second chunks under a 1000 kbit/s cap with a one-second buffer, on their plan on average, but the
+    fourth spends 2200 kbit where the buffer holds 1000 and a second brings 1000 more: the rendition would
+    run dry there (every chunk keeps its own buffer as encoders start it, not the rendition's). That chunk is
+    encoded again at a higher CRF, the rung keeps it though it lands further from its plan, and the
+    rendition keeps its buffer."""
+    src = SourceRef("x.mp4", "f", 25, 1, 320, 180, 0, False, "yuv420p")
+    rung = Rung("av1-180p", "av1", 180, 1000.0, 1000.0, 1000.0, "8", 320)
+    kbps = [800.0, 800.0, 800.0, 2200.0, 500.0, 500.0]
+    jobs = [
+        ChunkJob(src, i, 25 * i, 25, rung, RatePoint("crf", 30.0, 1000.0, 1000.0, predicted_kbps=k, halving=12.0))
+        for i, k in enumerate(kbps)
+    ]
+    more: list[int] = []
+
+    def encode(job: ChunkJob) -> Chunk:
+        got = int(kbps[job.shot_index] * 2 ** ((30.0 - job.encoder_rate.value) / 12.0) * 1000 / 8)
+        return Chunk(job.rung.id, job.shot_index, "p", got, got, "", 25, 0.1, False, requested_crf=job.request_crf)
+
+    def played(done: dict) -> bool:
+        return buffer_trace([_even(done[rung.id, i]) for i in range(6)], 25.0, 1000.0, 1000.0).holds
+
+    first = {(rung.id, i): encode(job) for i, job in enumerate(jobs)}
+    assert not played(first)
+    with ThreadPoolExecutor(2) as pool:
+        done = run_chunks(jobs, encode, pool, 2, on_more=more.append, frame_sizes=_even)
+    assert sum(more) == 1 and done[rung.id, 3].requested_crf > 30.0
+    assert all(done[rung.id, i].requested_crf == 0.0 for i in (0, 1, 2, 4, 5))
+    assert played(done)
+
+
+def test_a_second_round_makes_up_what_a_repair_past_a_cliff_took():
+    """Ten one-second chunks 2% under their plan, the sixth draining the buffer: encoded one CRF step higher
+    it spends 60% less, not the 6% its slope says (grain's cliff), and leaves the rung 19% under its plan.
+    The second round, from there, has the chunk that fell short of its prediction spend more; the rung lands
+    nearer its plan and still keeps its buffer."""
+    src = SourceRef("x.mp4", "f", 25, 1, 320, 180, 0, False, "yuv420p")
+    rung = Rung("av1-180p", "av1", 180, 700.0, 1000.0, 1000.0, "8", 320)
+    kbps = [600.0, 600.0, 500.0, 500.0, 500.0, 2100.0, 600.0, 500.0, 600.0, 600.0]
+    predicted = [k / 0.8 if i == 0 else k for i, k in enumerate(kbps)]  # one fell short of its prediction
+    jobs = [
+        ChunkJob(src, i, 25 * i, 25, rung, RatePoint("crf", 30.0, 1000.0, 1000.0, predicted_kbps=p, halving=12.0))
+        for i, p in enumerate(predicted)
+    ]
+    more: list[int] = []
+
+    def encode(job: ChunkJob) -> Chunk:
+        steps = 30.0 - job.encoder_rate.value
+        factor = 0.4 if job.shot_index == 5 and steps < 0 else 2 ** (steps / 12.0)
+        got = int(kbps[job.shot_index] * factor * 1000 / 8)
+        return Chunk(job.rung.id, job.shot_index, "p", got, got, "", 25, 0.1, False, requested_crf=job.request_crf)
+
+    with ThreadPoolExecutor(2) as pool:
+        done = run_chunks(jobs, encode, pool, 2, on_more=more.append, frame_sizes=_even)
+    planned = sum(predicted)
+    after_repair = (sum(kbps) - 0.6 * kbps[5]) / planned - 1
+    landed = sum(done[rung.id, i].media_bytes * 8 / 1000 for i in range(10)) / planned - 1
+    assert after_repair < -0.18 and more == [1, 1]  # the repair alone, then a second round
+    assert done[rung.id, 5].requested_crf > 30.0 and done[rung.id, 0].requested_crf < 30.0
+    assert after_repair < landed < 0.0, landed
+    assert buffer_trace([_even(done[rung.id, i]) for i in range(10)], 25.0, 1000.0, 1000.0).holds
 
 
 def test_real_chunks_of_a_rung_that_missed_its_plan_are_encoded_again_and_used(q_analysis, tmp_path):

@@ -37,13 +37,13 @@ import numpy as np
 from .. import codecs
 from ..analysis.analyze import Analysis
 from ..codecs import RatePoint
+from ..encode.vbv import VBV_INIT
 from ..ladder import Rung, even
 from .base import Allocator, AllocatorOptions, EncodePlan
 from .planner import default_cache_dir
 from .probes import ProbeResult, ProbeRun, ProbeSettings, run_probes
 
 CAP_SHARE = 0.95  # a capped shot averages a little under the cap
-VBV_INIT = 0.9  # how full encoders start the VBV buffer (x264's and x265's vbv-init)
 VBV_RESERVE = 0.25  # of the buffer kept for a shot's opening keyframe and the probes' error
 SLOPE_LIMITS = (0.5, 2.0)  # a shot's measured slope, relative to the codec's typical one
 DEFAULT_EXPONENT = 0.75  # rate ~ pixels ** 0.75 when a codec has one size to probe

@@ -13,9 +13,11 @@ from pathlib import Path
 
 from ..allocators.base import EncodePlan
 from ..analysis.analyze import Analysis
+from ..media.mp4box import sample_table
 from ..progress import Reporter
 from .chunk import Chunk, ChunkJob, SourceRef, encode_chunk
-from .ratecontrol import RateFeedback, closest, planned_bits, settle
+from .ratecontrol import SETTLE_ROUNDS, RateFeedback, closest, planned_bits, second_encodes
+from .vbv import buffer_trace
 
 
 def chunk_jobs(analysis: Analysis, plan: EncodePlan, threads: int = 1) -> list[ChunkJob]:
@@ -65,6 +67,7 @@ def run_chunks(
     on_done: Callable[[], None] = lambda: None,
     args: tuple = (),
     on_more: Callable[[int], None] = lambda n: None,
+    frame_sizes: Callable[[Chunk], Sequence[int]] | None = None,
 ) -> dict[tuple[str, int], Chunk]:
     """Run ``encode(job, *args)`` on every job, at most ``in_flight`` at a time, the first that may go first.
 
@@ -73,8 +76,11 @@ def run_chunks(
     plan gives the same chunks however the workers' timing falls (when the feedback took whatever had
     finished, a busy machine changed a rung's CRFs). A chunk whose rung's earlier one is still running lets
     another rung's chunk go first, so the wait idles no worker while other rungs have chunks left. A rung
-    whose chunks are all done and still miss its plan encodes a few of them again (:func:`settle`; they go
-    first; the rung keeps whichever encode of each lands it closest); ``on_more`` hears how many."""
+    whose chunks are all done and still miss its plan, or run its VBV buffer dry, encodes a few of them again
+    (:func:`second_encodes`; they go first; the rung keeps whichever encode of each lands it closest with the
+    buffer kept), and once more from there (``SETTLE_ROUNDS``); ``on_more`` hears how many. ``frame_sizes``:
+    a chunk's frame sizes (default: read from its file)."""
+    sizes_of = frame_sizes or chunk_frames
     feedback = RateFeedback()
     feedback.expect(list(jobs))
     queues: dict[str, list[int]] = {}  # every rung's jobs (indices into ``jobs``), in order
@@ -91,7 +97,43 @@ def run_chunks(
     running: dict[Future, tuple[int, bool]] = {}  # (job, whether it is the chunk's second encode)
     left = {r: len(q) for r, q in queues.items()}  # of each rung's jobs, not finished yet
     again: list[tuple[int, ChunkJob]] = []  # chunks of finished rungs to encode again, not submitted yet
-    redone: dict[int, Chunk] = {}  # what they gave
+    second_asked: dict[int, ChunkJob] = {}  # second encodes running
+    redone: dict[int, tuple[ChunkJob, Chunk]] = {}  # what a round's second encodes gave
+    pending = dict.fromkeys(queues, 0)  # of each rung's round, second encodes not finished yet
+    rounds = dict.fromkeys(queues, 0)
+    used = dict.fromkeys(queues, 0.0)  # the work each rung's moves toward its plan took
+    twice: dict[str, set[int]] = {r: set() for r in queues}  # its chunks encoded twice already
+
+    def settle_round(rung: str) -> None:
+        """A round of second encodes of the finished ``rung``, from the encodes it keeps now."""
+        rounds[rung] += 1
+        in_order = sorted(queues[rung], key=lambda k: jobs[k].shot_index)  # as played
+        at = {k: i for i, k in enumerate(in_order)}
+        more = second_encodes(
+            [(asked[k], results[k]) for k in in_order],
+            [sizes_of(results[k]) for k in in_order],
+            {at[k] for k in twice[rung]},
+            used[rung],
+        )
+        used[rung] += sum(job.cost() for job in more.moves)
+        by_shot = {jobs[k].shot_index: k for k in in_order}
+        again.extend((by_shot[job.shot_index], job) for job in more.jobs)
+        pending[rung] = len(more.jobs)
+        on_more(len(more.jobs))
+
+    def keep(rung: str) -> None:
+        """Of a finished round, the second encodes that land the rung nearest its plan with its buffer kept."""
+        q, this = queues[rung], [k for k in queues[rung] if k in redone]
+        bits = {k: results[k].media_bytes * 8.0 for k in q}
+        second = {k: redone[k][1] for k in this}
+        holds = keeps_buffer(q, jobs, results, second, sizes_of)
+        for k in closest(
+            sum(planned_bits(asked[k]) for k in q), bits, {k: second[k].media_bytes * 8.0 for k in this}, holds
+        ):
+            asked[k], results[k] = redone[k]
+        twice[rung].update(this)
+        for k in this:
+            del redone[k]
 
     def next_ready() -> int | None:
         """The first job (in ``jobs``' order) that is next in its rung and whose lagging chunk is done."""
@@ -104,6 +146,7 @@ def run_chunks(
         while running or again or any(sent[r] < len(q) for r, q in queues.items()):
             while len(running) < cap and again:
                 n, job = again.pop(0)
+                second_asked[n] = job
                 running[executor.submit(encode, job, *args)] = (n, True)
             while len(running) < cap and (n := next_ready()) is not None:
                 rung = jobs[n].rung.id
@@ -118,27 +161,50 @@ def run_chunks(
                 n, second = running.pop(fut)
                 chunk = fut.result()
                 on_done()
+                rung = jobs[n].rung.id
                 if second:
-                    redone[n] = chunk
+                    redone[n] = (second_asked.pop(n), chunk)
+                    pending[rung] -= 1
+                    if not pending[rung]:
+                        keep(rung)
+                        if rounds[rung] < SETTLE_ROUNDS:
+                            settle_round(rung)
                     continue
                 results[n] = chunk
-                rung = jobs[n].rung.id
                 left[rung] -= 1
                 if not left[rung]:
-                    by_shot = {jobs[k].shot_index: k for k in queues[rung]}
-                    more = settle([(asked[k], results[k]) for k in queues[rung]])
-                    again += [(by_shot[job.shot_index], job) for job in more]
-                    on_more(len(more))
+                    settle_round(rung)
     except BaseException:
         for f in running:
             f.cancel()
         raise
-    for q in queues.values():
-        twice = [k for k in q if k in redone]
-        if twice:
-            bits = {k: results[k].media_bytes * 8.0 for k in q}
-            keep = closest(
-                sum(planned_bits(asked[k]) for k in q), bits, {k: redone[k].media_bytes * 8.0 for k in twice}
-            )
-            results.update({k: redone[k] for k in keep})
     return {(c.rung_id, c.shot_index): c for c in results.values()}
+
+
+def chunk_frames(chunk: Chunk) -> list[int]:
+    """A chunk's frame sizes in bytes, decode order, from its file's sample table."""
+    return sample_table(chunk.path)[0]
+
+
+def keeps_buffer(
+    rung: list[int],
+    jobs: Sequence[ChunkJob],
+    first: dict[int, Chunk],
+    again: dict[int, Chunk],
+    sizes_of: Callable[[Chunk], Sequence[int]],
+) -> Callable[[set[int]], bool] | None:
+    """Whether the rung (``rung``: its jobs in order) keeps its VBV buffer with the second encodes of the chunks
+    picked (None for a rung without a cap)."""
+    rate = jobs[rung[0]].rate
+    if not (rate.maxrate_kbps and rate.bufsize_kbps):
+        return None
+    rung = sorted(rung, key=lambda k: jobs[k].shot_index)  # as played
+    fps = float(jobs[rung[0]].source.fps)
+    sizes = {k: sizes_of(first[k]) for k in rung}
+    sizes_again = {k: sizes_of(c) for k, c in again.items() if k in sizes}
+
+    def holds(pick: set[int]) -> bool:
+        frames = [sizes_again[k] if k in pick else sizes[k] for k in rung]
+        return buffer_trace(frames, fps, rate.maxrate_kbps, rate.bufsize_kbps).holds
+
+    return holds
