@@ -21,7 +21,7 @@ def test_registry_knows_every_codec_and_refuses_others():
     assert codecs.names() == ("h264", "hevc", "vp9", "av1")
     assert codecs.for_sample_entry("avc3").name == "h264" and codecs.for_sample_entry("mp4a") is None
     assert codecs.get("vp9").crf(38.6) == 39.0 and codecs.get("h264").crf(27.3) == 27.5
-    assert codecs.get("av1").crf_floor(30.9) == 30.0 and codecs.get("av1").crf(0) == 1.0
+    assert codecs.get("av1").crf_floor(30.9) == 30.75 and codecs.get("av1").crf(0) == 1.0
     with pytest.raises(ShotencError):
         codecs.get("h266")
 
