@@ -158,7 +158,7 @@ def test_default_rungs_land_on_their_plans_and_under_their_targets(encoded, requ
     """The published tiny ladder (default mode), and the same with x264 at a preset that looks ahead: every
     rung's average within 5% of what its plan predicted, and never more than 5% over its target (the plan
     may stay under a target where more bits would buy almost no VMAF); every rendition, its chunks joined
-    as a player gets them, keeps its rung's VBV buffer -- VP9's and AV1's, whose encoders hold none, too."""
+    as a player gets them, keeps its rung's VBV buffer -- VP9's too, whose encoder holds none."""
     result = request.getfixturevalue(encoded)
     assert result.report["allocator"] == "crf"
     video = [r for r in result.report["renditions"] if r["kind"] == "video"]

@@ -18,20 +18,11 @@ class AV1(Codec):
     # AV1 lost 1.8 points of BD-rate and a rung landed 10% over
     borrows_whole_rate = False
     crf_range = (1.0, 63.0)
-    # SVT-AV1 takes CRFs in quarter steps (its own ``crf`` parameter; FFmpeg's -crf is whole): on grain one
-    # whole step can halve a shot's rate (grain_dark, 3 s at 360p: 988 kbit/s at CRF 40, 889 / 757 / 687 at
-    # 40.25 / 40.5 / 40.75, 590 at 41)
-    crf_step = 0.25
+    crf_step = 1.0
     best_crf = 4.0
     probe_crfs = (24, 38, 52)
     train_crfs = (20, 29, 38, 47, 56)
     crf_halving = 12.0
-    # SVT-AV1's capped CRF is no VBV: it holds each 60-frame window to maxrate (whatever the buffer) and,
-    # once a large keyframe overshoots, raises its quantizer for the frames after it -- photos24's
-    # 2.5-second shot planned at 636 kbit/s under a 525 cap (the rung's buffer paying for the burst) took
-    # 360 capped and 742 free, and its rung landed 11.8% under its plan. The plan keeps chunks under the
-    # cap instead, and the rendition's buffer is checked on the encoded frames (``encode.vbv``).
-    crf_vbv = False
     cost = 2.0
     abr_prior = 1.45
     browser = True
@@ -42,9 +33,9 @@ class AV1(Codec):
         self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool
     ) -> list[str]:
         args = ["-c:v", "libsvtav1", "-preset", preset, "-g", str(gop), "-svtav1-params", f"scd=0:lp={threads}"]
-        if rate.kind == "bitrate":  # (SVT-AV1 caps peaks only in CRF mode: plain VBR here)
+        if rate.kind == "bitrate":  # SVT-AV1 caps peaks only in CRF mode: plain VBR here
             return args + ["-b:v", f"{rate.value:.0f}k"]
-        return self.extend_params(args, "-svtav1-params", [f"crf={rate.value:g}"])
+        return args + ["-crf", f"{round(rate.value)}"] + (self.vbv(rate) if cap else [])
 
     def colour_args(self, args: list[str], colour: Colour) -> list[str]:
         """SVT-AV1's own colour description and HDR10 metadata (its sequence header and metadata OBUs)."""
