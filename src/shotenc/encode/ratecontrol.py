@@ -255,7 +255,7 @@ def unblock(
     cap = (float(job.source.fps), job.rate.maxrate_kbps, job.rate.bufsize_kbps)
     sized = [[float(b) for b in f] for f in frames]
     shed: dict[int, float] = {}
-    for _ in done:
+    for _ in done:  # (each pass sheds at least one chunk, or stops)
         trace = buffer_trace(sized, *cap)
         if trace.first_dry is None:
             break

@@ -94,10 +94,9 @@ def run_chunks(
     seen = dict.fromkeys(queues, 0)  # ... and recorded by the feedback (a prefix of those finished)
     asked: dict[int, ChunkJob] = {}  # the jobs as submitted (after the feedback's correction)
     results: dict[int, Chunk] = {}
-    running: dict[Future, tuple[int, bool]] = {}  # (job, whether it is the chunk's second encode)
+    running: dict[Future, tuple[int, ChunkJob | None]] = {}  # (job, the second encode as asked, if it is one)
     left = {r: len(q) for r, q in queues.items()}  # of each rung's jobs, not finished yet
     again: list[tuple[int, ChunkJob]] = []  # chunks of finished rungs to encode again, not submitted yet
-    second_asked: dict[int, ChunkJob] = {}  # second encodes running
     redone: dict[int, tuple[ChunkJob, Chunk]] = {}  # what a round's second encodes gave
     pending = dict.fromkeys(queues, 0)  # of each rung's round, second encodes not finished yet
     rounds = dict.fromkeys(queues, 0)
@@ -146,8 +145,7 @@ def run_chunks(
         while running or again or any(sent[r] < len(q) for r, q in queues.items()):
             while len(running) < cap and again:
                 n, job = again.pop(0)
-                second_asked[n] = job
-                running[executor.submit(encode, job, *args)] = (n, True)
+                running[executor.submit(encode, job, *args)] = (n, job)
             while len(running) < cap and (n := next_ready()) is not None:
                 rung = jobs[n].rung.id
                 while seen[rung] <= sent[rung] - lag:  # exactly the chunks ``lag`` places back
@@ -156,14 +154,14 @@ def run_chunks(
                     seen[rung] += 1
                 asked[n] = feedback.adjust(jobs[n])
                 sent[rung] += 1
-                running[executor.submit(encode, asked[n], *args)] = (n, False)
+                running[executor.submit(encode, asked[n], *args)] = (n, None)
             for fut in wait(running, return_when=FIRST_COMPLETED)[0]:
                 n, second = running.pop(fut)
                 chunk = fut.result()
                 on_done()
                 rung = jobs[n].rung.id
-                if second:
-                    redone[n] = (second_asked.pop(n), chunk)
+                if second is not None:
+                    redone[n] = (second, chunk)
                     pending[rung] -= 1
                     if not pending[rung]:
                         keep(rung)
