@@ -94,10 +94,11 @@ def run_chunks(
     seen = dict.fromkeys(queues, 0)  # ... and recorded by the feedback (a prefix of those finished)
     asked: dict[int, ChunkJob] = {}  # the jobs as submitted (after the feedback's correction)
     results: dict[int, Chunk] = {}
+    frames: dict[int, Sequence[int]] = {}  # each kept chunk's frame sizes (read once, when it is done)
     running: dict[Future, tuple[int, ChunkJob | None]] = {}  # (job, the second encode as asked, if it is one)
     left = {r: len(q) for r, q in queues.items()}  # of each rung's jobs, not finished yet
     again: list[tuple[int, ChunkJob]] = []  # chunks of finished rungs to encode again, not submitted yet
-    redone: dict[int, tuple[ChunkJob, Chunk]] = {}  # what a round's second encodes gave
+    redone: dict[int, tuple[ChunkJob, Chunk, Sequence[int]]] = {}  # what a round's second encodes gave
     pending = dict.fromkeys(queues, 0)  # of each rung's round, second encodes not finished yet
     rounds = dict.fromkeys(queues, 0)
     used = dict.fromkeys(queues, 0.0)  # the work each rung's moves toward its plan took
@@ -110,7 +111,7 @@ def run_chunks(
         at = {k: i for i, k in enumerate(in_order)}
         more = second_encodes(
             [(asked[k], results[k]) for k in in_order],
-            [sizes_of(results[k]) for k in in_order],
+            [frames[k] for k in in_order],
             {at[k] for k in twice[rung]},
             used[rung],
         )
@@ -124,12 +125,11 @@ def run_chunks(
         """Of a finished round, the second encodes that land the rung nearest its plan with its buffer kept."""
         q, this = queues[rung], [k for k in queues[rung] if k in redone]
         bits = {k: results[k].media_bytes * 8.0 for k in q}
-        second = {k: redone[k][1] for k in this}
-        holds = keeps_buffer(q, jobs, results, second, sizes_of)
+        holds = keeps_buffer(q, jobs, frames, {k: redone[k][2] for k in this})
         for k in closest(
-            sum(planned_bits(asked[k]) for k in q), bits, {k: second[k].media_bytes * 8.0 for k in this}, holds
+            sum(planned_bits(asked[k]) for k in q), bits, {k: redone[k][1].media_bytes * 8.0 for k in this}, holds
         ):
-            asked[k], results[k] = redone[k]
+            asked[k], results[k], frames[k] = redone[k]
         twice[rung].update(this)
         for k in this:
             del redone[k]
@@ -161,14 +161,14 @@ def run_chunks(
                 on_done()
                 rung = jobs[n].rung.id
                 if second is not None:
-                    redone[n] = (second, chunk)
+                    redone[n] = (second, chunk, sizes_of(chunk))
                     pending[rung] -= 1
                     if not pending[rung]:
                         keep(rung)
                         if rounds[rung] < SETTLE_ROUNDS:
                             settle_round(rung)
                     continue
-                results[n] = chunk
+                results[n], frames[n] = chunk, sizes_of(chunk)
                 left[rung] -= 1
                 if not left[rung]:
                     settle_round(rung)
@@ -185,21 +185,16 @@ def chunk_frames(chunk: Chunk) -> list[int]:
 
 
 def keeps_buffer(
-    rung: list[int],
-    jobs: Sequence[ChunkJob],
-    first: dict[int, Chunk],
-    again: dict[int, Chunk],
-    sizes_of: Callable[[Chunk], Sequence[int]],
+    rung: list[int], jobs: Sequence[ChunkJob], sizes: dict[int, Sequence[int]], sizes_again: dict[int, Sequence[int]]
 ) -> Callable[[set[int]], bool] | None:
-    """Whether the rung (``rung``: its jobs in order) keeps its VBV buffer with the second encodes of the chunks
-    picked (None for a rung without a cap)."""
+    """Whether the rung (``rung``: its jobs) keeps its VBV buffer with the second encodes of the chunks picked
+    (``sizes``: the frame sizes of the encodes it keeps now, ``sizes_again``: of the second ones; None for a
+    rung without a cap)."""
     rate = jobs[rung[0]].rate
     if not (rate.maxrate_kbps and rate.bufsize_kbps):
         return None
     rung = sorted(rung, key=lambda k: jobs[k].shot_index)  # as played
     fps = float(jobs[rung[0]].source.fps)
-    sizes = {k: sizes_of(first[k]) for k in rung}
-    sizes_again = {k: sizes_of(c) for k, c in again.items() if k in sizes}
 
     def holds(pick: set[int]) -> bool:
         frames = [sizes_again[k] if k in pick else sizes[k] for k in rung]
