@@ -382,65 +382,17 @@ def borrowed_quality(
     return QualityModel((own.sizes[0], (pixels, row)), own.least_slope)
 
 
-def size_frontier(
-    models: Sequence[RateModel], qualities: Sequence[QualityModel], rung: Rung, sizes: Sequence[tuple[int, int]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every shot's options across ``sizes`` (the rung's own first), as columns the planner steps through
-    as it does through CRFs: column k holds the best VMAF any (size, CRF) gives for at most the rate of
-    CRF ``grid[k]`` at the rung's size -- the upper frontier of the shot's points over all sizes, read at
-    the rung size's rates (its rate and VMAF then fall as k rises, as the CRF grid's do). Ties go to the
-    rung's own size. Returns (rates, VMAFs, size index, CRF index), shots by rows."""
-    grid, rates = rate_table(models, rung)
-    tables = [(rates, np.array([q.vmafs(rung.width * rung.height, grid) for q in qualities]).reshape(rates.shape))]
-    for w, h in sizes[1:]:
-        _, r = rate_table(models, replace(rung, width=w, height=h))
-        tables.append((r, np.array([q.vmafs(w * h, grid) for q in qualities]).reshape(rates.shape)))
-    n, g = rates.shape
-    out_r, out_v = rates.copy(), tables[0][1].copy()
-    size_i, crf_i = np.zeros((n, g), dtype=int), np.tile(np.arange(g), (n, 1))
-    for i in range(n):
-        r = np.concatenate([t[0][i] for t in tables])
-        v = np.concatenate([t[1][i] for t in tables])
-        order = np.lexsort((np.repeat(np.arange(len(tables)), g), r))  # by rate, the rung's size first at a tie
-        peak = np.maximum.accumulate(v[order])
-        rises = np.flatnonzero(np.diff(peak, prepend=-np.inf) > 0)  # where the best VMAF so far rises
-        best = order[rises[np.searchsorted(rises, np.arange(len(order)), side="right") - 1]]
-        last = np.searchsorted(r[order], rates[i] * (1 + 1e-9), side="right") - 1
-        pick = best[last]
-        better = v[pick] > out_v[i] + 1e-9
-        out_r[i] = np.where(better, r[pick], out_r[i])
-        out_v[i] = np.where(better, v[pick], out_v[i])
-        size_i[i] = np.where(better, pick // g, 0)
-        crf_i[i] = np.where(better, pick % g, crf_i[i])
-    return out_r, out_v, size_i, crf_i
-
-
 def equal_slope_crfs(
     models: Sequence[RateModel], qualities: Sequence[QualityModel], durations: Sequence[float], rung: Rung
 ) -> list[float]:
-    """Per shot, the CRF of :func:`equal_slope_choice` at the rung's own size."""
-    return [c for c, _ in equal_slope_choice(models, qualities, durations, rung)]
-
-
-def equal_slope_choice(
-    models: Sequence[RateModel],
-    qualities: Sequence[QualityModel],
-    durations: Sequence[float],
-    rung: Rung,
-    sizes: Sequence[tuple[int, int]] = (),
-) -> list[tuple[float, tuple[int, int]]]:
-    """Per shot, the (CRF, size) of the Dynamic Optimizer's equal-slope choice on predicted (rate, VMAF):
-    one multiplier for the rung, each shot the point maximising ``VMAF - lambda * kbps``, the multiplier the
-    one that spends the target, shots that would drain the VBV buffer held back (see :func:`fit_buffer`).
+    """Per shot, the CRF of the Dynamic Optimizer's equal-slope choice on predicted (rate, VMAF): one
+    multiplier for the rung, each shot the CRF maximising ``VMAF - lambda * kbps``, the multiplier the one
+    that spends the target, shots that would drain the VBV buffer held back (see :func:`fit_buffer`).
     One CRF is one trade-off for the encoder, not for VMAF: flat animation and fast motion score far
-    below film at the same CRF, static shots far above -- this gives the bits where VMAF gains most.
-    ``sizes``: smaller pictures a shot may take inside the rung (per-shot sizes, :func:`size_frontier`)."""
+    below film at the same CRF, static shots far above -- this gives the bits where VMAF gains most."""
     codec = codecs.get(rung.codec)
-    grid, _ = rate_table(models, rung)
-    own = [(rung.width, rung.height)]
-    sizes = own + [s for s in dict.fromkeys(sizes) if s != own[0] and s[0] * s[1] < rung.width * rung.height]
-    rates, vmafs, size_i, crf_i = size_frontier(models, qualities, rung, sizes)
-    own_vmafs = np.array([q.vmafs(rung.width * rung.height, grid) for q in qualities]).reshape(rates.shape)
+    grid, rates = rate_table(models, rung)
+    vmafs = np.array([q.vmafs(rung.width * rung.height, grid) for q in qualities]).reshape(rates.shape)
     d = np.asarray(durations, dtype=float)
     total = float(d.sum()) or 1.0
     rows = np.arange(len(models))
@@ -544,7 +496,7 @@ def equal_slope_choice(
     # mean, so iterate toward a fixed point
     spent = replace(rung, bitrate_kbps=float(rates[rows, steps] @ d) / total)
     one_crf = np.array(rung_crfs(models, durations, spent))
-    guard = float(min(own_vmafs[rows, np.searchsorted(grid, one_crf - codec.crf_step / 2)]))
+    guard = float(min(vmafs[rows, np.searchsorted(grid, one_crf - codec.crf_step / 2)]))
     for _ in range(3):
         got = vmafs[rows, steps]
         floor = max(float(got @ d) / total - FLOOR_GAP, guard)
@@ -558,7 +510,7 @@ def equal_slope_choice(
         else:
             break  # no floor can be paid for in this budget: keep the best mean instead
         steps = floored
-    return [(float(codec.crf(grid[crf_i[i, k]])), sizes[size_i[i, k]]) for i, k in enumerate(steps)]
+    return [float(codec.crf(grid[k])) for k in steps]
 
 
 @dataclass
@@ -573,13 +525,11 @@ class ConstantQualityAllocator(Allocator):
     probes: ClassVar[bool] = True
     # the encoder whose VMAF at the largest size stands in for the other codecs' (None: each is scored there)
     quality_proxy: str | None = QUALITY_PROXY
-    # a shot may take a smaller picture inside its rung: the probe size's or a smaller rung's of its codec
-    per_shot_sizes: bool = True
     last_probes: object = None
 
     @classmethod
     def from_options(cls, options: AllocatorOptions) -> ConstantQualityAllocator:
-        return cls(work_dir=options.cache_dir, per_shot_sizes=options.per_shot_sizes)
+        return cls(work_dir=options.cache_dir)
 
     def allocate(self, analysis: Analysis, rungs: list[Rung], executor: Executor | None = None) -> EncodePlan:
         names = list(dict.fromkeys(r.codec for r in rungs))
@@ -666,12 +616,6 @@ class ConstantQualityAllocator(Allocator):
                 ]
             return rates, qualities
 
-        def inside(rung: Rung) -> list[tuple[int, int]]:
-            """Where its shots' scored probes reach: the probe size and its codec's smaller rungs' sizes."""
-            if not self.per_shot_sizes:
-                return []
-            return [small, *((r.width, r.height) for r in rungs if r.codec == rung.codec)]
-
         probed = {(c, s.index): {refs[c], second[c]} for c in probed_codecs for s in analysis.shots}
         by_index = {s.index: s for s in analysis.shots}
         for round_ in range(REFINE_ROUNDS + 1):
@@ -682,10 +626,10 @@ class ConstantQualityAllocator(Allocator):
             # a shot planned at a CRF far from every one it was probed at was planned on an extrapolation:
             # probe its window there too (on a grid, so rungs share probes) and plan again
             far: dict[tuple[str, int], set[float]] = {}
-            planned = {r.id: self._choice(models[r.codec], qualities[r.codec], durations, r, inside(r)) for r in rungs}
+            planned = {r.id: self._crfs(models[r.codec], qualities[r.codec], durations, r) for r in rungs}
             for rung in rungs:
                 gap = refine_gap(rung.codec)
-                for shot, (crf, _), m in zip(analysis.shots, planned[rung.id], models[rung.codec], strict=True):
+                for shot, crf, m in zip(analysis.shots, planned[rung.id], models[rung.codec], strict=True):
                     key = (rung.codec, shot.index)
                     # where a codec rated at the large size for its rate only was rated there
                     windows = split(shot.index, rung.codec)[1] if rung.codec in rate_specs else []
@@ -712,36 +656,27 @@ class ConstantQualityAllocator(Allocator):
                 probed[key] |= v
         self.last_probes = run
         points: dict[str, list[RatePoint]] = {}
-        chosen, out_rungs = [], []
+        chosen = []
         for rung in rungs:
-            choice = planned[rung.id]
-            crfs = [c for c, _ in choice]
-            # the rung's nominal size: the largest any shot takes (its chunks at another size say theirs)
-            used = max((size for _, size in choice), key=lambda wh: wh[0] * wh[1])
-            out_rungs.append(replace(rung, width=used[0], height=used[1]))
+            crfs = planned[rung.id]
+            pixels = rung.width * rung.height
             points[rung.id] = [
                 RatePoint(
                     "crf",
                     c,
                     rung.maxrate_kbps,
                     rung.bufsize_kbps,
-                    *(size if size != used else (0, 0)),
-                    predicted_kbps=m.rate(size[0] * size[1], c),
-                    halving=m.local_halving(size[0] * size[1], c),
+                    predicted_kbps=m.rate(pixels, c),
+                    halving=m.local_halving(pixels, c),
                 )
-                for m, (c, size) in zip(models[rung.codec], choice, strict=True)
+                for m, c in zip(models[rung.codec], crfs, strict=True)
             ]
             predicted = sum(p.predicted_kbps * d for p, d in zip(points[rung.id], durations, strict=True))
             chosen.append(
                 {"rung": rung.id, "crfs": sorted(set(crfs)), "predicted_kbps": round(predicted / sum(durations), 1)}
             )
-            if len({size for _, size in choice}) > 1:
-                chosen[-1]["heights"] = sorted({h for _, (_, h) in choice})
             if all(qualities[rung.codec]):
-                vmaf = [
-                    q.vmafs(w * h, np.array([c]))[0]
-                    for q, (c, (w, h)) in zip(qualities[rung.codec], choice, strict=True)
-                ]
+                vmaf = [q.vmafs(pixels, np.array([c]))[0] for q, c in zip(qualities[rung.codec], crfs, strict=True)]
                 chosen[-1]["predicted_vmaf"] = round(float(np.average(vmaf, weights=durations)), 2)
                 chosen[-1]["predicted_worst_vmaf"] = round(float(min(vmaf)), 2)
         probes = self.last_probes
@@ -763,18 +698,12 @@ class ConstantQualityAllocator(Allocator):
                 for c in names
             },
         }
-        return EncodePlan(self.name, out_rungs, analysis.shots, points, details)
+        return EncodePlan(self.name, list(rungs), analysis.shots, points, details)
 
-    def _choice(
-        self,
-        models: list[RateModel],
-        qualities: list[QualityModel | None],
-        durations: list[float],
-        rung: Rung,
-        sizes: Sequence[tuple[int, int]],
-    ) -> list[tuple[float, tuple[int, int]]]:
-        """Per shot (CRF, size): equal VMAF slope where every shot has scored probes (over ``sizes`` too),
-        else one CRF per rung at its own size."""
+    def _crfs(
+        self, models: list[RateModel], qualities: list[QualityModel | None], durations: list[float], rung: Rung
+    ) -> list[float]:
+        """Equal VMAF slope where every shot has scored probes, else one CRF per rung."""
         if self.weigh_vmaf and all(qualities):
-            return equal_slope_choice(models, qualities, durations, rung, sizes)  # type: ignore[arg-type]
-        return [(c, (rung.width, rung.height)) for c in rung_crfs(models, durations, rung)]
+            return equal_slope_crfs(models, qualities, durations, rung)  # type: ignore[arg-type]
+        return rung_crfs(models, durations, rung)
