@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shotenc import codecs
 from shotenc.allocators.constant_quality import (
     ConstantQualityAllocator,
     QualityModel,
@@ -24,10 +23,8 @@ from shotenc.allocators.constant_quality import (
     rate_model,
     rung_crfs,
     second_crf,
-    window_caps,
 )
 from shotenc.allocators.probes import ProbeResult, probe_window
-from shotenc.codecs import RatePoint
 from shotenc.ladder import Rung, fit_to_source, load_ladder
 from shotenc.pipeline import EncodeOptions, encode_title
 
@@ -386,17 +383,3 @@ def test_a_shots_local_halving_follows_its_probed_curve():
     m = rate_model(whole, windows, "h264", 27.0)
     assert m.local_halving(160 * 90, 28.5) == pytest.approx(1.5)
     assert m.local_halving(160 * 90, 24.0) == pytest.approx(3.0)
-
-
-def test_a_shot_the_buffer_pays_for_gets_its_own_window_cap():
-    """SVT-AV1 holds every 60 frames to maxrate whatever the buffer holds: a shot the plan lets spend the
-    buffer's bits past maxrate is given its planned rate as its cap, within what the plan's buffer lets it
-    spend -- the buffer 90% full, then full after an easy shot; other codecs keep their buffer, no such cap."""
-    rung = Rung("av1-180p", "av1", 180, 400.0, 500.0, 1000.0, "8", 320)
-    # allowances: (900 + 0.95 * 500 * 4 - 250) / 4 = 637.5, then (1000 + 0.95 * 500 * 2 - 250) / 2 = 850
-    assert window_caps(rung, [200.0, 800.0], [4.0, 2.0]) == [0.0, 800.0]
-    # the first shot over maxrate leaves the buffer at 900 - 100 * 4: the second may spend (500 + 950 - 250) / 2
-    assert window_caps(rung, [600.0, 900.0], [4.0, 2.0]) == [600.0, 600.0]
-    assert window_caps(replace(rung, codec="h264"), [200.0, 800.0], [4.0, 2.0]) == [0.0, 0.0]
-    args = codecs.get("av1").encoder_args("8", RatePoint("crf", 30, 500.0, 1000.0, peak_kbps=800.0), 48, 1)
-    assert args[args.index("-maxrate") + 1] == "800k"

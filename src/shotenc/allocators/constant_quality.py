@@ -271,24 +271,6 @@ def _allowance(level: float, seconds: float, maxrate: float, bufsize: float) -> 
     return level + CAP_SHARE * maxrate * seconds - VBV_RESERVE * bufsize
 
 
-def window_caps(rung: Rung, predicted: Sequence[float], durations: Sequence[float]) -> list[float]:
-    """Per shot, the cap of a codec that caps windows of frames instead of keeping a buffer (``window_cap``):
-    where the plan has a shot spend the buffer's bits past ``maxrate``, its predicted rate, within what the
-    plan's buffer lets it spend on average (:func:`_allowance`, over the predicted rates in shot order); 0
-    elsewhere, and for other codecs. Held to maxrate, SVT-AV1 took photos24's 2.5-second shot planned at
-    636 kbit/s, the buffer paying for the burst, to 360. Not more than planned: let spend the whole
-    allowance, grain_dark's AV1 fell from -27.1% to -18.0% BD-rate (grain VMAF does not reward)."""
-    if not (codecs.get(rung.codec).window_cap and rung.maxrate_kbps and rung.bufsize_kbps):
-        return [0.0] * len(predicted)
-    level, out = VBV_INIT * rung.bufsize_kbps, []
-    for kbps, d in zip(predicted, durations, strict=True):
-        allowed = _allowance(level, d, rung.maxrate_kbps, rung.bufsize_kbps) / d if d > 0 else 0.0
-        peak = min(kbps, allowed)
-        out.append(round(peak, 1) if peak > rung.maxrate_kbps else 0.0)
-        level = min(rung.bufsize_kbps, level + (rung.maxrate_kbps - kbps) * d)
-    return out
-
-
 def first_drain(
     table: np.ndarray,
     durations: np.ndarray,
@@ -678,19 +660,16 @@ class ConstantQualityAllocator(Allocator):
         for rung in rungs:
             crfs = planned[rung.id]
             pixels = rung.width * rung.height
-            rates = [m.rate(pixels, c) for m, c in zip(models[rung.codec], crfs, strict=True)]
-            peaks = window_caps(rung, rates, durations)
             points[rung.id] = [
                 RatePoint(
                     "crf",
                     c,
                     rung.maxrate_kbps,
                     rung.bufsize_kbps,
-                    predicted_kbps=kbps,
+                    predicted_kbps=m.rate(pixels, c),
                     halving=m.local_halving(pixels, c),
-                    peak_kbps=peak,
                 )
-                for m, c, kbps, peak in zip(models[rung.codec], crfs, rates, peaks, strict=True)
+                for m, c in zip(models[rung.codec], crfs, strict=True)
             ]
             predicted = sum(p.predicted_kbps * d for p, d in zip(points[rung.id], durations, strict=True))
             chosen.append(

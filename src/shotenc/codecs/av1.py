@@ -28,10 +28,6 @@ class AV1(Codec):
     browser = True
     ten_bit = True  # Main profile, 10 bits
     hdr = True
-    # SVT-AV1's capped CRF holds each window of 60 frames to maxrate (bufsize changes nothing) and, once a
-    # base-layer frame overshoots, starves the frames after it: photos24's 2.5 s shot planned at 636 kbit/s
-    # under a 525 cap, the buffer paying for the burst, took 360
-    window_cap = True
 
     def rate_args(
         self, preset: str, rate: RatePoint, gop: int, threads: int, *, cap: bool, tight_abr: bool, in_band: bool

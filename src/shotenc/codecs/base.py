@@ -28,24 +28,12 @@ class RatePoint:
     # CRF steps that halve this chunk's predicted rate around its CRF (0: the codec's typical): grain's rate
     # can fall six-fold in four CRF steps, so the rate feedback moves such a chunk's CRF by less
     halving: float = 0.0
-    # a codec that caps windows of frames at maxrate rather than keeping a buffer (``window_cap``): this
-    # chunk's own cap, where the plan lets it spend the buffer's bits on top of maxrate (0: maxrate)
-    peak_kbps: float = 0.0
-
-    @property
-    def cap_kbps(self) -> float:
-        """The most this chunk's encoder is let spend over a window (its buffer's or window's cap)."""
-        return max(self.maxrate_kbps, self.peak_kbps)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["value"] = round(self.value, 3)
         d["predicted_kbps"] = round(self.predicted_kbps, 2)
         d["halving"] = round(self.halving, 3)
-        if self.peak_kbps:
-            d["peak_kbps"] = round(self.peak_kbps, 1)
-        else:
-            del d["peak_kbps"]
         return d
 
 
@@ -69,9 +57,6 @@ class Codec:
     crf_halving: ClassVar[float]  # CRF steps that halve the rate, near the middle of the range (rate feedback)
     browser: ClassVar[bool]  # plays through MSE in Chromium (the browser tests)
     crf_vbv: ClassVar[bool] = True  # caps peaks (maxrate/bufsize) in CRF mode; else the plan keeps chunks under it
-    # its CRF cap holds every window of frames to maxrate, whatever the buffer holds (SVT-AV1: 60 frames): a
-    # shot the plan lets spend the buffer's bits past maxrate gets its own cap (``RatePoint.peak_kbps``)
-    window_cap: ClassVar[bool] = False
     crf_passes: ClassVar[int] = 1  # passes of a CRF chunk (libvpx's constrained quality is best in two)
     # presets that plan no frame over a lookahead: their rate does not follow a shot's length as others' do
     no_lookahead: ClassVar[tuple[str, ...]] = ()
@@ -171,7 +156,7 @@ class Codec:
 
     @staticmethod
     def vbv(rate: RatePoint) -> list[str]:
-        return ["-maxrate", f"{rate.cap_kbps:.0f}k", "-bufsize", f"{rate.bufsize_kbps:.0f}k"]
+        return ["-maxrate", f"{rate.maxrate_kbps:.0f}k", "-bufsize", f"{rate.bufsize_kbps:.0f}k"]
 
     @staticmethod
     def quality_or_bitrate(rate: RatePoint, crf_text: str) -> list[str]:

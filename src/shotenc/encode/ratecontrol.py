@@ -188,7 +188,7 @@ def second_encodes(
             return False
         if need < 0:  # (a chunk at its cap too: photos24, x265, 897 kbit/s at CRF 19 under a 750 cap, 514 at 21.5)
             return crf < codec.crf_range[1]
-        capped = codec.crf_vbv and chunk.media_bytes * 8 / 1000 / job.seconds > 0.9 * job.rate.cap_kbps
+        capped = codec.crf_vbv and chunk.media_bytes * 8 / 1000 / job.seconds > 0.9 * job.rate.maxrate_kbps
         return crf > codec.best_crf and not capped  # the VBV buffer holds it there, not its CRF
 
     def short(job: ChunkJob, chunk: Chunk) -> float:
