@@ -12,7 +12,6 @@ from pathlib import Path
 from .allocators.base import EncodePlan
 from .analysis.analyze import Analysis
 from .encode.chunk import Chunk
-from .encode.run import chunk_frames
 from .encode.vbv import buffer_trace
 from .media.colour import SDR
 from .package.title import PackagedTitle
@@ -63,7 +62,7 @@ def vbv_summary(plan: EncodePlan, rung_id: str, chunks: dict[tuple[str, int], Ch
     rung = next(r for r in plan.rungs if r.id == rung_id)
     if not (rung.maxrate_kbps and rung.bufsize_kbps):
         return {}
-    frames = [chunk_frames(chunks[(rung_id, s.index)]) for s in plan.shots]
+    frames = [chunks[(rung_id, s.index)].frame_sizes() for s in plan.shots]
     trace = buffer_trace(frames, fps, rung.maxrate_kbps, rung.bufsize_kbps)
     return {"vbv_lowest": trace.lowest, "vbv_lowest_shot": plan.shots[trace.lowest_chunk].index}
 

@@ -21,7 +21,7 @@ from ..jobs.receipts import content_key, read_receipt, sha256_file, temp_name, w
 from ..ladder import Rung
 from ..media import ffmpeg
 from ..media.colour import Colour
-from ..media.mp4box import sample_summary
+from ..media.mp4box import sample_summary, sample_table
 from ..media.normalize import read_source, video_filters
 from ..media.probe import MediaInfo
 
@@ -207,6 +207,10 @@ class Chunk:
     reused: bool
     requested_kbps: float = 0.0
     requested_crf: float = 0.0
+
+    def frame_sizes(self) -> list[int]:
+        """Its frame sizes in bytes, decode order, from its file's sample table (moov only)."""
+        return sample_table(self.path)[0]
 
 
 def ffmpeg_version() -> str:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ..allocators.base import EncodePlan
 from ..analysis.analyze import Analysis
-from ..media.mp4box import sample_table
 from ..progress import Reporter
 from .chunk import Chunk, ChunkJob, SourceRef, encode_chunk
 from .ratecontrol import SETTLE_ROUNDS, RateFeedback, closest, planned_bits, second_encodes
@@ -80,7 +79,7 @@ def run_chunks(
     (:func:`second_encodes`; they go first; the rung keeps whichever encode of each lands it closest with the
     buffer kept), and once more from there (``SETTLE_ROUNDS``); ``on_more`` hears how many. ``frame_sizes``:
     a chunk's frame sizes (default: read from its file)."""
-    sizes_of = frame_sizes or chunk_frames
+    sizes_of = frame_sizes or Chunk.frame_sizes
     feedback = RateFeedback()
     feedback.expect(list(jobs))
     queues: dict[str, list[int]] = {}  # every rung's jobs (indices into ``jobs``), in order
@@ -177,11 +176,6 @@ def run_chunks(
             f.cancel()
         raise
     return {(c.rung_id, c.shot_index): c for c in results.values()}
-
-
-def chunk_frames(chunk: Chunk) -> list[int]:
-    """A chunk's frame sizes in bytes, decode order, from its file's sample table."""
-    return sample_table(chunk.path)[0]
 
 
 def keeps_buffer(
