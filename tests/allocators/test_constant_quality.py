@@ -9,22 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shotenc.allocators.constant_quality import (
-    ConstantQualityAllocator,
-    QualityModel,
-    RateModel,
-    borrowed_quality,
-    buffer_room,
-    equal_slope_crfs,
-    first_drain,
-    lent_whole,
-    needs_probe,
-    probe_size,
-    rate_model,
-    rung_crfs,
-    second_crf,
-)
+from shotenc.allocators.constant_quality import ConstantQualityAllocator, needs_probe, probe_size, second_crf
+from shotenc.allocators.equal_slope import buffer_room, equal_slope_crfs, first_drain, rung_crfs
 from shotenc.allocators.probes import ProbeResult, probe_window
+from shotenc.allocators.shot_curves import QualityModel, RateModel, borrowed_quality, lent_whole, rate_model
 from shotenc.ladder import Rung, fit_to_source, load_ladder
 from shotenc.pipeline import EncodeOptions, encode_title
 
