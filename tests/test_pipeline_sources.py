@@ -201,6 +201,27 @@ def test_awkward_sources_encode_correctly(kind, tmp_path):
             assert r["height"] > r["width"]
 
 
+def test_the_moving_and_largest_video_track_is_encoded(tmp_path):
+    """A file with several video tracks: a one-frame still first (cover art as a track), a small 1 s
+    track, then the 320x180 2 s main one. FFmpeg picks the largest picture by default; so does shotenc,
+    skipping a track that does not move (before: the first track was taken, and this file was refused
+    as "truncated")."""
+    still = tmp_path / "cover.png"
+    ffmpeg.run(["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=400x400:d=0.04", "-frames:v", "1", still])
+    src = tmp_path / "tracks.mkv"
+    ffmpeg.run(
+        ["-y", "-v", "error", "-i", still, "-f", "lavfi", "-i", "testsrc=s=160x90:r=25:d=1"]
+        + ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=2", "-map", "0", "-map", "1", "-map", "2"]
+        + ["-c:v:0", "png", "-c:v:1", "libx264", "-c:v:2", "libx264", src]
+    )
+    media = probe(src)
+    assert (media.video_stream, media.width, media.height, media.frame_count) == (2, 320, 180, 50)
+    out = tmp_path / "out"
+    result = encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"], jobs=2))
+    assert result.report["totals"]["frames"] == 50
+    assert decoded_frames(out / "manifest.mpd", "v:0") == 50
+
+
 def test_very_short_source_is_one_segment(tmp_path):
     src = _lavfi(tmp_path / "blink.mp4", "format=yuv420p", ["-c:v", "libx264"], seconds=0.4)
     result = encode_title(src, tmp_path / "blink", EncodeOptions(ladder="tiny", codecs=["vp9"], jobs=2))

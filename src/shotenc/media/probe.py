@@ -98,9 +98,10 @@ class MediaInfo:
     @property
     def seeks_exactly(self) -> bool:
         """Whether FFmpeg's input seek lands on any frame: in MPEG transport and program streams and raw
-        elementary streams it can land on the next keyframe instead, so such a source is read through a
-        constant-rate intermediate like a variable-rate one."""
-        return self.container.split(",")[0] not in INEXACT_SEEK
+        elementary streams it can land on the next keyframe instead, and in a file whose picture is not
+        its first video track it follows the first one's index (Matroska: a seek gave no frame at all),
+        so such a source is read through a constant-rate intermediate like a variable-rate one."""
+        return self.container.split(",")[0] not in INEXACT_SEEK and self.video_stream == 0
 
     @property
     def interlaced(self) -> bool:
@@ -251,11 +252,11 @@ def probe(path: str | Path) -> MediaInfo:
     if not pictures:
         kind = "audio-only" if audio_blocks else "without a video stream"
         raise InputError(f"{path}: file is {kind}; shotenc needs video")
-    vblock, vindex = pictures[0], video.index(pictures[0])
+    vblock, packets = _main_video(path, video, pictures)
+    vindex = video.index(vblock)
     m = _VIDEO_RE.search(vblock[0])
     if not m:
         raise InputError(f"{path}: cannot understand the video stream ({vblock[0].strip()})")
-    packets = _video_packets(path, vindex)
     if not packets:
         raise InputError(f"{path}: the video stream has no frames")
     pts = sorted(packets)
@@ -324,6 +325,26 @@ def _audio_streams(blocks: list[list[str]]) -> list[AudioStream]:
             )
         )
     return audio
+
+
+def _main_video(path: Path, video: list[list[str]], pictures: list[list[str]]) -> tuple[list[str], _Packets]:
+    """The video stream to encode and its packets: the largest picture, as FFmpeg picks one by default
+    (then the default track, then the first), but a track of one frame (cover art stored as a track,
+    not flagged as such) only where no other track moves."""
+
+    def area(block: list[str]) -> int:
+        m = _VIDEO_RE.search(block[0])
+        return int(m["w"]) * int(m["h"]) if m else 0
+
+    ranked = sorted(pictures, key=lambda b: (-area(b), "(default)" not in b[0], video.index(b)))
+    best = ranked[0], _video_packets(path, video.index(ranked[0]))
+    for block in ranked[1:]:
+        if len(best[1]) > 1:
+            break
+        packets = _video_packets(path, video.index(block))
+        if len(packets) > 1:
+            best = block, packets
+    return best
 
 
 class _Packets(list):
