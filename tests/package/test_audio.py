@@ -5,10 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import m3u8
+import numpy as np
 import pytest
 
 import corpus
 from helpers import audio_channels, decoded_seconds
+from shotenc.media import ffmpeg
 from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, encode_title
 
@@ -65,3 +67,31 @@ def test_the_first_track_is_default_when_none_is_marked(tmp_path, tiny_clip):
     assert [a["id"] for a in result.report["audio"]] == ["aac-2ch", "aac-6ch"]  # one track: ids as before
     text = (out / "master.m3u8").read_text()
     assert text.count("DEFAULT=YES") == 1 and 'NAME="Audio 1",' in text and "LANGUAGE" not in text
+
+
+@pytest.mark.parametrize(("late", "onset"), [("audio", 1.6), ("video", 0.4)])
+def test_sound_keeps_its_place_against_the_picture(late, onset, tmp_path):
+    """A tone 1.0 s into the audio track, one track starting 0.6 s after the other: in the output the
+    tone starts 0.6 s later or earlier against the first frame (before: always at 1.0 s, the start
+    offset dropped). The AAC encoder's 1,024 samples of priming add about 21 ms. A caption at 1.0 s
+    of the file's time moves with the picture's start too."""
+    src, srt = tmp_path / f"{late}-late.mkv", tmp_path / "captions.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nhello\n", encoding="utf-8")
+    shift = {late: ["-itsoffset", "0.6"]}
+    ffmpeg.run(
+        ["-y", "-v", "error", *shift.get("video", []), "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3"]
+        + [*shift.get("audio", []), "-f", "lavfi", "-i", "aevalsrc='0.5*sin(2*PI*1000*t)*between(t,1,1.4)':d=3"]
+        + ["-i", srt, "-map", "0", "-map", "1", "-map", "2"]
+        + ["-c:v", "libx264", "-bf", "0", "-c:a", "pcm_s16le", "-c:s", "srt", src]
+    )
+    assert probe(src).video_start_s == pytest.approx(0.6 if late == "video" else 0.0, abs=0.002)
+    out = tmp_path / "out"
+    encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"]))
+    pcm = ffmpeg.run(
+        ["-v", "error", "-i", out / "audio" / "aac-2ch" / "playlist.m3u8", "-ac", "1", "-f", "s16le", "-"],
+        capture_stdout=True,
+    ).stdout
+    samples = np.abs(np.frombuffer(pcm, np.int16))
+    assert int(np.argmax(samples > 3000)) / 48000 == pytest.approx(onset + 0.021, abs=0.015)
+    cue = "00:00:01.000" if late == "audio" else "00:00:00.400"
+    assert f"{cue} --> " in (out / "subtitles" / "sub-und" / "subtitles.vtt").read_text(encoding="utf-8")

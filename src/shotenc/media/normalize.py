@@ -104,7 +104,7 @@ def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], 
 def adopt_tracks(mezz: MediaInfo, media: MediaInfo) -> MediaInfo:
     """The intermediate ``mezz`` of ``media`` with the source's audio, subtitles and colour (read from the source)."""
     mezz.audio, mezz.subtitles, mezz.colour = media.audio, media.subtitles, media.colour
-    mezz.audio_path = media.path
+    mezz.audio_path, mezz.video_start_s = media.path, media.video_start_s
     return mezz
 
 

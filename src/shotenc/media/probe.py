@@ -94,6 +94,9 @@ class MediaInfo:
     subtitles: list[SubtitleStream] = field(default_factory=list)
     colour: Colour = field(default_factory=Colour)
     container: str = ""  # FFmpeg's demuxer name (mov,mp4,..., matroska,webm, mpegts)
+    # where the picture's first frame sits on the timeline FFmpeg reads the audio and subtitles on (the
+    # file's earliest stream at 0): a track that starts before or after the picture keeps its place
+    video_start_s: float = 0.0
 
     @property
     def seeks_exactly(self) -> bool:
@@ -102,6 +105,11 @@ class MediaInfo:
         its first video track it follows the first one's index (Matroska: a seek gave no frame at all),
         so such a source is read through a constant-rate intermediate like a variable-rate one."""
         return self.container.split(",")[0] not in INEXACT_SEEK and self.video_stream == 0
+
+    def track_input(self) -> list[str]:
+        """The ``-i`` to read the source's audio and subtitles from, with the picture's first frame at 0."""
+        shift = ["-itsoffset", f"{-self.video_start_s:.6f}"] if self.video_start_s else []
+        return [*shift, "-i", self.audio_path or self.path]
 
     @property
     def interlaced(self) -> bool:
@@ -140,6 +148,17 @@ INEXACT_SEEK = frozenset({"mpegts", "mpeg", "mpegvideo", "h264", "hevc", "m4v", 
 def _container(header: str) -> str:
     m = re.search(r"Input #0, ([\w,]+), from", header)
     return m.group(1) if m else ""
+
+
+def _video_start(header: str, vblock: list[str], blocks: list[list[str]]) -> float:
+    """The picture's start against the file's earliest stream, from the listing (``start`` of each stream
+    that does not start at 0): 0 where the FFmpeg in use lists no stream's start."""
+    file_start = re.search(r"Duration: [^,]+, start: (-?\d+(?:\.\d+)?)", header)
+    starts = [re.search(r", start (-?\d+(?:\.\d+)?)", b[0]) for b in blocks]
+    if not file_start or (float(file_start[1]) != 0 and not any(starts)):
+        return 0.0
+    video = starts[blocks.index(vblock)]
+    return round((float(video[1]) if video else 0.0) - float(file_start[1]), 6)
 
 
 def _parse_duration(text: str) -> float | None:
@@ -296,6 +315,7 @@ def probe(path: str | Path) -> MediaInfo:
         subtitles=subtitle_streams(blocks),
         colour=probe_colour(str(path), vindex, m["pix"], m["extra"]),
         container=_container(header),
+        video_start_s=_video_start(header, vblock, blocks),
     )
 
 

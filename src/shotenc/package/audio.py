@@ -88,7 +88,11 @@ def audio_renditions(media: MediaInfo, formats: tuple[str, ...] = (REQUIRED_FORM
 
 
 def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Path) -> Path:
-    """The whole title in ``spec``'s codec, in fragments of about half a second, padded or cut to ``duration_s``."""
+    """The whole title in ``spec``'s codec, in fragments of about half a second, padded or cut to ``duration_s``.
+
+    Its time 0 is the picture's first frame: a track that starts later is padded with silence, one that
+    starts earlier is cut, and a gap in it (over a tenth of a second: libswresample's ``async``) is filled,
+    so sound stays where it was against the picture."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(dest)
     layout = "stereo" if spec.channels == 2 else "5.1"
@@ -98,15 +102,14 @@ def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Pat
                 "-y",
                 "-v",
                 "error",
-                "-i",
-                media.audio_path or media.path,
+                *media.track_input(),
                 "-map",
                 f"0:a:{spec.stream.index}",
                 "-vn",
                 "-sn",
                 "-dn",
                 "-af",
-                f"aresample=48000,aformat=channel_layouts={layout},apad",
+                f"aresample=48000:async=1:first_pts=0,aformat=channel_layouts={layout},apad",
                 "-t",
                 f"{duration_s:.6f}",
                 "-c:a",

@@ -179,7 +179,7 @@ def prepare_subtitles(spec: SubtitleSpec, media: MediaInfo, dest: Path) -> Path:
     try:
         if spec.stream is not None:
             ffmpeg.run(
-                ["-y", "-v", "error", "-i", media.audio_path or media.path, "-map", f"0:s:{spec.stream}",
+                ["-y", "-v", "error", *media.track_input(), "-map", f"0:s:{spec.stream}",
                  "-c:s", "webvtt", "-f", "webvtt", tmp],
                 what=f"subtitles {spec.id}",
             )  # fmt: skip
