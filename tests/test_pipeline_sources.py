@@ -222,6 +222,16 @@ def test_the_moving_and_largest_video_track_is_encoded(tmp_path):
     assert decoded_frames(out / "manifest.mpd", "v:0") == 50
 
 
+def test_a_one_frame_per_second_source_packages(tmp_path):
+    """A slideshow at 1 fps: its shots were a frame long, and packaging failed ("2 segments for 3 shots")."""
+    slides = "testsrc2=s=320x180:r=1"
+    src = _lavfi(tmp_path / "slides.mp4", "format=yuv420p", ["-c:v", "libx264"], seconds=12, src=slides)
+    out = tmp_path / "slides"
+    result = encode_title(src, out, EncodeOptions(codecs=["h264"], jobs=2))
+    assert all(s["frame_count"] >= 3 for s in result.report["shots"])
+    assert decoded_frames(out / "video" / "h264-180p" / "playlist.m3u8") == 12
+
+
 def test_very_short_source_is_one_segment(tmp_path):
     src = _lavfi(tmp_path / "blink.mp4", "format=yuv420p", ["-c:v", "libx264"], seconds=0.4)
     result = encode_title(src, tmp_path / "blink", EncodeOptions(ladder="tiny", codecs=["vp9"], jobs=2))

@@ -53,3 +53,16 @@ def test_the_cuts_of_the_fixtures_are_found_where_they_are(tiny_clip, sample):
     assert full.cuts == [30, 76, 137, 187, 242, 250]
     assert [s.start_frame for s in full.shots] == [0, 30, 76, 137, 187, 250]
     assert all(s.starts_at_cut for s in full.shots[1:])
+
+
+def test_no_shot_is_shorter_than_three_frames_at_a_low_frame_rate():
+    """At 1 fps a second is one frame: one-frame shots made chunks whose timestamps could not be joined
+    (an encoder that reorders frames starts a chunk of three or more two frames early, a shorter one not)."""
+    one = Fraction(1)
+    shots = shots_from_cuts([1, 2, 5, 7, 11], 20, one, ShotOptions())
+    assert all(s.frame_count >= 3 for s in shots) and sum(s.frame_count for s in shots) == 20
+    # the fast-start split: 1.5 s is one frame, three are kept
+    assert [s.frame_count for s in shots_from_cuts([], 12, one, ShotOptions())] == [3, 4, 5]
+    shots = shots_from_cuts([], 40, Fraction(1, 2), ShotOptions(max_segment_s=6.0))  # 0.5 fps: 6 s = 3 frames
+    assert all(s.frame_count >= 3 for s in shots) and sum(s.frame_count for s in shots) == 40
+    assert shots_from_cuts([], 2, one, ShotOptions())[0].frame_count == 2  # a title that short is one chunk

@@ -91,22 +91,30 @@ class CutDetector:
         return sorted({c for c in self.cuts if 0 < c < self._n})
 
 
+# x264 and x265 delay decoding by two frames (B-frames) once a chunk has three; a shorter chunk starts
+# without the delay, and its timestamps then overlap the next chunk's when they are joined (a 1 fps source
+# gave one-frame shots, and its renditions could not be packaged)
+MIN_CHUNK_FRAMES = 3
+
+
 def _split_first(spans: list[list[int]], first_frames: int, min_frames: int) -> None:
     """A short first segment so playback starts fast: split the first span after ``first_frames``
     (earlier if the rest would be shorter than ``min_frames``)."""
     if first_frames <= 0 or not spans:
         return
     a, b = spans[0]
+    first_frames = max(first_frames, MIN_CHUNK_FRAMES)
     cut = min(first_frames, b - a - min_frames)
-    if cut > 0 and b - a > first_frames:
+    if cut >= MIN_CHUNK_FRAMES and b - a > first_frames:
         spans[0:1] = [[a, a + cut], [a + cut, b]]
 
 
 def shots_from_cuts(cuts: list[int], frame_count: int, fps: Fraction, options: ShotOptions) -> list[Shot]:
-    """Turn cut frames into shots: merge ones shorter than ``min_shot_s``, split ones over ``max_segment_s``."""
+    """Turn cut frames into shots: merge ones shorter than ``min_shot_s``, split ones over ``max_segment_s``
+    (none under :data:`MIN_CHUNK_FRAMES` but a title that short)."""
     fps_f = float(fps)
-    min_frames = max(1, int(round(options.min_shot_s * fps_f)))
-    max_frames = max(1, int(math.floor(options.max_segment_s * fps_f + 1e-6)))
+    min_frames = max(MIN_CHUNK_FRAMES, int(round(options.min_shot_s * fps_f)))
+    max_frames = max(2 * MIN_CHUNK_FRAMES, int(math.floor(options.max_segment_s * fps_f + 1e-6)))
     bounds = [0, *sorted(c for c in set(cuts) if 0 < c < frame_count), frame_count]
     spans = [[a, b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
     # merge short spans into the shorter neighbour (keeps the real cut that matters more)
