@@ -27,6 +27,21 @@ def test_fit_drops_rungs_above_source_and_keeps_aspect():
         fit_to_source(ladder, 640, 360, ["h266"])
 
 
+def test_a_portrait_source_gets_the_rungs_upright():
+    """A rung's height names its short side: a phone's 1080x1920 gets 360p as 360x640 at the 360p rate
+    (before: 202x360 at that rate, and a 640p rung added at the source size)."""
+    ladder = Ladder("t", "", [_rung(height=360), _rung(height=720, kbps=3000), _rung(height=1080, kbps=5000)])
+    rungs = fit_to_source(ladder, 1080, 1920)
+    assert [(r.id, r.width, r.height, r.bitrate_kbps) for r in rungs] == [
+        ("h264-360p", 360, 640, 800.0),
+        ("h264-720p", 720, 1280, 3000.0),
+        ("h264-1080p", 1080, 1920, 5000.0),
+    ]
+    rungs = fit_to_source(ladder, 272, 640)  # a tall, narrow source under every rung: one at its size
+    assert [(r.id, r.width, r.height) for r in rungs] == [("h264-272p", 272, 640)]
+    assert [(r.width, r.height) for r in fit_to_source(ladder, 640, 640)] == [(360, 360), (640, 640)]
+
+
 def test_shipped_ladders_load():
     for name in ("default", "classic-h264", "tiny"):
         assert load_ladder(name).rungs

@@ -121,19 +121,31 @@ def even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def _source_size_rung(bigger: Rung, top: Rung | None, height: int, width: int) -> Rung:
+def _source_size_rung(bigger: Rung, top: Rung | None, tier: int, width: int, height: int) -> Rung:
     scale = ((width * height) / (bigger.width * bigger.height)) ** 0.75
     floor = top.bitrate_kbps / bigger.bitrate_kbps if top else 0.0
     scale = min(1.0, max(scale, floor))
     return replace(
         bigger,
-        id=f"{bigger.codec}-{height}p",
+        id=f"{bigger.codec}-{tier}p",
         height=height,
         width=width,
         bitrate_kbps=round(bigger.bitrate_kbps * scale, 1),
         maxrate_kbps=round(bigger.maxrate_kbps * scale, 1),
         bufsize_kbps=round(bigger.bufsize_kbps * scale, 1),
     )
+
+
+def tier(rung: Rung) -> int:
+    """The ``p`` a rung is named by: its short side (a portrait 360p is 360x640)."""
+    return min(rung.width, rung.height) if rung.width else rung.height
+
+
+def picture(side: int, display_width: int, display_height: int) -> tuple[int, int]:
+    """(width, height) of the picture whose short side is ``side`` at the display's aspect, within it."""
+    short, long = sorted((display_width, display_height))
+    length = min(even(side * long / short), long - long % 2)
+    return (side, length) if display_height > display_width else (length, side)
 
 
 def check_codecs(ladder: Ladder, codecs: list[str] | None) -> None:
@@ -152,13 +164,21 @@ def fit_to_source(
 ) -> list[Rung]:
     """Rungs for this source: chosen codecs, widths from its aspect ratio, none above its size.
 
-    When rungs were dropped for being larger than the source and the codec's top kept rung is
-    well below the source (or none is left), a rung at the source size takes their place: the
-    smallest dropped rung, its rates scaled by (pixel ratio)^0.75, never under the top kept rung's.
+    A rung's ``height`` names its short side, so a portrait source (taller than wide, after rotation)
+    gets the same rungs turned upright, as phones shoot and the HLS authoring spec names them: 360p
+    is 360x640, at the landscape rung's rates. When rungs were dropped for being larger than the
+    source and the codec's top kept rung is well below the source (or none is left), a rung at the
+    source size takes their place: the smallest dropped rung, its rates scaled by (pixel ratio)^0.75,
+    never under the top kept rung's.
     """
     check_codecs(ladder, codecs)
-    aspect = display_width / display_height
-    cap = display_width - display_width % 2
+    portrait = display_height > display_width
+    short, long = sorted((display_width, display_height))
+    ratio, cap = long / short, long - long % 2
+
+    def upright(r: Rung, side: int, length: int) -> Rung:
+        return replace(r, width=side, height=length) if portrait else replace(r, width=length, height=side)
+
     out: list[Rung] = []
     for codec in codec_registry.names():
         if codecs and codec not in codecs:
@@ -168,21 +188,17 @@ def fit_to_source(
             continue
         fitted, dropped = [], []
         for r in mine:
-            width = r.width or even(r.height * aspect)
-            if r.height <= display_height and width <= cap + 2:
-                fitted.append(replace(r, width=min(width, cap)))
+            length = r.width or even(r.height * ratio)
+            if r.height <= short and length <= cap + 2:
+                fitted.append(upright(r, r.height, min(length, cap)))
             else:
-                dropped.append(replace(r, width=width))
-        top = max(fitted, key=lambda r: (r.height, r.bitrate_kbps), default=None)
-        if dropped and (top is None or top.height < 0.9 * display_height):
-            fitted.append(
-                _source_size_rung(
-                    min(dropped, key=lambda r: (r.height, r.bitrate_kbps)),
-                    top,
-                    display_height - display_height % 2,
-                    min(cap, even(display_height * aspect)),
-                )
-            )
+                dropped.append(upright(r, r.height, length))
+        top = max(fitted, key=lambda r: (tier(r), r.bitrate_kbps), default=None)
+        if dropped and (top is None or tier(top) < 0.9 * short):
+            side = short - short % 2
+            length = min(cap, even(short * ratio))
+            size = (side, length) if portrait else (length, side)
+            fitted.append(_source_size_rung(min(dropped, key=lambda r: (tier(r), r.bitrate_kbps)), top, side, *size))
         out.extend(fitted)
     if not out:
         raise ShotencError("the ladder has no rung for the chosen codecs")

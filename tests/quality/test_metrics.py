@@ -88,5 +88,7 @@ def test_frames_are_paired_by_number_from_a_start_frame(q_clip, q_media, tmp_pat
 
 
 def test_the_4k_model_is_used_from_1440_lines():
-    assert vmaf_model_for(1080) == "vmaf_v0.6.1"
-    assert vmaf_model_for(2160) == "vmaf_4k_v0.6.1"
+    assert vmaf_model_for(1920, 1080) == "vmaf_v0.6.1"
+    assert vmaf_model_for(3840, 2160) == "vmaf_4k_v0.6.1"
+    assert vmaf_model_for(1080, 1920) == "vmaf_v0.6.1"  # portrait 1080p: its short side
+    assert vmaf_model_for(2160, 3840) == "vmaf_4k_v0.6.1"

@@ -35,7 +35,7 @@ import numpy as np
 from .. import codecs
 from ..analysis.analyze import Analysis
 from ..codecs import RatePoint
-from ..ladder import Rung, even
+from ..ladder import Rung, even, tier
 from .base import Allocator, AllocatorOptions, EncodePlan
 from .equal_slope import equal_slope_crfs, rung_crfs
 from .planner import default_cache_dir
@@ -53,8 +53,8 @@ REFINE_ROUNDS = 2  # extra probe rounds at CRFs the first plan chose far from th
 
 def probe_size(rung: Rung) -> tuple[int, int]:
     """Where a shot's rate is probed whole: half the smallest rung's width and height (a quarter of its
-    pixels: the whole shot costs little more than a window at full size), not under 144 lines."""
-    if rung.height < 2 * PROBE_MIN_HEIGHT:
+    pixels: the whole shot costs little more than a window at full size), not under 144 lines (on the short side)."""
+    if tier(rung) < 2 * PROBE_MIN_HEIGHT:
         return rung.width, rung.height
     return even(rung.width / 2), even(rung.height / 2)
 

@@ -13,7 +13,7 @@ from typing import ClassVar
 from .. import codecs
 from ..analysis.analyze import Analysis
 from ..codecs import RatePoint
-from ..ladder import Rung, even
+from ..ladder import Rung, picture, tier
 from .base import Allocator, EncodePlan
 from .convex import Allocation, RDPoint, equal_slope, equal_slope_for_quality, upper_hull
 
@@ -52,18 +52,16 @@ def candidate_sizes(
     sizes = {(r.width, r.height): r.preset for r in mine}
     if auto or between:
         media = analysis.media
-        aspect = media.width / media.height
         preset = mine[-1].preset
-        lo = min(r.height for r in mine)
-        src_h = media.height - media.height % 2 if auto else max(r.height for r in mine)
-        fixed = {r.height for r in mine} | {src_h}
+        lo = min(tier(r) for r in mine)
+        short = min(media.width, media.height)
+        top = short - short % 2 if auto else max(tier(r) for r in mine)
+        fixed = {tier(r) for r in mine} | {top}
         # a standard height within 8% of a rung's or the source's adds a probe size, not a choice
-        heights = {h for h in STANDARD_HEIGHTS if lo <= h <= src_h and all(abs(h - f) > 0.08 * f for f in fixed)}
-        heights |= {src_h}
-        for h in heights:
-            w = min(even(h * aspect), media.width - media.width % 2)
-            sizes.setdefault((w, h), preset)
-    return sorted(((w, h, p) for (w, h), p in sizes.items()), key=lambda s: s[1])
+        heights = {h for h in STANDARD_HEIGHTS if lo <= h <= top and all(abs(h - f) > 0.08 * f for f in fixed)}
+        for h in heights | {top}:
+            sizes.setdefault(picture(h, media.width, media.height), preset)
+    return sorted(((w, h, p) for (w, h), p in sizes.items()), key=lambda s: s[1] * s[0])
 
 
 @dataclass
@@ -203,7 +201,7 @@ def _renamed(rung: Rung, size: tuple[int, int], auto_ladder: bool, used_ids: set
     """The rung at its chosen size; a per-title ladder's rung whose size changed says so in its id."""
     new = rung
     if size != (rung.width, rung.height):
-        rid = f"{rung.codec}-{size[1]}p-{rung.bitrate_kbps:.0f}k" if auto_ladder else rung.id
+        rid = f"{rung.codec}-{min(size)}p-{rung.bitrate_kbps:.0f}k" if auto_ladder else rung.id
         new = replace(rung, width=size[0], height=size[1], id=rid)
     if new.id in used_ids:
         new = replace(new, id=f"{new.id}-{len(used_ids)}")

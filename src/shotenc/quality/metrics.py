@@ -39,9 +39,10 @@ class QualityError(ShotencError):
     """Scoring could not be done (mismatched frames, unreadable file)."""
 
 
-def vmaf_model_for(height: int) -> str:
-    """The 4K model for references of 1440 lines and more (its training viewing distance), else v0.6.1."""
-    return VMAF_4K_MODEL if height >= 1440 else VMAF_MODEL
+def vmaf_model_for(width: int, height: int) -> str:
+    """The 4K model for references of 1440 lines and more on their short side (its training viewing
+    distance; a portrait 1080x1920 is 1080p), else v0.6.1."""
+    return VMAF_4K_MODEL if min(width, height) >= 1440 else VMAF_MODEL
 
 
 def reference_size(media: MediaInfo) -> tuple[int, int]:
@@ -193,7 +194,7 @@ def score_many(
         raise QualityError("nothing to score: empty frame range")
     if not distorted:
         return []
-    model = model or vmaf_model_for(reference_size(source)[1])
+    model = model or vmaf_model_for(*reference_size(source))
     k = max(1, n_subsample)
     with tempfile.TemporaryDirectory(prefix="shotenc-vmaf-") as tmp:
         logs = [Path(tmp) / f"vmaf{i}.json" for i in range(len(distorted))]
