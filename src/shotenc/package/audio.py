@@ -28,14 +28,17 @@ class AudioFormat:
     kbps: dict[int, int]  # channels -> kbps; the layouts it is made in
     movflags: str
     summary: str
+    # samples the encoder puts before the first one it was given (at 48 kHz); fragments carry no edit list
+    # to hide them, so they are cut from the input instead, and a decoded sample plays when it did
+    priming: int = 0
 
 
 # E-AC-3's headers must be parsed before the moov can be written: its moov waits for the first fragment
 AUDIO_FORMATS = {
     "aac": AudioFormat("aac", "aac", {2: 128, 6: 384}, "+empty_moov+default_base_moof+cmaf",
-                       "AAC-LC stereo of every track, and 5.1 where the track has 6 channels or more (always)"),
+                       "AAC-LC stereo of every track, and 5.1 where the track has 6 channels or more (always)", 1024),
     "eac3": AudioFormat("eac3", "eac3", {6: 448}, "+delay_moov+default_base_moof+cmaf",
-                        "E-AC-3 5.1 (ec-3) of every track with 6 channels or more"),
+                        "E-AC-3 5.1 (ec-3) of every track with 6 channels or more", 256),
 }  # fmt: skip
 REQUIRED_FORMAT = "aac"
 
@@ -92,10 +95,13 @@ def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Pat
 
     Its time 0 is the picture's first frame: a track that starts later is padded with silence, one that
     starts earlier is cut, and a gap in it (over a tenth of a second: libswresample's ``async``) is filled,
-    so sound stays where it was against the picture."""
+    so sound stays where it was against the picture; the encoder's priming is cut from the start (see
+    :class:`AudioFormat`)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(dest)
     layout = "stereo" if spec.channels == 2 else "5.1"
+    fmt = AUDIO_FORMATS[spec.codec]
+    trim = f"atrim=start_sample={fmt.priming},asetpts=PTS-STARTPTS," if fmt.priming else ""
     try:
         ffmpeg.run(
             [
@@ -109,15 +115,15 @@ def encode_audio(spec: AudioSpec, media: MediaInfo, duration_s: float, dest: Pat
                 "-sn",
                 "-dn",
                 "-af",
-                f"aresample=48000:async=1:first_pts=0,aformat=channel_layouts={layout},apad",
+                f"aresample=48000:async=1:first_pts=0,{trim}aformat=channel_layouts={layout},apad",
                 "-t",
                 f"{duration_s:.6f}",
                 "-c:a",
-                AUDIO_FORMATS[spec.codec].encoder,
+                fmt.encoder,
                 "-b:a",
                 f"{spec.kbps}k",
                 "-movflags",
-                AUDIO_FORMATS[spec.codec].movflags,
+                fmt.movflags,
                 "-frag_duration",
                 "480000",
                 "-f",
