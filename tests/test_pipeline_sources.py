@@ -57,6 +57,7 @@ def _no_streams(p: Path) -> Path:
         ("truncated", "moov atom not found"),  # the moov is at the end of the cut-off file
         ("directory", "is a directory"),
         ("no streams", "has no audio or video streams"),
+        ("too small", "too small: every side needs 16 pixels"),  # before: libvmaf crashed, or x265 refused
     ],
 )
 def test_bad_input_one_line_error_no_output(case, says, tmp_path, tiny_clip):
@@ -68,6 +69,7 @@ def test_bad_input_one_line_error_no_output(case, says, tmp_path, tiny_clip):
         "truncated": lambda: _truncated(tmp_path / "cut.mp4", tiny_clip),
         "directory": lambda: (tmp_path / "adir").mkdir() or tmp_path / "adir",
         "no streams": lambda: _no_streams(tmp_path / "hollow.mp4"),
+        "too small": lambda: _lavfi(tmp_path / "dot.mp4", "format=yuv444p", ["-c:v", "libx264"], 1, "testsrc2=s=17x9"),
     }[case]()
     out = tmp_path / "out" / "title"
     res = run_cli("encode", str(src), "-o", str(out), "--ladder", "tiny", "--codecs", "h264", cwd=tmp_path)

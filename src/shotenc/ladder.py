@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import codecs as codec_registry
 from .errors import ShotencError
+from .media.probe import MIN_SIDE
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -89,7 +90,7 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
         if codec not in codec_registry.names():
             known = ", ".join(codec_registry.names())
             raise ShotencError(f"ladder {name_or_path}: rung {i}: codec {codec!r} is not one of {known}")
-        if height < 16 or height % 2 or bitrate <= 0:
+        if height < MIN_SIDE or height % 2 or bitrate <= 0:
             raise ShotencError(f"ladder {name_or_path}: rung {i}: height must be even and >= 16, bitrate > 0")
         bits = r.get("bit_depth", 8)
         if bits not in (8, 10) or (bits == 10 and not codec_registry.get(codec).ten_bit):

@@ -51,6 +51,8 @@ _LAYOUT_CHANNELS = {
     "octagonal": 8,
     "downmix": 2,
 }
+MIN_SIDE = 16  # the shortest picture side every encoder takes
+
 _VIDEO_RE = re.compile(
     r"Video: (?P<codec>\w+)[^,]*, (?P<pix>\w+)(?:\((?P<extra>[^)]*)\))?, (?P<w>\d+)x(?P<h>\d+)"
     r"(?: \[SAR (?P<sn>\d+):(?P<sd>\d+))?"
@@ -295,6 +297,8 @@ def probe(path: str | Path) -> MediaInfo:
     width, height = int(round(coded_w * sar)), coded_h
     if rotation in (90, 270):
         width, height = height, width
+    if min(width, height) < MIN_SIDE:  # x265 refuses 16x8 with "Could not open encoder", which says nothing of why
+        raise InputError(f"{path}: the picture is {width}x{height}, too small: every side needs {MIN_SIDE} pixels")
     return MediaInfo(
         path=str(path),
         duration_s=float(duration),
