@@ -96,3 +96,22 @@ def test_sound_keeps_its_place_against_the_picture(late, onset, tmp_path):
     assert int(np.argmax(samples > 3000)) / 48000 == pytest.approx(onset, abs=0.004)
     cue = "00:00:01.000" if late == "audio" else "00:00:00.400"
     assert f"{cue} --> " in (out / "subtitles" / "sub-und" / "subtitles.vtt").read_text(encoding="utf-8")
+
+
+def test_a_gap_in_the_audio_is_kept_as_silence(tmp_path):
+    """The audio's timestamps jump 1 s at 1.0 s (a dropout in a recording): the tone 2.0 s into the
+    samples plays at 3.0 s, where its timestamps put it (before: at 2.0 s, early by the gap)."""
+    src = tmp_path / "dropout.mkv"
+    ffmpeg.run(
+        ["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=4", "-f", "lavfi", "-i"]
+        + ["aevalsrc='0.5*sin(2*PI*1000*t)*between(t,2,2.4)':d=3:s=48000"]
+        + ["-af", "asetpts='if(gte(T,1),PTS+48000,PTS)'", "-c:v", "libx264", "-c:a", "pcm_s16le", src]
+    )
+    out = tmp_path / "out"
+    encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"]))
+    pcm = ffmpeg.run(
+        ["-v", "error", "-i", out / "audio" / "aac-2ch" / "playlist.m3u8", "-ac", "1", "-f", "s16le", "-"],
+        capture_stdout=True,
+    ).stdout
+    samples = np.abs(np.frombuffer(pcm, np.int16))
+    assert int(np.argmax(samples > 3000)) / 48000 == pytest.approx(3.0, abs=0.004)
