@@ -91,7 +91,7 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
             known = ", ".join(codec_registry.names())
             raise ShotencError(f"ladder {name_or_path}: rung {i}: codec {codec!r} is not one of {known}")
         if height < MIN_SIDE or height % 2 or bitrate <= 0:
-            raise ShotencError(f"ladder {name_or_path}: rung {i}: height must be even and >= 16, bitrate > 0")
+            raise ShotencError(f"ladder {name_or_path}: rung {i}: height must be even and >= {MIN_SIDE}, bitrate > 0")
         bits = r.get("bit_depth", 8)
         if bits not in (8, 10) or (bits == 10 and not codec_registry.get(codec).ten_bit):
             raise ShotencError(f"ladder {name_or_path}: rung {i}: bit_depth must be 8, or 10 for a codec that has it")

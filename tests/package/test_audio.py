@@ -69,6 +69,16 @@ def test_the_first_track_is_default_when_none_is_marked(tmp_path, tiny_clip):
     assert text.count("DEFAULT=YES") == 1 and 'NAME="Audio 1",' in text and "LANGUAGE" not in text
 
 
+def _tone_onset(src, out) -> float:
+    """Encode ``src``; the second its stereo AAC rendition's tone starts at, as FFmpeg decodes it."""
+    encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"]))
+    pcm = ffmpeg.run(
+        ["-v", "error", "-i", out / "audio" / "aac-2ch" / "playlist.m3u8", "-ac", "1", "-f", "s16le", "-"],
+        capture_stdout=True,
+    ).stdout
+    return int(np.argmax(np.abs(np.frombuffer(pcm, np.int16)) > 3000)) / 48000
+
+
 @pytest.mark.parametrize(("late", "onset"), [("audio", 1.6), ("video", 0.4)])
 def test_sound_keeps_its_place_against_the_picture(late, onset, tmp_path):
     """A tone 1.0 s into the audio track, one track starting 0.6 s after the other: in the output the
@@ -87,13 +97,7 @@ def test_sound_keeps_its_place_against_the_picture(late, onset, tmp_path):
     )
     assert probe(src).video_start_s == pytest.approx(0.6 if late == "video" else 0.0, abs=0.002)
     out = tmp_path / "out"
-    encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"]))
-    pcm = ffmpeg.run(
-        ["-v", "error", "-i", out / "audio" / "aac-2ch" / "playlist.m3u8", "-ac", "1", "-f", "s16le", "-"],
-        capture_stdout=True,
-    ).stdout
-    samples = np.abs(np.frombuffer(pcm, np.int16))
-    assert int(np.argmax(samples > 3000)) / 48000 == pytest.approx(onset, abs=0.004)
+    assert _tone_onset(src, out) == pytest.approx(onset, abs=0.004)
     cue = "00:00:01.000" if late == "audio" else "00:00:00.400"
     assert f"{cue} --> " in (out / "subtitles" / "sub-und" / "subtitles.vtt").read_text(encoding="utf-8")
 
@@ -107,11 +111,4 @@ def test_a_gap_in_the_audio_is_kept_as_silence(tmp_path):
         + ["aevalsrc='0.5*sin(2*PI*1000*t)*between(t,2,2.4)':d=3:s=48000"]
         + ["-af", "asetpts='if(gte(T,1),PTS+48000,PTS)'", "-c:v", "libx264", "-c:a", "pcm_s16le", src]
     )
-    out = tmp_path / "out"
-    encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"]))
-    pcm = ffmpeg.run(
-        ["-v", "error", "-i", out / "audio" / "aac-2ch" / "playlist.m3u8", "-ac", "1", "-f", "s16le", "-"],
-        capture_stdout=True,
-    ).stdout
-    samples = np.abs(np.frombuffer(pcm, np.int16))
-    assert int(np.argmax(samples > 3000)) / 48000 == pytest.approx(3.0, abs=0.004)
+    assert _tone_onset(src, tmp_path / "out") == pytest.approx(3.0, abs=0.004)
