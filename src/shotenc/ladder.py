@@ -142,11 +142,16 @@ def tier(rung: Rung) -> int:
     return min(rung.width, rung.height) if rung.width else rung.height
 
 
+def _oriented(side: int, length: int, portrait: bool) -> tuple[int, int]:
+    """(width, height) of a picture whose short side is ``side`` and long side ``length``."""
+    return (side, length) if portrait else (length, side)
+
+
 def picture(side: int, display_width: int, display_height: int) -> tuple[int, int]:
     """(width, height) of the picture whose short side is ``side`` at the display's aspect, within it."""
     short, long = sorted((display_width, display_height))
     length = min(even(side * long / short), long - long % 2)
-    return (side, length) if display_height > display_width else (length, side)
+    return _oriented(side, length, display_height > display_width)
 
 
 def check_codecs(ladder: Ladder, codecs: list[str] | None) -> None:
@@ -178,7 +183,8 @@ def fit_to_source(
     ratio, cap = long / short, long - long % 2
 
     def upright(r: Rung, side: int, length: int) -> Rung:
-        return replace(r, width=side, height=length) if portrait else replace(r, width=length, height=side)
+        width, height = _oriented(side, length, portrait)
+        return replace(r, width=width, height=height)
 
     out: list[Rung] = []
     for codec in codec_registry.names():
@@ -198,8 +204,8 @@ def fit_to_source(
         if dropped and (top is None or tier(top) < 0.9 * short):
             side = short - short % 2
             length = min(cap, even(short * ratio))
-            size = (side, length) if portrait else (length, side)
-            fitted.append(_source_size_rung(min(dropped, key=lambda r: (tier(r), r.bitrate_kbps)), top, side, *size))
+            smallest = min(dropped, key=lambda r: (tier(r), r.bitrate_kbps))
+            fitted.append(_source_size_rung(smallest, top, side, *_oriented(side, length, portrait)))
         out.extend(fitted)
     if not out:
         raise ShotencError("the ladder has no rung for the chosen codecs")
