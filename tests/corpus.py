@@ -52,6 +52,21 @@ def with_gaps(dest: Path, seconds: float = 6.0, gaps_at: tuple[int, ...] = (50, 
     return dest
 
 
+def animated_gif(dest: Path, cut_s: float = 1.0, seconds: float = 2.0) -> Path:
+    """A 24 fps animated GIF with a cut: its centisecond delays step 4, 4, 4, 5 (FFmpeg states 25 fps, 24 tbr)."""
+    ffmpeg.run(
+        [
+            "-y", "-v", "error",
+            "-f", "lavfi", "-i", f"testsrc2=size=64x36:rate=24:d={cut_s}",
+            "-f", "lavfi", "-i", f"mandelbrot=size=64x36:rate=24,trim=duration={seconds - cut_s}",
+            "-filter_complex", "[0][1]concat=n=2,split[a][b];[a]palettegen[p];[b][p]paletteuse",
+            dest,
+        ],
+        what="test clip",
+    )  # fmt: skip
+    return dest
+
+
 def two_languages(dest: Path, seconds: float = 3.0, default: str = "fra") -> Path:
     """Video with a 5.1 English track and a stereo French one (titled), ``default`` marked default."""
     first_default, second_default = ("default", "0") if default == "eng" else ("0", "default")

@@ -12,7 +12,8 @@ import pytest
 
 import corpus
 from helpers import decoded_frames
-from shotenc.media.probe import nominal_rates, probe
+from shotenc.media import ffmpeg
+from shotenc.media.probe import frame_rate, nominal_rates, probe
 from shotenc.pipeline import EncodeOptions, encode_title
 
 ONE_RUNG = str(Path(__file__).resolve().parents[1] / "data" / "ladders" / "one-rung.toml")
@@ -71,6 +72,41 @@ def test_timestamp_gaps_keep_the_stated_rate(tmp_path):
     assert decoded_frames(out / "master.m3u8") == frames
     seen = published_timeline(out)
     assert seen["hls_rate"] == "25.000" and seen["mpd_duration"] == "PT6.080S"
+
+
+def test_timestamps_rounded_to_a_coarse_time_base_give_the_rate_they_average_to():
+    """A 24 fps GIF in centiseconds steps 4, 4, 4, 5 and FFmpeg states 25 fps (24 tbr): it is 24."""
+    pts = [round(n * 100 / 24) for n in range(72)]
+    assert frame_rate({"fps": Fraction(25), "tbr": Fraction(24)}, pts, Fraction(1, 100), False) == 24
+    # a few missing frames still do not make an average of the stated rate
+    gaps = [n * 40 + (40 if n >= 50 else 0) for n in range(150)]
+    assert frame_rate({"fps": Fraction(25), "tbr": Fraction(25)}, gaps, Fraction(1, 1000), True) == 25
+    ntsc = [round(n * 1001 / 30) for n in range(300)]  # 29.97 in a millisecond time base: 33, 34, 33, ...
+    assert frame_rate({"fps": Fraction(30000, 1001)}, ntsc, Fraction(1, 1000), False) == Fraction(30000, 1001)
+
+
+def test_an_animated_gif_keeps_its_rate_and_every_frame_in_place(tmp_path):
+    """Before: read as 25 fps, the second shot's chunk started a frame late (a frame lost, one repeated)."""
+    src = corpus.animated_gif(tmp_path / "anim.gif")
+    media = probe(src)
+    assert media.fps == 24 and media.frame_count == 48
+    out = tmp_path / "out"
+    result = encode_title(src, out, EncodeOptions(ladder=ONE_RUNG))
+    assert result.report["source"]["fps"] == "24/1" and len(result.report["shots"]) == 2
+    seen = published_timeline(out)
+    assert seen["timeline_s"] == 2 and abs(seen["hls_s"] - 2) < 1e-4
+    # every published frame is the source's frame of the same number
+    stats = tmp_path / "psnr.txt"
+    index = "settb=1/24,setpts=N"
+    ffmpeg.run(
+        [
+            "-v", "error", "-i", out / "master.m3u8", "-i", src, "-lavfi",
+            f"[0:v]{index}[a];[1:v]format=yuv420p,{index}[b];[a][b]psnr=stats_file={stats}", "-f", "null", "-",
+        ],
+        what="frame check",
+    )  # fmt: skip
+    frames = [float(re.search(r"psnr_avg:([\d.inf]+)", ln).group(1)) for ln in stats.read_text().splitlines()]
+    assert len(frames) == 48 and min(frames) > 25, frames
 
 
 @pytest.mark.parametrize(

@@ -224,11 +224,16 @@ def frame_rate(nominal: dict[str, Fraction], pts: list[int], timebase: Fraction,
     stated = [nominal[k] for k in order if k in nominal]
     if not deltas:
         return stated[0] if stated else Fraction(25)
-    step = statistics.median(deltas) * timebase
+    # the mean of the steps within a tick of the typical one: timestamps rounded to a coarse time base
+    # (a 24 fps GIF in centiseconds steps 4, 4, 4, 5) average out to the rate, gaps stay out of it
+    median = statistics.median(deltas)
+    regular = [d for d in deltas if abs(d - median) <= 1]
+    step = Fraction(sum(regular), len(regular)) * timebase
     span = (pts[-1] - pts[0]) * timebase
     mean_rate = (len(pts) - 1) / span if span > 0 else 1 / step
+    tolerance = timebase / len(regular)  # what rounding leaves in the mean step
     for rate in stated:
-        if abs(1 / rate - step) <= timebase + Fraction(1, 500) / rate or abs(rate - mean_rate) <= rate / 500:
+        if abs(1 / rate - step) <= tolerance + Fraction(1, 500) / rate or abs(rate - mean_rate) <= rate / 500:
             return rate
     if stated and vfr:
         return stated[0]
