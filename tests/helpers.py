@@ -34,6 +34,21 @@ def decoded_seconds(url: str | Path, stream: str = "a:0") -> float:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
+def frame_psnr(url: str | Path, source: Path, fps: str, stats: Path) -> list[float]:
+    """Luma-and-chroma PSNR of every decoded frame of ``url`` against the source's frame of the same number
+    (both numbered in decode order; the source scaled to the rendition's size): a frame out of place scores low."""
+    index = f"settb=1/{fps},setpts=N"
+    ffmpeg.run(
+        [
+            "-v", "error", "-i", url, "-i", source, "-lavfi",
+            f"[0:v]{index}[a];[1:v]format=yuv420p,{index}[s];[s][a]scale2ref=flags=bicubic[b][a2];"
+            f"[a2][b]psnr=stats_file={stats}", "-f", "null", "-",
+        ],
+        what="frame check",
+    )  # fmt: skip
+    return [float(re.search(r"psnr_avg:([\d.inf]+)", ln).group(1)) for ln in stats.read_text().splitlines()]
+
+
 def segment_packets(rendition_dir: Path, number: int, tmp: Path) -> list[dict]:
     """Packets of init + one media segment, read as a standalone file."""
     blob = (rendition_dir / "init.mp4").read_bytes() + (rendition_dir / f"seg-{number:05d}.m4s").read_bytes()

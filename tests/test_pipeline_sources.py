@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from helpers import decoded_frames
+from helpers import decoded_frames, frame_psnr
 from shotenc.media import ffmpeg
 from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, encode_title
 
 ROOT = Path(__file__).resolve().parents[1]
+ONE_RUNG = ROOT / "tests" / "data" / "ladders" / "one-rung.toml"
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -222,6 +223,25 @@ def test_the_moving_and_largest_video_track_is_encoded(tmp_path):
     result = encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"], jobs=2))
     assert result.report["totals"]["frames"] == 50
     assert decoded_frames(out / "manifest.mpd", "v:0") == 50
+
+
+def test_a_picture_that_starts_after_its_audio_is_sought_from_its_own_first_frame(tmp_path):
+    """The picture starts 0.6 s into the file: before, every chunk but the first began 15 frames early."""
+    src = tmp_path / "late-picture.mkv"
+    ffmpeg.run(
+        [
+            "-y", "-v", "error", "-itsoffset", "0.6", "-f", "lavfi", "-i", "testsrc2=s=64x36:r=25:d=1.6",
+            "-f", "lavfi", "-i", "mandelbrot=s=64x36:r=25,trim=duration=1.6", "-f", "lavfi", "-i", "sine=d=3.4",
+            "-filter_complex", "[0][1]concat=n=2[v]", "-map", "[v]", "-map", "2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le", src,
+        ]
+    )  # fmt: skip
+    assert probe(src).video_start_s == pytest.approx(0.6, abs=0.002)
+    out = tmp_path / "out"
+    report = encode_title(src, out, EncodeOptions(ladder=str(ONE_RUNG))).report
+    assert len(report["shots"]) > 1 and report["totals"]["frames"] == 80
+    frames = frame_psnr(out / "master.m3u8", src, "25", tmp_path / "psnr.txt")
+    assert len(frames) == 80 and min(frames) > 25, frames
 
 
 def test_a_one_frame_per_second_source_packages(tmp_path):

@@ -11,8 +11,7 @@ import m3u8
 import pytest
 
 import corpus
-from helpers import decoded_frames
-from shotenc.media import ffmpeg
+from helpers import decoded_frames, frame_psnr
 from shotenc.media.probe import frame_rate, nominal_rates, probe
 from shotenc.pipeline import EncodeOptions, encode_title
 
@@ -96,16 +95,7 @@ def test_an_animated_gif_keeps_its_rate_and_every_frame_in_place(tmp_path):
     seen = published_timeline(out)
     assert seen["timeline_s"] == 2 and abs(seen["hls_s"] - 2) < 1e-4
     # every published frame is the source's frame of the same number
-    stats = tmp_path / "psnr.txt"
-    index = "settb=1/24,setpts=N"
-    ffmpeg.run(
-        [
-            "-v", "error", "-i", out / "master.m3u8", "-i", src, "-lavfi",
-            f"[0:v]{index}[a];[1:v]format=yuv420p,{index}[b];[a][b]psnr=stats_file={stats}", "-f", "null", "-",
-        ],
-        what="frame check",
-    )  # fmt: skip
-    frames = [float(re.search(r"psnr_avg:([\d.inf]+)", ln).group(1)) for ln in stats.read_text().splitlines()]
+    frames = frame_psnr(out / "master.m3u8", src, "24", tmp_path / "psnr.txt")
     assert len(frames) == 48 and min(frames) > 25, frames
 
 

@@ -40,6 +40,7 @@ class SourceRef:
     interlaced: bool
     pix_fmt: str
     colour: Colour = Colour()
+    picture_start_s: float = 0.0  # where frame 0 sits in the file (FFmpeg's seek counts from the file's start)
 
     @property
     def fps(self) -> Fraction:
@@ -58,6 +59,7 @@ class SourceRef:
             media.interlaced,
             media.pix_fmt,
             media.colour,
+            media.picture_start_s,
         )
 
     def as_media(self) -> MediaInfo:
@@ -78,6 +80,7 @@ class SourceRef:
             "",
             self.video_stream,
             colour=self.colour,
+            video_start_s=self.picture_start_s,
         )
 
 
@@ -177,6 +180,8 @@ class ChunkJob:
             "ff": ffmpeg_version(),
             "v": 1,
         }
+        if self.source.picture_start_s:
+            spec["from_s"] = self.source.picture_start_s
         if self.in_band:
             spec["in_band"] = True
         if self.encoder_rate != self.rate:  # what the encoder was asked, where not the plan's (it may be asked twice)

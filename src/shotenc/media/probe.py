@@ -114,6 +114,12 @@ class MediaInfo:
         return [*shift, "-i", self.audio_path or self.path]
 
     @property
+    def picture_start_s(self) -> float:
+        """Where frame 0 sits in the file the picture is read from: the source's ``video_start_s``; 0 in a
+        constant-rate intermediate (its picture starts it; ``video_start_s`` then places the source's tracks)."""
+        return 0.0 if self.audio_path else self.video_start_s
+
+    @property
     def interlaced(self) -> bool:
         return self.field_order in ("tt", "bb")
 
