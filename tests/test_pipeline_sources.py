@@ -167,6 +167,8 @@ SOURCES.update(
             ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"],
             ["-c:a", "libopus"],
         ),
+        # FFmpeg decodes it but cannot seek in it (a seek gives no frame): before, the probes raised a traceback
+        "animated WebP": lambda d: _lavfi(d / "anim.webp", "format=yuv420p", ["-c:v", "libwebp", "-loop", "0"]),
         "HEVC 10-bit in Matroska": lambda d: _lavfi(
             d / "hevc10.mkv",
             "format=yuv420p10le",
@@ -191,6 +193,7 @@ def test_awkward_sources_encode_correctly(kind, tmp_path):
         assert media.interlaced
     if kind == "rotated":
         assert media.rotation in (90, 270) and (media.width, media.height) == (180, 320)
+    assert media.seeks_exactly == (kind not in ("animated WebP", "29.97 fps MPEG-TS, mono audio"))
     out = tmp_path / "out" / f"{src.stem} output"
     result = encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"], jobs=2))
     frames = result.report["totals"]["frames"]

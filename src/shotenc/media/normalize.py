@@ -44,15 +44,8 @@ def video_filters(
 
 
 def seek_args(media: MediaInfo, start_frame: int) -> list[str]:
-    """Input options that land exactly on ``start_frame`` (half a frame early; accurate seek drops the rest).
-
-    FFmpeg's input seek counts from the file's start, so a picture that starts after its audio is
-    sought from its own first frame (a 0.6 s late picture put every chunk but the first 15 frames early).
-    """
-    if start_frame <= 0:
-        return []
-    t = media.picture_start_s + (start_frame - 0.5) / float(media.fps)
-    return ["-ss", f"{t:.6f}"]
+    """Input options that land exactly on ``start_frame`` (see :meth:`MediaInfo.seek_s`)."""
+    return ["-ss", f"{media.seek_s(start_frame):.6f}"] if start_frame > 0 else []
 
 
 def read_source(media: MediaInfo, start_frame: int = 0, vf: str | None = None) -> list[str]:

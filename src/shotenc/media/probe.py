@@ -99,6 +99,7 @@ class MediaInfo:
     # where the picture's first frame sits on the timeline FFmpeg reads the audio and subtitles on (the
     # file's earliest stream at 0): a track that starts before or after the picture keeps its place
     video_start_s: float = 0.0
+    seek_lands: bool = True  # FFmpeg's input seek landed on the frame asked for (checked on one frame)
 
     @property
     def seeks_exactly(self) -> bool:
@@ -106,7 +107,12 @@ class MediaInfo:
         elementary streams it can land on the next keyframe instead, and in a file whose picture is not
         its first video track it follows the first one's index (Matroska: a seek gave no frame at all),
         so such a source is read through a constant-rate intermediate like a variable-rate one."""
-        return self.container.split(",")[0] not in INEXACT_SEEK and self.video_stream == 0
+        return self.container.split(",")[0] not in INEXACT_SEEK and self.video_stream == 0 and self.seek_lands
+
+    def seek_s(self, frame: int) -> float:
+        """The input seek (``-ss``) that lands on ``frame``: half a frame early (accurate seek drops the rest),
+        from the picture's own first frame (FFmpeg's seek counts from the file's start)."""
+        return self.picture_start_s + (frame - 0.5) / float(self.fps)
 
     def track_input(self) -> list[str]:
         """The ``-i`` to read the source's audio and subtitles from, with the picture's first frame at 0."""
@@ -310,7 +316,7 @@ def probe(path: str | Path) -> MediaInfo:
         width, height = height, width
     if min(width, height) < MIN_SIDE:  # x265 refuses 16x8 with "Could not open encoder", which says nothing of why
         raise InputError(f"{path}: the picture is {width}x{height}, too small: every side needs {MIN_SIDE} pixels")
-    return MediaInfo(
+    media = MediaInfo(
         path=str(path),
         duration_s=float(duration),
         fps=fps,
@@ -332,6 +338,29 @@ def probe(path: str | Path) -> MediaInfo:
         container=_container(header),
         video_start_s=_video_start(header, vblock, blocks),
     )
+    media.seek_lands = not media.seeks_exactly or _seek_lands(media)
+    return media
+
+
+def _seek_lands(media: MediaInfo) -> bool:
+    """Whether an input seek gives the frame a decode from the start gives, on one frame a few seconds in:
+    a demuxer that cannot seek (animated WebP) gives none, one that seeks to keyframes only a later one."""
+    frame = min(media.frame_count // 2, round(2.5 * float(media.fps)))
+    if frame < 2:
+        return True
+    tail = ["-map", f"0:v:{media.video_stream}", "-fps_mode", "passthrough", "-c:v", "rawvideo", "-f", "framecrc", "-"]
+
+    def crcs(args: list) -> list[str]:
+        res = ffmpeg.run(["-v", "error", *args, *tail], what="seek check", capture_stdout=True)
+        lines = res.stdout.decode("ascii", "replace").splitlines()
+        return [ln.split(",")[-1].strip() for ln in lines if ln and not ln.startswith("#")]
+
+    try:
+        decoded = crcs(["-i", media.path, "-frames:v", str(frame + 1)])
+        sought = crcs(["-ss", f"{media.seek_s(frame):.6f}", "-i", media.path, "-frames:v", "1"])
+    except FFmpegError:
+        return False
+    return len(decoded) > frame and sought[:1] == decoded[frame : frame + 1]
 
 
 def _rotation(block: list[str]) -> int:
