@@ -39,6 +39,42 @@ def test_pensieve_samples_become_periods(tmp_path):
     assert [p.kbps for p in tr.periods] == [1000.0, 2000.0, 4000.0, 3000.0]
 
 
+def test_text_traces_with_commas_headers_and_comments_read_as_pensieve(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_text("10.0 1.0\n12.0 2.0\n13.0 4.0\n")
+    csv = tmp_path / "t.csv"
+    csv.write_text("time_s,mbps\n# a comment\n10.0,1.0\n\n12.0;2.0\n13.0\t4.0  # last\n")
+    assert load_trace(csv).periods == load_trace(plain).periods
+    (tmp_path / "late-text").write_text("0 1.0\n1 2.0\nnot numbers\n")
+    with pytest.raises(TraceError, match="line 3"):
+        load_trace(tmp_path / "late-text")
+
+
+def test_a_mahimahi_trace_becomes_its_delivery_rate_per_100_ms(tmp_path):
+    """One MTU packet per line at the millisecond it names; 2 packets/ms for 200 ms, then 1 per 2 ms."""
+    f = tmp_path / "link.down"
+    f.write_text("".join(f"{t}\n{t}\n" for t in range(1, 201)) + "".join(f"{t}\n" for t in range(202, 401, 2)))
+    tr = load_trace(f)
+    assert tr.duration_s == pytest.approx(0.4) and len(tr.periods) == 4
+    assert [p.kbps for p in tr.periods] == pytest.approx([24000, 24000, 6000, 6000])  # 1500 B x 2 per ms
+    assert tr.periods[0].latency_s == pytest.approx(0.08)
+
+
+@pytest.mark.parametrize(
+    "name, text, says",
+    [
+        ("neg.json", '[{"duration_ms": 1000, "bandwidth_kbps": -5, "latency_ms": 0}]', "negative"),
+        ("back.txt", "0 1.5\n2 2.0\n1 0.8\n", "time goes back"),
+        ("back.down", "5\n9\n7\n", "time goes back"),
+        ("frac.down", "5.5\n9\n", "Mahimahi"),
+    ],
+)
+def test_a_trace_that_cannot_be_right_is_refused(name, text, says, tmp_path):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(TraceError, match=says):
+        load_trace(tmp_path / name)
+
+
 def test_network_transfer_follows_trace_and_loops():
     net = Network(Trace("t", [Period(1.0, 1000, 0.1), Period(1.0, 3000, 0.1)]))
     # 125 kB = 1 Mbit: 0.1 s latency, then 0.9 s at 1 Mbps (0.9 Mbit) and 0.1 Mbit at 3 Mbps

@@ -118,7 +118,7 @@ def serve(
     "trace_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Throughput trace (Sabre JSON or Pensieve text).",
+    help="Throughput trace (Sabre JSON, Pensieve text or Mahimahi).",
 )
 @click.option("--abr", default=DEFAULT_RULE, show_default=True, type=click.Choice(list(RULES)), help="ABR rule.")
 @click.option("--codec", default=None, help="Video codec family to play (h264, vp9, av1, hevc).")

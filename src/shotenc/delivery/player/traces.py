@@ -1,13 +1,15 @@
-"""Throughput traces in the two formats the shared data uses (Sabre JSON, Pensieve text).
+"""Throughput traces: Sabre JSON, Pensieve text (the two formats the shared data uses) and Mahimahi.
 
-Both become one :class:`Trace`: a list of constant-bandwidth periods, so the network model
+Each becomes one :class:`Trace`: a list of constant-bandwidth periods, so the network model
 does not care where a trace came from.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,26 +77,69 @@ def load_sabre(path: Path) -> Trace:
     return Trace(path.name, periods)
 
 
+MAHIMAHI_PACKET_BITS = 1500 * 8  # one delivery opportunity: an MTU-sized packet
+MAHIMAHI_BIN_S = 0.1  # opportunities are counted in bins of this length
+
+
+def _numeric_rows(path: Path) -> list[list[float]]:
+    """The numbers of every line (whitespace, commas or semicolons between them); blank lines, ``#``
+    comments and a header line before the first numbers are skipped, any other line is an error."""
+    rows: list[list[float]] = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            rows.append([float(x) for x in re.split(r"[\s,;]+", text)])
+        except ValueError:
+            if rows:
+                raise TraceError(f"{path}: line {n} is not numbers ({text[:40]!r})") from None
+    return rows
+
+
 def load_pensieve(path: Path, latency_s: float = 0.08) -> Trace:
     """Pensieve "cooked" trace: lines ``<time_s> <Mbit/s>``; each sample holds until the next one.
 
     Pensieve models an 80 ms RTT per chunk; that is the default latency here.
     """
-    samples: list[tuple[float, float]] = []
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 2:
-            samples.append((float(parts[0]), float(parts[1])))
+    return _pensieve(path, _numeric_rows(path), latency_s)
+
+
+def _pensieve(path: Path, rows: list[list[float]], latency_s: float) -> Trace:
+    samples = [(r[0], r[1]) for r in rows if len(r) >= 2]
     if len(samples) < 2:
         raise TraceError(f"{path}: fewer than two samples")
     periods = []
     for (t0, mbps), (t1, _) in zip(samples, samples[1:], strict=False):
+        if t1 < t0:
+            raise TraceError(f"{path}: time goes back from {t0:g} s to {t1:g} s")
         if t1 > t0:
             periods.append(Period(t1 - t0, mbps * 1000, latency_s))
     # the last sample lasts as long as the typical gap
-    gaps = sorted(p.duration_s for p in periods)
+    gaps = sorted(p.duration_s for p in periods) or [1.0]
     periods.append(Period(gaps[len(gaps) // 2], samples[-1][1] * 1000, latency_s))
     return Trace(path.name, periods)
+
+
+def load_mahimahi(path: Path, latency_s: float = 0.08, rows: list[list[float]] | None = None) -> Trace:
+    """Mahimahi packet-delivery trace: one line per opportunity to deliver an MTU-sized packet, at the
+    millisecond it names (a line repeated: several packets); the trace repeats after its last one.
+
+    Opportunities are counted per 100 ms into constant-bandwidth periods.
+    """
+    rows = _numeric_rows(path) if rows is None else rows
+    stamps = [r[0] for r in rows]
+    if not stamps or any(t != int(t) or t < 0 for t in stamps):
+        raise TraceError(f"{path}: not a Mahimahi trace (whole milliseconds, one per line)")
+    for a, b in zip(stamps, stamps[1:], strict=False):
+        if b < a:
+            raise TraceError(f"{path}: time goes back from {a:g} ms to {b:g} ms")
+    end_s = max(stamps[-1] / 1000, MAHIMAHI_BIN_S)
+    bins = [0] * math.ceil(end_s / MAHIMAHI_BIN_S - 1e-9)
+    for t in stamps:  # the packet at millisecond t arrives in (t - 1, t]: the last one falls in the last bin
+        bins[min(len(bins) - 1, max(0, int((t - 1) / 1000 / MAHIMAHI_BIN_S)))] += 1
+    kbps = [n * MAHIMAHI_PACKET_BITS / MAHIMAHI_BIN_S / 1000 for n in bins]
+    return Trace(path.name, [Period(MAHIMAHI_BIN_S, k, latency_s) for k in kbps])
 
 
 def load_trace(path: str | Path) -> Trace:
@@ -104,9 +149,19 @@ def load_trace(path: str | Path) -> Trace:
         raise TraceError(f"{path}: no such trace file")
     try:
         head = path.read_text()[:64].lstrip()
-        trace = load_sabre(path) if head.startswith("[") else load_pensieve(path)
+        if head.startswith("["):
+            trace = load_sabre(path)
+        else:  # one column: Mahimahi's packet times; two or more: Pensieve's time and Mbit/s
+            rows = _numeric_rows(path)
+            one_column = bool(rows) and all(len(r) == 1 for r in rows)
+            trace = load_mahimahi(path, rows=rows) if one_column else _pensieve(path, rows, 0.08)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise TraceError(f"{path}: not a readable trace ({exc})") from None
+    bad = next((p for p in trace.periods if p.kbps < 0 or p.latency_s < 0), None)
+    if bad:
+        raise TraceError(
+            f"{path}: a period has a negative bandwidth or latency ({bad.kbps:g} kbps, {bad.latency_s:g} s)"
+        )
     if trace.duration_s <= 0 or all(p.kbps <= 0 for p in trace.periods):
         raise TraceError(f"{path}: trace carries no bandwidth")
     return trace
