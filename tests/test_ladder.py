@@ -46,3 +46,27 @@ def test_shipped_ladders_load():
     for name in ("default", "classic-h264", "tiny"):
         assert load_ladder(name).rungs
     assert {r.codec for r in load_ladder("default").rungs} == {"h264", "hevc", "vp9", "av1"}
+
+
+@pytest.mark.parametrize(
+    "extra, says",
+    [
+        ("maxrate_kbps = 300", "maxrate_kbps must be at least bitrate_kbps"),
+        ("bufsize_kbps = 0", "bufsize_kbps above 0"),
+        ('preset = "turbo"', "h264 has no preset 'turbo'"),
+        ("maxrate = 900", "unknown key 'maxrate'"),  # a misspelt key was ignored: the rung got 1.5x its bitrate
+    ],
+)
+def test_a_rung_that_cannot_mean_what_it_says_is_refused_before_any_work(extra, says, tmp_path):
+    """Before: each of these loaded; the preset failed mid-run in the probes, the others encoded otherwise
+    than written."""
+    f = tmp_path / "mine.toml"
+    f.write_text(f'[[rung]]\ncodec = "h264"\nheight = 360\nbitrate_kbps = 500\n{extra}\n')
+    with pytest.raises(ShotencError, match=says):
+        load_ladder(str(f))
+    # each codec's own preset names, and a cap equal to the average, are fine
+    f.write_text(
+        '[[rung]]\ncodec = "vp9"\nheight = 360\nbitrate_kbps = 500\npreset = "-2"\n[[rung]]\ncodec = "av1"\n'
+        'height = 360\nbitrate_kbps = 500\npreset = "13"\nmaxrate_kbps = 500\n'
+    )
+    assert [(r.preset, r.maxrate_kbps) for r in load_ladder(str(f)).rungs] == [("-2", 750), ("13", 500)]

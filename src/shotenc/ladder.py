@@ -11,6 +11,11 @@ from . import codecs as codec_registry
 from .errors import ShotencError
 from .media.probe import MIN_SIDE
 
+# what a [[rung]] may say (see ladders/default.toml)
+RUNG_KEYS = frozenset(
+    {"id", "codec", "height", "width", "bitrate_kbps", "maxrate_kbps", "bufsize_kbps", "preset", "options", "bit_depth"}
+)
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -81,6 +86,10 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
     rungs: list[Rung] = []
     seen: set[str] = set()
     for i, r in enumerate(raw_rungs, 1):
+        unknown = sorted(set(r) - RUNG_KEYS) if isinstance(r, dict) else []
+        if unknown:  # a misspelt key would otherwise be ignored and its rung encoded otherwise than asked
+            known = ", ".join(sorted(RUNG_KEYS))
+            raise ShotencError(f"ladder {name_or_path}: rung {i}: unknown key {unknown[0]!r} (known: {known})")
         try:
             codec = str(r["codec"]).lower()
             height = int(r["height"])
@@ -95,7 +104,19 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
         bits = r.get("bit_depth", 8)
         if bits not in (8, 10) or (bits == 10 and not codec_registry.get(codec).ten_bit):
             raise ShotencError(f"ladder {name_or_path}: rung {i}: bit_depth must be 8, or 10 for a codec that has it")
-        maxrate = float(r.get("maxrate_kbps", bitrate * 1.5))
+        try:
+            maxrate = float(r.get("maxrate_kbps", bitrate * 1.5))
+            bufsize = float(r.get("bufsize_kbps", maxrate * 2))
+        except (ValueError, TypeError) as exc:
+            raise ShotencError(f"ladder {name_or_path}: rung {i}: maxrate_kbps, bufsize_kbps: {exc}") from None
+        if maxrate < bitrate or bufsize <= 0:
+            raise ShotencError(
+                f"ladder {name_or_path}: rung {i}: maxrate_kbps must be at least bitrate_kbps and bufsize_kbps above 0"
+            )
+        preset = str(r.get("preset", codec_registry.get(codec).default_preset))
+        if preset not in codec_registry.get(codec).presets:
+            known = ", ".join(codec_registry.get(codec).presets)
+            raise ShotencError(f"ladder {name_or_path}: rung {i}: {codec} has no preset {preset!r} (it has {known})")
         rid = str(r.get("id") or f"{codec}-{height}p")
         if rid in seen:
             raise ShotencError(f"ladder {name_or_path}: duplicate rung id {rid!r} (set id = ...)")
@@ -108,8 +129,8 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
                 width=int(r.get("width", 0)),
                 bitrate_kbps=bitrate,
                 maxrate_kbps=maxrate,
-                bufsize_kbps=float(r.get("bufsize_kbps", maxrate * 2)),
-                preset=str(r.get("preset", codec_registry.get(codec).default_preset)),
+                bufsize_kbps=bufsize,
+                preset=preset,
                 options={str(k): str(v) for k, v in (r.get("options") or {}).items()},
                 bit_depth=bits,
             )

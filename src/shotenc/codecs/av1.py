@@ -14,6 +14,7 @@ class AV1(Codec):
     sample_entries = ("av01",)
     in_band_entry = "av01"  # sequence headers travel in the stream
     default_preset = "8"
+    presets = tuple(str(n) for n in range(-1, 14))  # SVT-AV1's
     # SVT-AV1's whole-to-window ratio was x264's +2% to +9% on six of seven clips (a bias): lent, photos24's
     # AV1 lost 1.8 points of BD-rate and a rung landed 10% over
     borrows_whole_rate = False

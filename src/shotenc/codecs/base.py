@@ -37,6 +37,10 @@ class RatePoint:
         return d
 
 
+# x264's and x265's presets, fastest first
+X26X_PRESETS = tuple("ultrafast superfast veryfast faster fast medium slow slower veryslow placebo".split())
+
+
 class Codec:
     """One video codec and its FFmpeg encoder. Subclasses set the class attributes and two methods."""
 
@@ -47,6 +51,7 @@ class Codec:
     sample_entries: ClassVar[tuple[str, ...]]  # MP4 sample entries it is read from (the first is written)
     in_band_entry: ClassVar[str]  # the sample entry of a stream carrying its parameter sets (its size may change)
     default_preset: ClassVar[str]  # what a rung's ``preset`` means when it names none
+    presets: ClassVar[tuple[str, ...]]  # every preset its encoder takes (a ladder naming another is refused)
     crf_range: ClassVar[tuple[float, float]]
     crf_step: ClassVar[float] = 0.5  # the encoder's CRF resolution
     best_crf: ClassVar[float] = 10.0  # the lowest CRF worth asking for: below it bits buy no visible quality

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Codec, RatePoint
+from .base import X26X_PRESETS, Codec, RatePoint
 
 
 class H264(Codec):
@@ -13,6 +13,7 @@ class H264(Codec):
     sample_entries = ("avc1", "avc3")
     in_band_entry = "avc3"
     default_preset = "faster"
+    presets = X26X_PRESETS
     crf_range = (0.0, 51.0)
     probe_crfs = (17, 27, 37)
     train_crfs = (15, 21, 27, 33, 39, 45)

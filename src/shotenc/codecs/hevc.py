@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..media.colour import Colour
-from .base import Codec, RatePoint
+from .base import X26X_PRESETS, Codec, RatePoint
 
 
 class HEVC(Codec):
@@ -14,6 +14,7 @@ class HEVC(Codec):
     sample_entries = ("hvc1", "hev1")
     in_band_entry = "hev1"
     default_preset = "faster"
+    presets = X26X_PRESETS
     crf_range = (0.0, 51.0)
     probe_crfs = (19, 29, 39)
     train_crfs = (17, 23, 29, 35, 41, 47)

@@ -39,6 +39,7 @@ class VP9(Codec):
     sample_entries = ("vp09",)
     in_band_entry = "vp09"  # a VP9 frame header carries its size
     default_preset = "4"
+    presets = tuple(str(n) for n in range(-8, 9))  # libvpx's cpu-used
     crf_range = (0.0, 63.0)
     crf_step = 1.0
     best_crf = 4.0
