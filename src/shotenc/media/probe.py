@@ -338,14 +338,15 @@ def probe(path: str | Path) -> MediaInfo:
         container=_container(header),
         video_start_s=_video_start(header, vblock, blocks),
     )
-    media.seek_lands = not media.seeks_exactly or _seek_lands(media)
+    media.seek_lands = not media.seeks_exactly or vfr or _seek_lands(media)  # (a VFR source is read through one)
     return media
 
 
 def _seek_lands(media: MediaInfo) -> bool:
-    """Whether an input seek gives the frame a decode from the start gives, on one frame a few seconds in:
-    a demuxer that cannot seek (animated WebP) gives none, one that seeks to keyframes only a later one."""
-    frame = min(media.frame_count // 2, round(2.5 * float(media.fps)))
+    """Whether an input seek gives the frame a decode from the start gives, on one frame about a second in
+    (cheap to decode to): a demuxer that cannot seek (animated WebP) gives none, one that seeks to
+    keyframes only a later one."""
+    frame = min(media.frame_count // 2, round(float(media.fps)) + 1)
     if frame < 2:
         return True
     tail = ["-map", f"0:v:{media.video_stream}", "-fps_mode", "passthrough", "-c:v", "rawvideo", "-f", "framecrc", "-"]
