@@ -101,8 +101,9 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
             raise ShotencError(f"ladder {name_or_path}: rung {i}: codec {codec!r} is not one of {known}")
         if height < MIN_SIDE or height % 2 or bitrate <= 0:
             raise ShotencError(f"ladder {name_or_path}: rung {i}: height must be even and >= {MIN_SIDE}, bitrate > 0")
+        spec = codec_registry.get(codec)
         bits = r.get("bit_depth", 8)
-        if bits not in (8, 10) or (bits == 10 and not codec_registry.get(codec).ten_bit):
+        if bits not in (8, 10) or (bits == 10 and not spec.ten_bit):
             raise ShotencError(f"ladder {name_or_path}: rung {i}: bit_depth must be 8, or 10 for a codec that has it")
         try:
             maxrate = float(r.get("maxrate_kbps", bitrate * 1.5))
@@ -113,9 +114,9 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
             raise ShotencError(
                 f"ladder {name_or_path}: rung {i}: maxrate_kbps must be at least bitrate_kbps and bufsize_kbps above 0"
             )
-        preset = str(r.get("preset", codec_registry.get(codec).default_preset))
-        if preset not in codec_registry.get(codec).presets:
-            known = ", ".join(codec_registry.get(codec).presets)
+        preset = str(r.get("preset", spec.default_preset))
+        if preset not in spec.presets:
+            known = ", ".join(spec.presets)
             raise ShotencError(f"ladder {name_or_path}: rung {i}: {codec} has no preset {preset!r} (it has {known})")
         rid = str(r.get("id") or f"{codec}-{height}p")
         if rid in seen:

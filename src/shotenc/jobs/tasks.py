@@ -120,7 +120,7 @@ def cached_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float]
     """
     key = content_key({"task": "cfr", "src": source_fingerprint(media.path), "ff": ffmpeg_version(), "v": 1})
     if verified(dest, key) is not None:
-        mezz = adopt_tracks(probe(dest), media)
+        mezz = adopt_tracks(probe(dest, check_seek=False), media)
         if on_progress:
             on_progress(1.0)
         return mezz

@@ -95,7 +95,7 @@ def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], 
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)
-    return adopt_tracks(probe(dest), media)
+    return adopt_tracks(probe(dest, check_seek=False), media)
 
 
 def adopt_tracks(mezz: MediaInfo, media: MediaInfo) -> MediaInfo:

@@ -274,8 +274,10 @@ def _check_path(path: Path) -> None:
         raise InputError(f"{path}: file is empty")
 
 
-def probe(path: str | Path) -> MediaInfo:
-    """Probe ``path``; raise :class:`InputError` with one clear line if it cannot be encoded."""
+def probe(path: str | Path, check_seek: bool = True) -> MediaInfo:
+    """Probe ``path``; raise :class:`InputError` with one clear line if it cannot be encoded.
+
+    ``check_seek=False`` trusts the file's seek (the constant-rate intermediate shotenc wrote itself)."""
     path = Path(path)
     _check_path(path)
     try:
@@ -338,7 +340,8 @@ def probe(path: str | Path) -> MediaInfo:
         container=_container(header),
         video_start_s=_video_start(header, vblock, blocks),
     )
-    media.seek_lands = not media.seeks_exactly or vfr or _seek_lands(media)  # (a VFR source is read through one)
+    # (a variable-rate source is read through the intermediate anyway)
+    media.seek_lands = not (check_seek and media.seeks_exactly and not vfr) or _seek_lands(media)
     return media
 
 

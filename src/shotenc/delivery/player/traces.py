@@ -77,6 +77,7 @@ def load_sabre(path: Path) -> Trace:
     return Trace(path.name, periods)
 
 
+PENSIEVE_LATENCY_S = 0.08  # Pensieve models an 80 ms RTT per chunk (and runs Mahimahi with it)
 MAHIMAHI_PACKET_BITS = 1500 * 8  # one delivery opportunity: an MTU-sized packet
 MAHIMAHI_BIN_S = 0.1  # opportunities are counted in bins of this length
 
@@ -97,11 +98,8 @@ def _numeric_rows(path: Path) -> list[list[float]]:
     return rows
 
 
-def load_pensieve(path: Path, latency_s: float = 0.08) -> Trace:
-    """Pensieve "cooked" trace: lines ``<time_s> <Mbit/s>``; each sample holds until the next one.
-
-    Pensieve models an 80 ms RTT per chunk; that is the default latency here.
-    """
+def load_pensieve(path: Path, latency_s: float = PENSIEVE_LATENCY_S) -> Trace:
+    """Pensieve "cooked" trace: lines ``<time_s> <Mbit/s>``; each sample holds until the next one."""
     return _pensieve(path, _numeric_rows(path), latency_s)
 
 
@@ -121,7 +119,7 @@ def _pensieve(path: Path, rows: list[list[float]], latency_s: float) -> Trace:
     return Trace(path.name, periods)
 
 
-def load_mahimahi(path: Path, latency_s: float = 0.08, rows: list[list[float]] | None = None) -> Trace:
+def load_mahimahi(path: Path, latency_s: float = PENSIEVE_LATENCY_S, rows: list[list[float]] | None = None) -> Trace:
     """Mahimahi packet-delivery trace: one line per opportunity to deliver an MTU-sized packet, at the
     millisecond it names (a line repeated: several packets); the trace repeats after its last one.
 
@@ -154,7 +152,7 @@ def load_trace(path: str | Path) -> Trace:
         else:  # one column: Mahimahi's packet times; two or more: Pensieve's time and Mbit/s
             rows = _numeric_rows(path)
             one_column = bool(rows) and all(len(r) == 1 for r in rows)
-            trace = load_mahimahi(path, rows=rows) if one_column else _pensieve(path, rows, 0.08)
+            trace = load_mahimahi(path, rows=rows) if one_column else _pensieve(path, rows, PENSIEVE_LATENCY_S)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise TraceError(f"{path}: not a readable trace ({exc})") from None
     bad = next((p for p in trace.periods if p.kbps < 0 or p.latency_s < 0), None)
