@@ -22,7 +22,9 @@ _TRANSFERS = {"smpte2084": PQ, "arib-std-b67": HLG}
 CICP_PRIMARIES = {"bt709": 1, "bt470bg": 5, "smpte170m": 6, "bt2020": 9}
 CICP_TRANSFER_NAMES = {"bt709": 1, "smpte170m": 6, "smpte2084": 16, "arib-std-b67": 18}
 CICP_TRANSFER = {PQ: 16, HLG: 18}
-CICP_MATRIX = {"bt709": 1, "bt470bg": 5, "smpte170m": 6, "bt2020nc": 9, "bt2020c": 10}
+CICP_MATRIX = {"gbr": 0, "bt709": 1, "bt470bg": 5, "smpte170m": 6, "bt2020nc": 9, "bt2020c": 10}
+RGB = "gbr"  # the matrix of an RGB picture (H.273's "identity")
+_RGB_PIX = re.compile(r"(?:[0ax]?(?:rgb|bgr)|gbr|x2(?:rgb|bgr)|pal8)")
 _NUM = r"([\d.]+)"
 _POINT = rf"\(\s*{_NUM}\s*,?\s*{_NUM}\s*\)"  # FFmpeg prints "b(0.1500 0.0600)" without the comma
 _MASTERING = re.compile(
@@ -66,6 +68,33 @@ class Colour:
         return {"video_range": self.video_range, "bit_depth": self.bit_depth, "cicp": list(self.cicp)}
 
     @property
+    def delivered(self) -> Colour:
+        """What a rendition's pictures are: Y'CbCr in video range, with the matrix they were converted with.
+
+        A full-range source is brought to video range (what the manifests' short codec strings and
+        most players assume); an RGB source is converted with the BT.709 matrix (BT.2020's under BT.2020
+        primaries) and says so, with BT.709 primaries and transfer (sRGB's) where it stated none: an
+        unlabelled stream is read as BT.601 by some players and BT.709 by others.
+        """
+        if self.matrix != RGB:
+            return replace(self, range="tv")
+        primaries = self.primaries or "bt709"
+        matrix = "bt2020nc" if primaries == "bt2020" else "bt709"
+        return replace(self, primaries=primaries, transfer=self.transfer or "bt709", matrix=matrix, range="tv")
+
+    def converted(self, scale: str) -> str:
+        """The filter ``scale`` (a ``scale=W:H...``) turning this picture into :attr:`delivered`, with the
+        frames' tags saying so (FFmpeg's encoders take them from the frames); ``scale`` as is if nothing changes."""
+        opts = ["out_range=tv"] if self.range == "pc" else []
+        out = self.delivered
+        if self.matrix == RGB:
+            opts.append(f"out_color_matrix={out.matrix}")
+        if not opts:
+            return scale
+        names = (("color_primaries", out.primaries), ("color_trc", out.transfer), ("colorspace", out.matrix))
+        return f"{scale}:{':'.join(opts)},setparams=range=tv" + "".join(f":{k}={v}" for k, v in names if v)
+
+    @property
     def pix_fmt(self) -> str:
         """The 4:2:0 pixel format of a rendition with this colour."""
         return "yuv420p10le" if self.bit_depth > 8 else "yuv420p"
@@ -103,7 +132,7 @@ def header_colour(pix_fmt: str, extra: str | None) -> Colour:
     One name stands for all three when space, primaries and transfer agree (``bt709``).
     """
     parts = [p.strip() for p in (extra or "").split(",")]
-    rng = next((p for p in parts if p in ("tv", "pc")), "tv")
+    rng = next((p for p in parts if p in ("tv", "pc")), "pc" if pix_fmt.startswith("yuvj") else "tv")
     names = next((p for p in parts if "/" in p), "")
     if names:
         matrix, primaries, transfer = (names.split("/") + ["", "", ""])[:3]
@@ -111,6 +140,8 @@ def header_colour(pix_fmt: str, extra: str | None) -> Colour:
         single = next((p for p in parts if p in ("bt709", "bt2020nc", "smpte170m", "bt470bg")), "")
         matrix = primaries = transfer = single
     clean = [("" if n in ("unknown", "reserved") else n) for n in (primaries, transfer, matrix)]
+    if _RGB_PIX.match(pix_fmt):
+        clean[2], rng = RGB, "pc"
     return Colour(*clean, range=rng, bit_depth=bit_depth(pix_fmt))
 
 
@@ -179,8 +210,6 @@ def tonemap_filter(colour: Colour) -> str:
 
 def signalling_args(colour: Colour) -> list[str]:
     """FFmpeg output options that mark the encoded stream's colour (bitstream VUI and the MP4 colr box)."""
-    if not colour.transfer:
-        return []
     args = ["-color_range", colour.range]
     for opt, value in (("-color_primaries", colour.primaries), ("-color_trc", colour.transfer),
                        ("-colorspace", colour.matrix)):  # fmt: skip
@@ -193,13 +222,15 @@ BT709 = Colour("bt709", "bt709", "bt709", "tv", 8)
 
 
 def output_colour(source: Colour, keep_hdr: bool, bits: int) -> Colour | None:
-    """What a rendition carries: the source's HDR colour at 10 bits, or SDR (tone-mapped if the source is HDR).
+    """What a rendition carries: the source's HDR colour at 10 bits, or SDR (tone-mapped if the source is HDR),
+    as :attr:`Colour.delivered` says.
 
-    None for the plain case, an 8-bit rendition of an SDR source, whose colour FFmpeg passes on as
-    it always has.
+    None for the plain case, an 8-bit rendition of a video-range Y'CbCr SDR source, whose colour
+    FFmpeg passes on as it always has.
     """
+    out = source.delivered
     if source.hdr and keep_hdr:
-        return replace(source, bit_depth=10)
+        return replace(out, bit_depth=10)
     if source.hdr:
         return BT709
-    return replace(source, bit_depth=bits) if bits > 8 else None
+    return replace(out, bit_depth=bits) if bits > 8 or out != source else None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..jobs.receipts import temp_name
 from . import ffmpeg
-from .colour import Colour, tonemap_filter
+from .colour import RGB, Colour, tonemap_filter
 from .probe import MediaInfo, probe
 
 
@@ -26,7 +26,8 @@ def video_filters(
     """The filter chain from a decoded source frame to a normalized frame of ``width`` x ``height``.
 
     Rotation is applied by FFmpeg's autorotate before this chain; interlaced sources are
-    deinterlaced (one frame per frame, yadif); pixel aspect is squared by the scale. An HDR source
+    deinterlaced (one frame per frame, yadif); pixel aspect is squared by the scale, which also brings
+    the colour to what renditions carry (:attr:`Colour.delivered`: video range, RGB converted). An HDR source
     is tone-mapped to SDR unless ``colour`` (what a rendition carries) is HDR; ``colour`` also
     decides the bit depth (else ``pix_fmt``).
     """
@@ -35,10 +36,10 @@ def video_filters(
         chain.append("yadif=mode=send_frame:parity=auto:deint=all")
     w = width or media.width - media.width % 2
     h = height or media.height - media.height % 2
-    chain.append(f"scale={w}:{h}:flags={scaler}")
+    chain.append(media.colour.converted(f"scale={w}:{h}:flags={scaler}"))
     chain.append("setsar=1")
     if media.colour.hdr and not (colour and colour.hdr):
-        chain.append(tonemap_filter(media.colour))
+        chain.append(tonemap_filter(media.colour.delivered))
     chain.append(f"format={colour.pix_fmt if colour else pix_fmt}")
     return ",".join(chain)
 
@@ -68,12 +69,14 @@ def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], 
     """
     tmp = temp_name(dest)
     fps = media.fps
-    deint = "yadif=mode=send_frame:parity=auto:deint=all," if media.interlaced else ""
+    pre = "yadif=mode=send_frame:parity=auto:deint=all," if media.interlaced else ""
+    if media.colour.delivered != media.colour:  # its pictures are what renditions carry (adopt_tracks says so)
+        pre += f"{media.colour.converted('scale=iw:ih')},format={_lossless_pix_fmt(media)},"
     try:
         ffmpeg.run(
             [
                 "-y",
-                *read_source(media, vf=f"{deint}fps={fps.numerator}/{fps.denominator}"),
+                *read_source(media, vf=f"{pre}fps={fps.numerator}/{fps.denominator}"),
                 "-c:v",
                 "libx264",
                 "-preset",
@@ -99,15 +102,15 @@ def make_mezzanine(media: MediaInfo, dest: Path, on_progress: Callable[[float], 
 
 
 def adopt_tracks(mezz: MediaInfo, media: MediaInfo) -> MediaInfo:
-    """The intermediate ``mezz`` of ``media`` with the source's audio, subtitles and colour (read from the source)."""
-    mezz.audio, mezz.subtitles, mezz.colour = media.audio, media.subtitles, media.colour
+    """The intermediate ``mezz`` of ``media`` with the source's audio and subtitles (read from the source) and
+    the colour its pictures were converted to."""
+    mezz.audio, mezz.subtitles, mezz.colour = media.audio, media.subtitles, media.colour.delivered
     mezz.audio_path, mezz.video_start_s = media.path, media.video_start_s
     return mezz
 
 
 def _lossless_pix_fmt(media: MediaInfo) -> str:
-    if "444" in media.pix_fmt:
-        return "yuv444p10le" if "10" in media.pix_fmt or "12" in media.pix_fmt else "yuv444p"
-    if "422" in media.pix_fmt:
-        return "yuv422p10le" if "10" in media.pix_fmt or "12" in media.pix_fmt else "yuv422p"
-    return "yuv420p10le" if "10" in media.pix_fmt or "12" in media.pix_fmt else "yuv420p"
+    """The source's chroma (RGB as 4:4:4) at 8 or 10 bits."""
+    rgb = media.colour.matrix == RGB
+    chroma = "444" if rgb or "444" in media.pix_fmt else "422" if "422" in media.pix_fmt else "420"
+    return f"yuv{chroma}p" + ("10le" if media.colour.bit_depth > 8 else "")

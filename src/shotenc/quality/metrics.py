@@ -234,7 +234,7 @@ def _scoring_graph(
     retime = f"settb={fps.denominator}/{fps.numerator},setpts=N"
     ref_chain = f"trim=end_frame={frame_count},{video_filters(source, w, h)},{retime}"
     ref_chain += (f",split={n}" + "".join(f"[r{i}]" for i in range(n))) if n > 1 else "[r0]"
-    to_sdr = f"{tonemap_filter(source.colour)}," if hdr_distorted and source.colour.hdr else ""
+    to_sdr = f"{tonemap_filter(source.colour.delivered)}," if hdr_distorted and source.colour.hdr else ""
     dist_chain = f"scale={w}:{h}:flags=bicubic,setsar=1,{to_sdr}format=yuv420p,{retime}"
     features = "psnr|name=float_ssim" if ssim else "psnr"
     parts = [f"{source_pad(source, n)}{ref_chain}"]
