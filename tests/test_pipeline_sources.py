@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import decoded_frames, frame_psnr
+from helpers import decoded_frames, decoded_seconds, frame_psnr
 from shotenc.media import ffmpeg
 from shotenc.media.probe import probe
 from shotenc.pipeline import EncodeOptions, encode_title
@@ -255,6 +255,22 @@ def test_a_one_frame_per_second_source_packages(tmp_path):
     result = encode_title(src, out, EncodeOptions(codecs=["h264"], jobs=2))
     assert all(s["frame_count"] >= 3 for s in result.report["shots"])
     assert decoded_frames(out / "video" / "h264-180p" / "playlist.m3u8") == 12
+
+
+def test_a_source_whose_sound_outlasts_its_picture_ends_with_the_picture(tmp_path):
+    """1.2 s of picture, 4 s of sound (a file cut short would end both): it was refused as "truncated"."""
+    src = tmp_path / "long sound.mp4"
+    ffmpeg.run(
+        ["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=1.2", "-f", "lavfi", "-i",
+         "sine=frequency=300:duration=4", "-c:v", "libx264", "-c:a", "aac", src],
+    )  # fmt: skip
+    media = probe(src)
+    assert (media.duration_s, round(media.tracks_end_s)) == (1.2, 4)
+    out = tmp_path / "out"
+    result = encode_title(src, out, EncodeOptions(ladder="tiny", codecs=["h264"], jobs=2))
+    assert any("sound runs to 4.0" in line for line in result.report["left_out"])
+    assert decoded_frames(out / "video" / "h264-180p" / "playlist.m3u8") == 30
+    assert decoded_seconds(out / "audio" / "aac-2ch" / "playlist.m3u8") == pytest.approx(1.2, abs=0.05)
 
 
 def test_very_short_source_is_one_segment(tmp_path):

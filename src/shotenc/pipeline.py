@@ -257,6 +257,11 @@ def _submit_tracks(media, work: Path, options: EncodeOptions, tasks: TaskGroup, 
         for spec in audio_renditions(media, formats)
     ]
     specs, warnings = subtitle_specs(media, options.sidecars())
+    if media.tracks_end_s and media.audio:
+        warnings.append(
+            f"the sound runs to {media.tracks_end_s:.2f} s, past the picture's end at {media.duration_s:.2f} s; "
+            "the title ends with the picture"
+        )
     for text in warnings:
         reporter.warn(text)
     subtitles = [

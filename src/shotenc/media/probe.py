@@ -100,6 +100,7 @@ class MediaInfo:
     # file's earliest stream at 0): a track that starts before or after the picture keeps its place
     video_start_s: float = 0.0
     seek_lands: bool = True  # FFmpeg's input seek landed on the frame asked for (checked on one frame)
+    tracks_end_s: float = 0.0  # where the last other track ends, where it runs far past the picture (else 0)
 
     @property
     def seeks_exactly(self) -> bool:
@@ -307,9 +308,12 @@ def probe(path: str | Path, check_seek: bool = True) -> MediaInfo:
     vfr = any(abs(d - med) > 0.25 * med for d in deltas)
     fps = frame_rate(nominal_rates(vblock[0]), pts, packets.timebase, vfr)
     duration = len(pts) / fps
-    header_duration = _parse_duration(header)
-    if header_duration and header_duration > float(duration) * 1.5 + 1.0:
-        raise InputError(f"{path}: truncated: frames cover {float(duration):.2f} s of {header_duration:.2f} s")
+    header_duration, tracks_end_s, limit = _parse_duration(header), 0.0, float(duration) * 1.5 + 1.0
+    if header_duration and header_duration > limit:
+        # a file cut short ends every track early; one whose sound outlasts its picture is whole
+        tracks_end_s = _tracks_end_s(path)
+        if tracks_end_s <= limit:
+            raise InputError(f"{path}: truncated: frames cover {float(duration):.2f} s of {header_duration:.2f} s")
     coded_w, coded_h = int(m["w"]), int(m["h"])
     sar = Fraction(int(m["sn"]), int(m["sd"])) if m["sn"] and int(m["sd"]) and int(m["sn"]) else Fraction(1)
     rotation = _rotation(vblock)
@@ -339,6 +343,7 @@ def probe(path: str | Path, check_seek: bool = True) -> MediaInfo:
         colour=probe_colour(str(path), vindex, m["pix"], m["extra"]),
         container=_container(header),
         video_start_s=_video_start(header, vblock, blocks),
+        tracks_end_s=tracks_end_s,
     )
     # (a variable-rate source is read through the intermediate anyway)
     media.seek_lands = not (check_seek and media.seeks_exactly and not vfr) or _seek_lands(media)
@@ -442,6 +447,30 @@ def _video_packets(path: Path, vindex: int) -> _Packets:
             if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
                 out.append(int(parts[2]))
     return out
+
+
+def _tracks_end_s(path: Path) -> float:
+    """Where the file's tracks other than video end (0 if it has none): a stream copy, no decoding."""
+    try:
+        res = ffmpeg.run(
+            ["-v", "error", "-i", path, "-map", "0", "-map", "-0:v", "-c", "copy", "-f", "framecrc", "-"],
+            what="probe",
+            capture_stdout=True,
+        )
+    except FFmpegError:
+        return 0.0
+    timebases: dict[str, Fraction] = {}
+    end = Fraction(0)
+    for line in res.stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("#tb"):
+            index, tb = line[3:].split(":", 1)
+            num, den = tb.strip().split("/")
+            timebases[index.strip()] = Fraction(int(num), int(den))
+        elif line and not line.startswith("#"):
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) >= 4 and parts[0] in timebases and parts[2].lstrip("-").isdigit() and parts[3].isdigit():
+                end = max(end, (int(parts[2]) + int(parts[3])) * timebases[parts[0]])
+    return float(end)
 
 
 def packet_info(path: str | Path, stream: str = "v:0") -> list[dict]:
