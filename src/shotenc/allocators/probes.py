@@ -114,6 +114,7 @@ def _key(src: SourceRef, shot: Shot, start: int, count: int, spec: ProbeSpec, n_
             "fps": [src.fps_num, src.fps_den],  # the window's frames are sought by time
             "v": 1,
             **({"from_s": src.picture_start_s} if src.picture_start_s else {}),
+            **({"to": src.colour.delivered.to_dict()} if src.colour.delivered != src.colour else {}),  # converted
             **({"passes": n} if (n := codecs.get(spec.codec).crf_passes) > 1 else {}),
             **({} if score else {"score": False}),
         },

@@ -25,7 +25,7 @@ from ..media.probe import MediaInfo, probe
 from ..output import process_alive
 from .receipts import content_key, read_receipt, sha256_file, temp_name, write_receipt
 
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 
 
 @dataclass(frozen=True)
