@@ -12,6 +12,7 @@ import pytest
 
 import corpus
 from helpers import decoded_frames, frame_psnr
+from shotenc.media import ffmpeg
 from shotenc.media.probe import frame_rate, nominal_rates, probe
 from shotenc.pipeline import EncodeOptions, encode_title
 
@@ -113,3 +114,15 @@ def test_stated_rates_are_read_exactly(line, rates):
     got = nominal_rates(line)
     assert got["fps"] == rates["fps"]
     assert got["tbr"] == rates.get("tbr", rates["fps"])
+
+
+def test_a_losslessly_trimmed_mp4_counts_the_frames_it_shows(tmp_path):
+    """A cut without re-encoding (``-ss`` with ``-c copy``, as trimming tools do) keeps the packets from the
+    keyframe before the cut, flagged to be decoded and not shown, behind an edit list: they were counted."""
+    whole = tmp_path / "whole.mp4"
+    ffmpeg.run(["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3", "-g", "100", whole])
+    trimmed = tmp_path / "trimmed.mp4"
+    ffmpeg.run(["-y", "-v", "error", "-ss", "1.3", "-i", whole, "-c", "copy", trimmed])
+    shown = decoded_frames(trimmed)
+    media = probe(trimmed)
+    assert shown < 75 and (media.frame_count, media.duration_s) == (shown, pytest.approx(shown / 25))

@@ -444,9 +444,15 @@ def _video_packets(path: Path, vindex: int) -> _Packets:
             out.timebase = Fraction(int(num), int(den))
         elif line and not line.startswith("#"):
             parts = [p.strip() for p in line.split(",")]
-            if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
+            if len(parts) >= 3 and parts[2].lstrip("-").isdigit() and not _discarded(parts):
                 out.append(int(parts[2]))
     return out
+
+
+def _discarded(parts: list[str]) -> bool:
+    """A framecrc packet flagged to be decoded but not shown: before an edit list's start (a lossless trim)."""
+    flags = parts[6] if len(parts) > 6 else ""
+    return flags.startswith("F=") and bool(int(flags[2:], 16) & 4)
 
 
 def _tracks_end_s(path: Path) -> float:
