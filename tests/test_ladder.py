@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from shotenc import codecs
+from shotenc.codecs import RatePoint
 from shotenc.errors import ShotencError
-from shotenc.ladder import Ladder, Rung, fit_to_source, load_ladder
+from shotenc.ladder import Ladder, Rung, check_options, fit_to_source, load_ladder
 
 
 def _rung(codec="h264", height=360, kbps=800.0, rid=None):
@@ -55,6 +57,10 @@ def test_shipped_ladders_load():
         ("bufsize_kbps = 0", "bufsize_kbps above 0"),
         ('preset = "turbo"', "h264 has no preset 'turbo'"),
         ("maxrate = 900", "unknown key 'maxrate'"),  # a misspelt key was ignored: the rung got 1.5x its bitrate
+        # these moved keyframes off the segment boundaries or replaced the rung's rates
+        ('options = { g = "250" }', "option 'g' is shotenc's own"),
+        ('options = { "-maxrate" = "2M" }', "option 'maxrate' is shotenc's own"),
+        ('options = "film"', "options must be a table"),
     ],
 )
 def test_a_rung_that_cannot_mean_what_it_says_is_refused_before_any_work(extra, says, tmp_path):
@@ -70,3 +76,35 @@ def test_a_rung_that_cannot_mean_what_it_says_is_refused_before_any_work(extra, 
         'height = 360\nbitrate_kbps = 500\npreset = "13"\nmaxrate_kbps = 500\n'
     )
     assert [(r.preset, r.maxrate_kbps) for r in load_ladder(str(f)).rungs] == [("-2", 750), ("13", 500)]
+
+
+def test_a_rungs_encoder_params_join_shotencs_own_which_win():
+    """A rung's ``x264-params`` was passed as a second -x264-params, which FFmpeg takes instead of the first:
+    shotenc's open-gop=0:scenecut=0 (keyframes on the segment boundaries only) were lost."""
+    rate = RatePoint("crf", 23, 900, 1800)
+    for codec, flag, ours in (("h264", "-x264-params", "scenecut=0"), ("hevc", "-x265-params", "scenecut=0"),
+                              ("av1", "-svtav1-params", "scd=0")):  # fmt: skip
+        args = codecs.get(codec).encoder_args("8" if codec == "av1" else "fast", rate, 48, 1, {flag[1:]: "aq-mode=3"})
+        assert args.count(flag) == 1, args
+        value = args[args.index(flag) + 1]
+        assert value.startswith("aq-mode=3:") and ours in value, value
+
+
+def test_options_ffmpeg_does_not_take_are_refused_before_any_work(tmp_path):
+    """x264, x265 and SVT-AV1 log a parameter they do not know and encode without it; FFmpeg stops at an
+    unknown option only when the first chunk starts."""
+    f = tmp_path / "mine.toml"
+    rung = '[[rung]]\ncodec = "{}"\nheight = {}\nbitrate_kbps = 500\noptions = {{ {} }}\n'
+    good = rung.format("h264", 360, 'tune = "film", "x264-params" = "aq-mode=3"') + rung.format(
+        "hevc", 360, '"x265-params" = "aq-mode=3"'
+    )
+    f.write_text(good)
+    check_options(load_ladder(str(f)), None)
+    for codec, options, says in (
+        ("h264", '"x264-params" = "aq-mod=3"', "Error parsing option 'aq-mod = 3'"),
+        ("hevc", '"x265-params" = "aq-mod=3"', "Unknown option: aq-mod"),
+        ("vp9", 'tune-contnet = "screen"', "Unrecognized option 'tune-contnet'"),
+    ):
+        f.write_text(good + rung.format(codec, 234, options))
+        with pytest.raises(ShotencError, match=f"rung {codec}-234p: FFmpeg does not take its options .*{says}"):
+            check_options(load_ladder(str(f)), None)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 from . import codecs as codec_registry
-from .errors import ShotencError
+from .codecs.base import OWN_OPTIONS, RatePoint
+from .errors import FFmpegError, ShotencError
+from .media import ffmpeg
 from .media.probe import MIN_SIDE
 
 # what a [[rung]] may say (see ladders/default.toml)
@@ -118,6 +121,16 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
         if preset not in spec.presets:
             known = ", ".join(spec.presets)
             raise ShotencError(f"ladder {name_or_path}: rung {i}: {codec} has no preset {preset!r} (it has {known})")
+        options = r.get("options") or {}
+        if not isinstance(options, dict):
+            raise ShotencError(
+                f'ladder {name_or_path}: rung {i}: options must be a table (options = {{ tune = "film" }})'
+            )
+        if own := sorted(str(k).lstrip("-") for k in options if str(k).lstrip("-") in OWN_OPTIONS):
+            raise ShotencError(
+                f"ladder {name_or_path}: rung {i}: option {own[0]!r} is shotenc's own (GOPs follow the segments, "
+                "rates come from bitrate_kbps, maxrate_kbps and bufsize_kbps, the preset from preset)"
+            )
         rid = str(r.get("id") or f"{codec}-{height}p")
         if rid in seen:
             raise ShotencError(f"ladder {name_or_path}: duplicate rung id {rid!r} (set id = ...)")
@@ -132,7 +145,7 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
                 maxrate_kbps=maxrate,
                 bufsize_kbps=bufsize,
                 preset=preset,
-                options={str(k): str(v) for k, v in (r.get("options") or {}).items()},
+                options={str(k).lstrip("-"): str(v) for k, v in options.items()},
                 bit_depth=bits,
             )
         )
@@ -185,6 +198,39 @@ def check_codecs(ladder: Ladder, codecs: list[str] | None) -> None:
             raise ShotencError(f"unknown codec(s) {', '.join(unknown)}; choose from {known}")
     if not any(codecs is None or not codecs or r.codec in codecs for r in ladder.rungs):
         raise ShotencError("the ladder has no rung for the chosen codecs")
+
+
+# what encoders log, and go on, when they do not understand an option they were given
+_REFUSED = re.compile(
+    r"error parsing option|unknown option|unrecognized option|error applying encoder options|error setting option|"
+    r"option not found",
+    re.IGNORECASE,
+)
+
+
+def check_options(ladder: Ladder, codecs: list[str] | None) -> None:
+    """ShotencError when FFmpeg refuses a rung's free-form ``options``, tried on a tiny picture before any decoding:
+    x264, x265 and SVT-AV1 log an unknown parameter and go on without it, FFmpeg stops at an unknown option."""
+    tried = set()
+    for r in ladder.rungs:
+        key = (r.codec, r.preset, r.bit_depth, tuple(sorted(r.options.items())))
+        if not r.options or (codecs and r.codec not in codecs) or key in tried:
+            continue
+        tried.add(key)
+        spec = codec_registry.get(r.codec)
+        rate = RatePoint("crf", sum(spec.crf_range) / 2, r.maxrate_kbps, r.bufsize_kbps)
+        depth = "yuv420p10le" if r.bit_depth > 8 else "yuv420p"
+        picture = f"color=s={MIN_SIDE * 4}x{MIN_SIDE * 4}:r=25:d=0.08,format={depth}"
+        args = ["-v", "warning", "-f", "lavfi", "-i", picture, *spec.encoder_args(r.preset, rate, 2, 1, r.options)]
+        try:
+            said = ffmpeg.run([*args, "-f", "null", "-"], what=f"rung {r.id}'s options").stderr
+            failed = []
+        except FFmpegError as exc:
+            said, failed = exc.stderr, exc.stderr_tail[-1:] or [str(exc)]
+        refused = [ln for ln in said.splitlines() if _REFUSED.search(ln)] or failed
+        if refused:
+            why = ffmpeg.plain_line(refused[0])
+            raise ShotencError(f"ladder {ladder.name}: rung {r.id}: FFmpeg does not take its options ({why})")
 
 
 def fit_to_source(

@@ -27,7 +27,7 @@ from .encode.run import encode_plan
 from .errors import ShotencError
 from .jobs.executors import Runner, TaskGroup
 from .jobs.tasks import analyse_task, clean_work, load_analysis, remove_partials
-from .ladder import Ladder, check_codecs, fit_to_source, load_ladder
+from .ladder import Ladder, check_codecs, check_options, fit_to_source, load_ladder
 from .output import REPORT, check_output, files_under, publish, remove_stale_staging, staging_dir
 from .package.audio import audio_renditions, check_formats, encode_audio
 from .package.subtitles import Sidecar, prepare_subtitles, read_sidecar, subtitle_specs
@@ -73,6 +73,7 @@ class EncodeOptions:
         auto = self.ladder == AUTO_LADDER
         ladder = self.ladder if isinstance(self.ladder, Ladder) else load_ladder("default" if auto else self.ladder)
         check_codecs(ladder, self.codecs)
+        check_options(ladder, self.codecs)
         chosen = replace(self.allocator_options, auto_ladder=self.allocator_options.auto_ladder or auto)
         return ladder, allocators.create(self.mode, chosen)
 

@@ -13,6 +13,12 @@ from typing import ClassVar
 
 from ..media.colour import Colour, output_colour, signalling_args
 
+# options shotenc sets itself: GOPs follow the segments, rates the rung's targets, threads the scheduler
+OWN_OPTIONS = frozenset(
+    ("g", "keyint_min", "sc_threshold", "force_key_frames", "crf", "qp", "b:v", "maxrate", "minrate", "bufsize",
+     "pass", "passlogfile", "threads", "c:v", "preset")
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class RatePoint:
@@ -101,7 +107,12 @@ class Codec:
         if colour is not None:
             args = self.colour_args(args, colour)
         for k, v in (options or {}).items():
-            args += [f"-{k}", v]
+            flag = f"-{k}"
+            if k.endswith("-params") and flag in args:  # one list: the rung's items first, shotenc's after them win
+                i = args.index(flag) + 1
+                args[i] = f"{v}:{args[i]}"
+            else:
+                args += [flag, v]
         return args
 
     def rendition_colour(self, source: Colour, bit_depth: int = 8) -> Colour | None:
