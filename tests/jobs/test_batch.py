@@ -39,6 +39,7 @@ def test_batch_encodes_every_video_reports_the_bad_one_and_skips_finished_titles
     res = run("batch", str(titles), "-o", str(out), "--jobs", "2", *FAST)
     assert res.exit_code == 1
     assert "failed" in res.output and "broken.mp4" in res.output and "published" in res.output
+    assert "more/second.mov" in res.output  # the summary names a title by its path in the folder, not its name alone
     again = json.loads((out / "batch.json").read_text())
     assert [t["skipped"] for t in again["titles"] if t["status"] == "ok"] == [True, True]
     assert (out / "tiny" / "report.json").stat().st_mtime_ns == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -96,7 +97,8 @@ def summary_table(result: BatchResult) -> Any:
     for t in result.titles:
         status = "[green]ok[/]" if t.status == "ok" else "[red]failed[/]"
         reused = "published" if t.skipped else f"{t.reused_chunks}" + (" + analysis" if t.reused_analysis else "")
-        table.add_row(Path(t.source).name, status, str(t.shots), str(t.chunks), reused, f"{t.seconds:.1f}", t.reason)
+        shown = os.path.relpath(t.source, result.folder)  # sub/clip.mp4 and clip.mp4 are two titles
+        table.add_row(shown, status, str(t.shots), str(t.chunks), reused, f"{t.seconds:.1f}", t.reason)
     return table
 
 
