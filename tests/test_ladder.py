@@ -61,6 +61,10 @@ def test_shipped_ladders_load():
         ('options = { g = "250" }', "option 'g' is shotenc's own"),
         ('options = { "-maxrate" = "2M" }', "option 'maxrate' is shotenc's own"),
         ('options = "film"', "options must be a table"),
+        # read as something else before: "900" as 900, nan as a buffer that never fills, 640.5 as 640
+        ("width = 640.5", "width must be a whole number, not 640.5"),
+        ('maxrate_kbps = "900"', "maxrate_kbps must be a number, not '900'"),
+        ("bufsize_kbps = nan", "bufsize_kbps must be a number, not nan"),
     ],
 )
 def test_a_rung_that_cannot_mean_what_it_says_is_refused_before_any_work(extra, says, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from dataclasses import asdict, dataclass, field, replace
@@ -95,8 +96,9 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
             raise ShotencError(f"ladder {name_or_path}: rung {i}: unknown key {unknown[0]!r} (known: {known})")
         try:
             codec = str(r["codec"]).lower()
-            height = int(r["height"])
-            bitrate = float(r["bitrate_kbps"])
+            height = _number(r["height"], "height", whole=True)
+            width = _number(r.get("width", 0), "width", whole=True)
+            bitrate = _number(r["bitrate_kbps"], "bitrate_kbps")
         except (KeyError, ValueError, TypeError) as exc:
             raise ShotencError(f"ladder {name_or_path}: rung {i} needs codec, height, bitrate_kbps ({exc})") from None
         if codec not in codec_registry.names():
@@ -109,8 +111,8 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
         if bits not in (8, 10) or (bits == 10 and not spec.ten_bit):
             raise ShotencError(f"ladder {name_or_path}: rung {i}: bit_depth must be 8, or 10 for a codec that has it")
         try:
-            maxrate = float(r.get("maxrate_kbps", bitrate * 1.5))
-            bufsize = float(r.get("bufsize_kbps", maxrate * 2))
+            maxrate = _number(r.get("maxrate_kbps", bitrate * 1.5), "maxrate_kbps")
+            bufsize = _number(r.get("bufsize_kbps", maxrate * 2), "bufsize_kbps")
         except (ValueError, TypeError) as exc:
             raise ShotencError(f"ladder {name_or_path}: rung {i}: maxrate_kbps, bufsize_kbps: {exc}") from None
         if maxrate < bitrate or bufsize <= 0:
@@ -140,7 +142,7 @@ def load_ladder(name_or_path: str = "default") -> Ladder:
                 id=rid,
                 codec=codec,
                 height=height,
-                width=int(r.get("width", 0)),
+                width=int(width),
                 bitrate_kbps=bitrate,
                 maxrate_kbps=maxrate,
                 bufsize_kbps=bufsize,
@@ -187,6 +189,15 @@ def picture(side: int, display_width: int, display_height: int) -> tuple[int, in
     short, long = sorted((display_width, display_height))
     length = min(even(side * long / short), long - long % 2)
     return _oriented(side, length, display_height > display_width)
+
+
+def _number(value: object, key: str, whole: bool = False) -> float:
+    """A rung's number as TOML wrote it: a string ("500"), a boolean, NaN or infinity, or a fraction where a
+    whole number is meant (a height of 360.5), is refused rather than read as something else."""
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+        raise ValueError(f"{key} must be a {'whole ' if whole else ''}number, not {value!r}")
+    return value
 
 
 def check_codecs(ladder: Ladder, codecs: list[str] | None) -> None:
