@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -222,26 +223,30 @@ _REFUSED = re.compile(
 def check_options(ladder: Ladder, codecs: list[str] | None) -> None:
     """ShotencError when FFmpeg refuses a rung's free-form ``options``, tried on a tiny picture before any decoding:
     x264, x265 and SVT-AV1 log an unknown parameter and go on without it, FFmpeg stops at an unknown option."""
-    tried = set()
     for r in ladder.rungs:
-        key = (r.codec, r.preset, r.bit_depth, tuple(sorted(r.options.items())))
-        if not r.options or (codecs and r.codec not in codecs) or key in tried:
-            continue
-        tried.add(key)
-        spec = codec_registry.get(r.codec)
-        rate = RatePoint("crf", sum(spec.crf_range) / 2, r.maxrate_kbps, r.bufsize_kbps)
-        depth = "yuv420p10le" if r.bit_depth > 8 else "yuv420p"
-        picture = f"color=s={MIN_SIDE * 4}x{MIN_SIDE * 4}:r=25:d=0.08,format={depth}"
-        args = ["-v", "warning", "-f", "lavfi", "-i", picture, *spec.encoder_args(r.preset, rate, 2, 1, r.options)]
-        try:
-            said = ffmpeg.run([*args, "-f", "null", "-"], what=f"rung {r.id}'s options").stderr
-            failed = []
-        except FFmpegError as exc:
-            said, failed = exc.stderr, exc.stderr_tail[-1:] or [str(exc)]
-        refused = [ln for ln in said.splitlines() if _REFUSED.search(ln)] or failed
-        if refused:
-            why = ffmpeg.plain_line(refused[0])
-            raise ShotencError(f"ladder {ladder.name}: rung {r.id}: FFmpeg does not take its options ({why})")
+        if r.options and not (codecs and r.codec not in codecs):
+            options = tuple(sorted(r.options.items()))
+            if why := _refusal(r.codec, r.preset, r.bit_depth, r.maxrate_kbps, r.bufsize_kbps, options):
+                raise ShotencError(f"ladder {ladder.name}: rung {r.id}: FFmpeg does not take its options ({why})")
+
+
+@functools.cache  # (a batch checks its ladder once per title)
+def _refusal(
+    codec: str, preset: str, bit_depth: int, maxrate: float, bufsize: float, options: tuple[tuple[str, str], ...]
+) -> str:
+    """What FFmpeg says against these encoder options on one tiny picture ("" if it takes them)."""
+    spec = codec_registry.get(codec)
+    rate = RatePoint("crf", sum(spec.crf_range) / 2, maxrate, bufsize)
+    depth = "yuv420p10le" if bit_depth > 8 else "yuv420p"
+    picture = f"color=s={MIN_SIDE * 4}x{MIN_SIDE * 4}:r=25:d=0.08,format={depth}"
+    args = ["-v", "warning", "-f", "lavfi", "-i", picture, *spec.encoder_args(preset, rate, 2, 1, dict(options))]
+    try:
+        said = ffmpeg.run([*args, "-f", "null", "-"], what=f"{codec} options").stderr
+        failed = []
+    except FFmpegError as exc:
+        said, failed = exc.stderr, exc.stderr_tail[-1:] or [str(exc)]
+    refused = [ln for ln in said.splitlines() if _REFUSED.search(ln)] or failed
+    return ffmpeg.plain_line(refused[0]) if refused else ""
 
 
 def fit_to_source(

@@ -438,21 +438,44 @@ def _video_packets(path: Path, vindex: int) -> _Packets:
     if problems:
         raise InputError(f"{path}: truncated or corrupt ({ffmpeg.plain_line(problems[-1])})")
     out = _Packets()
-    for line in res.stdout.decode("ascii", "replace").splitlines():
-        if line.startswith("#tb"):
-            num, den = line.split(":", 1)[1].strip().split("/")
-            out.timebase = Fraction(int(num), int(den))
-        elif line and not line.startswith("#"):
-            parts = [p.strip() for p in line.split(",")]
-            if len(parts) >= 3 and parts[2].lstrip("-").isdigit() and not _discarded(parts):
-                out.append(int(parts[2]))
+    for row in _framecrc(res.stdout):
+        out.timebase = row.timebase
+        # (a packet flagged discard is decoded but not shown: before an edit list's start, a lossless trim)
+        if row.pts is not None and not row.flags & 4:
+            out.append(row.pts)
     return out
 
 
-def _discarded(parts: list[str]) -> bool:
-    """A framecrc packet flagged to be decoded but not shown: before an edit list's start (a lossless trim)."""
-    flags = parts[6] if len(parts) > 6 else ""
-    return flags.startswith("F=") and bool(int(flags[2:], 16) & 4)
+@dataclass(frozen=True)
+class _Packet:
+    """One line of FFmpeg's ``framecrc`` listing (times in its stream's ``timebase``)."""
+
+    stream: int
+    dts: int | None
+    pts: int | None
+    duration: int
+    size: int
+    flags: int  # 1: keyframe, 4: discard
+    timebase: Fraction
+
+
+def _framecrc(stdout: bytes) -> list[_Packet]:
+    """The packets of a ``-f framecrc`` run, each with its stream's time base."""
+    timebases: dict[int, Fraction] = {}
+    rows = []
+    for line in stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("#tb"):
+            index, tb = line[3:].split(":", 1)
+            num, den = tb.strip().split("/")
+            timebases[int(index)] = Fraction(int(num), int(den))
+        elif line and not line.startswith("#"):
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) < 5 or not parts[0].isdigit() or int(parts[0]) not in timebases:
+                continue
+            dts, pts = (int(v) if v.lstrip("-").isdigit() else None for v in parts[1:3])
+            flags = int(parts[6][2:], 16) if len(parts) > 6 and parts[6].startswith("F=") else 1
+            rows.append(_Packet(int(parts[0]), dts, pts, int(parts[3]), int(parts[4]), flags, timebases[int(parts[0])]))
+    return rows
 
 
 def _tracks_end_s(path: Path) -> float:
@@ -465,18 +488,8 @@ def _tracks_end_s(path: Path) -> float:
         )
     except FFmpegError:
         return 0.0
-    timebases: dict[str, Fraction] = {}
-    end = Fraction(0)
-    for line in res.stdout.decode("ascii", "replace").splitlines():
-        if line.startswith("#tb"):
-            index, tb = line[3:].split(":", 1)
-            num, den = tb.strip().split("/")
-            timebases[index.strip()] = Fraction(int(num), int(den))
-        elif line and not line.startswith("#"):
-            parts = [p.strip() for p in line.split(",")]
-            if len(parts) >= 4 and parts[0] in timebases and parts[2].lstrip("-").isdigit() and parts[3].isdigit():
-                end = max(end, (int(parts[2]) + int(parts[3])) * timebases[parts[0]])
-    return float(end)
+    ends = [(r.pts + r.duration) * r.timebase for r in _framecrc(res.stdout) if r.pts is not None]
+    return float(max(ends, default=0))
 
 
 def packet_info(path: str | Path, stream: str = "v:0") -> list[dict]:
@@ -486,19 +499,7 @@ def packet_info(path: str | Path, stream: str = "v:0") -> list[dict]:
         what="packet listing",
         capture_stdout=True,
     )
-    rows = []
-    for line in res.stdout.decode("ascii", "replace").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        parts = [p.strip() for p in line.split(",")]
-        flags = parts[6] if len(parts) > 6 else ""
-        rows.append(
-            {
-                "dts": int(parts[1]) if parts[1].lstrip("-").isdigit() else None,
-                "pts": int(parts[2]) if parts[2].lstrip("-").isdigit() else None,
-                "duration": int(parts[3]),
-                "size": int(parts[4]),
-                "key": not flags.startswith("F=") or bool(int(flags[2:], 16) & 1),
-            }
-        )
-    return rows
+    return [
+        {"dts": r.dts, "pts": r.pts, "duration": r.duration, "size": r.size, "key": bool(r.flags & 1)}
+        for r in _framecrc(res.stdout)
+    ]
